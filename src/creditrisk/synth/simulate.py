@@ -1,0 +1,763 @@
+"""The month-by-month simulation behind :func:`creditrisk.synth.generate`.
+
+Every entity carries a latent risk ``r = mu + x_t + youth(age)`` (probit scale) and a
+life state (active, dormant, deregistered). Each month, vectorised over all entities:
+registrations and licenses, drift of ``x``, deregistrations, dormancy, risk-driven
+penalties, inspections (random at the simulated regulator's tier rates, complaints,
+targeted, joint) with outcomes that depend on ``r`` and on the inspectors' strictness,
+annual reports (due 1 Jan - 30 Jun), the July abnormal listing of non-filers, removals,
+three-year escalation to the serious illegal list, and credit restorations after their
+waiting periods. Events that follow others with a lag (a penalty after a finding) are
+dated ahead; an entity's deregistration is never dated before its last event.
+
+Dates are int days since 1970 here; :mod:`creditrisk.synth.world` turns the stores into
+the typed event tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import ndtr
+
+from creditrisk.schema import ENTITY_TYPES, KEY_SECTORS, MEASURES, SEVERITIES
+from creditrisk.synth.calendar import NA_DAY, Calendar, day_of
+from creditrisk.synth.params import (
+    GENERAL_CATEGORIES,
+    INDUSTRIES,
+    OTHER_LICENSES,
+    SECTOR_CATEGORY,
+    SECTOR_LICENSES,
+    WorldParams,
+)
+
+__all__ = ["Simulation"]
+
+NEVER = -10_000  # "no such month" in month-index state arrays
+YEAR = 365.25
+THREE_YEARS = 1096
+SPECIALITIES = ("general", *KEY_SECTORS[1:])
+CATEGORIES = tuple(dict.fromkeys([*SECTOR_CATEGORY.values(), *GENERAL_CATEGORIES]))
+LICENSE_TYPES = (*SECTOR_LICENSES.values(), *OTHER_LICENSES)
+RESTORABLE = (MEASURES.index("fine"), MEASURES.index("confiscation"))
+STRICT_SECTORS = (
+    KEY_SECTORS.index("food"),
+    KEY_SECTORS.index("drug"),
+    KEY_SECTORS.index("special_equipment"),
+)
+# list codes and reason codes follow creditrisk.schema.LISTS / LIST_REASONS
+ABNORMAL, MARK, SERIOUS = 0, 1, 2
+NOT_FILED, NOT_DISCLOSED, FALSE_INFO, UNREACHABLE, ESCALATED, VIOLATION = range(6)
+RESTORED, DEREGISTERED, ESCALATION, EXPIRED = range(4)
+KIND_RANDOM, KIND_TARGETED, KIND_COMPLAINT, KIND_JOINT = range(4)
+COMPLIANT, ISSUES, NOT_FOUND = range(3)
+
+
+class Store:
+    """A growable set of equal-length NumPy columns (an append-mostly event table)."""
+
+    def __init__(self, **dtypes: str):
+        self._cols = {k: np.empty(1024, dtype=v) for k, v in dtypes.items()}
+        self.n = 0
+
+    def append(self, **values) -> np.ndarray:
+        k = len(next(iter(values.values())))
+        end = self.n + k
+        cap = len(next(iter(self._cols.values())))
+        if end > cap:
+            new = max(end, 2 * cap)
+            for name, col in self._cols.items():
+                grown = np.empty(new, dtype=col.dtype)
+                grown[: self.n] = col[: self.n]
+                self._cols[name] = grown
+        for name, col in self._cols.items():
+            col[self.n : end] = values[name]
+        idx = np.arange(self.n, end)
+        self.n = end
+        return idx
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._cols[name][: self.n]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {k: v[: self.n] for k, v in self._cols.items()}
+
+
+class Simulation:
+    """One run of the synthetic world; ``run()`` fills the stores and the truth arrays."""
+
+    def __init__(self, params: WorldParams, n: int, start: str, end: str, seed: int):
+        self.p = params
+        self.n = n
+        self.rng = np.random.default_rng(seed)
+        first = (np.datetime64(start, "M") - np.timedelta64(12 * params.burn_in_years, "M")).astype(
+            "datetime64[D]"
+        )
+        self.cal = Calendar(str(first), end)
+        self.t0 = 12 * params.burn_in_years  # index of the month holding `start`
+        self.start_day, self.end_day = day_of(start), day_of(end)
+        self._setup_entities()
+        self._setup_inspectors()
+        self._setup_state()
+        self._setup_stores()
+
+    # -- set-up ------------------------------------------------------------------------
+    def _setup_entities(self) -> None:
+        p, rng, n = self.p, self.rng, self.n
+        types = list(p.entity_type_shares)
+        self.entity_type = np.array([ENTITY_TYPES.index(x) for x in types])[
+            rng.choice(len(types), n, p=_norm(p.entity_type_shares.values()))
+        ]
+        names = list(INDUSTRIES)
+        shares = _norm([INDUSTRIES[k][0] for k in names])
+        self.industry_names = tuple(names)
+        self.industry = rng.choice(len(names), n, p=shares)
+        self.key_sector = np.zeros(n, dtype=np.int64)
+        u = rng.random(n)
+        for code, name in enumerate(names):
+            mine = self.industry == code
+            acc = 0.0
+            for sector, share in INDUSTRIES[name][2].items():
+                hit = mine & (u >= acc) & (u < acc + share)
+                self.key_sector[hit] = KEY_SECTORS.index(sector)
+                acc += share
+        weights = 1 / np.arange(1, p.n_regions + 1) ** 0.6
+        self.region_names = tuple(f"district_{k + 1:02d}" for k in range(p.n_regions))
+        self.region_weights = weights / weights.sum()
+        self.region = rng.choice(p.n_regions, n, p=self.region_weights)
+        region_risk = rng.normal(0, p.region_risk_sd, p.n_regions)
+
+        # registered capital: log-normal by type; branches have none
+        median = {
+            "sole_proprietor": 5e4,
+            "company": 1e6,
+            "partnership": 2e6,
+            "branch": np.nan,
+            "cooperative": 5e5,
+        }
+        med = np.array([median[t] for t in ENTITY_TYPES])[self.entity_type]
+        z = rng.normal(0, 1, n)
+        self.capital = np.round(med * np.exp(1.2 * z), -2)
+        capital_effect = np.where(np.isnan(med), 0.0, p.capital_risk * z)
+
+        # registration: entrants uniform over the window, incumbents exponential ages
+        entrant = rng.random(n) < p.entrant_share
+        span = self.end_day - self.start_day
+        age = np.minimum(rng.exponential(p.mean_age_at_start * YEAR, n), 40 * YEAR)
+        reg = np.where(
+            entrant,
+            self.start_day + rng.integers(0, span, n),
+            self.start_day - 1 - age.astype(np.int64),
+        )
+        order = np.argsort(reg, kind="stable")  # ids in order of registration
+        for name in ("entity_type", "industry", "key_sector", "region", "capital"):
+            setattr(self, name, getattr(self, name)[order])
+        capital_effect, z = capital_effect[order], z[order]
+        self.reg_day = reg[order]
+        self.reg_t = self.cal.month_index(self.reg_day)
+
+        trait = np.where(
+            rng.random(n) < p.risky_share,
+            rng.normal(p.risky_mean, p.risky_sd, n),
+            rng.normal(p.ordinary_mean, p.ordinary_sd, n),
+        )
+        self.mu = (
+            np.array([p.entity_type_risk[t] for t in ENTITY_TYPES])[self.entity_type]
+            + np.array([INDUSTRIES[k][1] for k in names])[self.industry]
+            + np.array([p.key_sector_risk[s] for s in KEY_SECTORS])[self.key_sector]
+            + region_risk[self.region]
+            + capital_effect
+            + trait
+        ).astype(np.float64)
+        self.dormancy_hazard = p.dormancy_rate * np.exp(p.dormancy_risk * self.mu)
+        self.exit_hazard = np.array([p.exit_rate[t] for t in ENTITY_TYPES])[self.entity_type]
+
+    def _setup_inspectors(self) -> None:
+        p, rng = self.p, self.rng
+        total = max(
+            p.min_inspectors_per_region * p.n_regions, round(self.n * p.inspectors_per_entity)
+        )
+        extra = total - p.min_inspectors_per_region * p.n_regions
+        sizes = p.min_inspectors_per_region + np.floor(extra * self.region_weights).astype(int)
+        self.insp_region = np.repeat(np.arange(p.n_regions), sizes)
+        m = len(self.insp_region)
+        shares = [p.speciality_shares[s] for s in SPECIALITIES]
+        self.insp_speciality = rng.choice(len(SPECIALITIES), m, p=_norm(shares))
+        self.insp_strictness = rng.normal(0, p.strictness_sd, m)
+        self.region_offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.region_size = sizes
+        # lead-inspector pools per (region, key sector): the qualified, else everyone
+        pools, offsets, lengths = [], [], []
+        pos = 0
+        for g in range(p.n_regions):
+            members = np.arange(self.region_offset[g], self.region_offset[g] + sizes[g])
+            for s in range(len(KEY_SECTORS)):
+                qualified = members[self.insp_speciality[members] == s] if s else members
+                pool = qualified if len(qualified) else members
+                pools.append(pool)
+                offsets.append(pos)
+                lengths.append(len(pool))
+                pos += len(pool)
+        self.lead_pool = np.concatenate(pools)
+        self.lead_offset = np.array(offsets).reshape(p.n_regions, len(KEY_SECTORS))
+        self.lead_size = np.array(lengths).reshape(p.n_regions, len(KEY_SECTORS))
+
+    def _setup_state(self) -> None:
+        n, p = self.n, self.p
+        self.x = self.rng.normal(0, p.drift_sd, n)
+        self.x_window = np.empty((n, self.cal.n_months - self.t0), dtype=np.float32)
+        self.gone_day = np.full(n, NA_DAY, dtype=np.int64)
+        self.dormant_t = np.full(n, NEVER, dtype=np.int64)
+        self.tier = np.ones(n, dtype=np.int64)  # 0..3 = A..D; new entities start at B
+        self.last_minor_t = np.full(n, NEVER, dtype=np.int64)
+        self.last_general_t = np.full(n, NEVER, dtype=np.int64)
+        self.last_serious_t = np.full(n, NEVER, dtype=np.int64)
+        self.last_penalty_t = np.full(n, NEVER, dtype=np.int64)
+        self.last_finding_t = np.full(n, NEVER, dtype=np.int64)
+        self.last_late_year = np.full(n, NEVER, dtype=np.int64)
+        self.last_category_t = np.full((n, len(CATEGORIES)), NEVER, dtype=np.int16)
+        self.outstanding = np.zeros(n, dtype=np.int64)
+        self.missed_now = np.zeros(n, dtype=bool)
+        self.open_abnormal = np.full(n, -1, dtype=np.int64)
+        self.open_serious = np.full(n, -1, dtype=np.int64)
+        self.current_license = np.full(n, -1, dtype=np.int64)
+        self.last_event_day = self.reg_day.copy()
+        self.last_removal_day = np.full(n, NA_DAY, dtype=np.int64)
+        self.late_filings: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.restorations: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.expiries: dict[int, list[np.ndarray]] = defaultdict(list)
+
+    def _setup_stores(self) -> None:
+        self.reports = Store(entity="i8", year="i8", filed="i8", zero="?", risk="f4")
+        self.licenses = Store(entity="i8", type="i8", issued="i8", expires="i8", revoked="i8")
+        self.penalties = Store(
+            entity="i8",
+            decided="i8",
+            published="i8",
+            severity="i8",
+            measure="i8",
+            fine="f8",
+            category="i8",
+            disclosure_end="i8",
+            restored="i8",
+            apply="i8",
+        )
+        self.inspections = Store(
+            entity="i8", day="i8", kind="i8", outcome="i8", lead="i8", second="i8", published="i8"
+        )
+        self.entries = Store(
+            entity="i8", list="i8", reason="i8", listed="i8", removed="i8", removal="i8"
+        )
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
+        total = self.cal.n_months
+        for t in range(total):
+            month = int(self.cal.month_of_year[t])
+            self._restore(t)
+            if month == 1:
+                self._set_tiers(t)
+            self._register(t)
+            self.x = self.p.drift_rho * self.x + self._innovation_sd() * self.rng.normal(
+                0, 1, self.n
+            )
+            if t >= self.t0:
+                self.x_window[:, t - self.t0] = self.x
+                self._exits(t)
+            alive = np.flatnonzero((self.reg_t < t) & (self.gone_day == NA_DAY))
+            self._dormancy(t, alive)
+            self.r = self.risk(t)
+            active = alive[self.dormant_t[alive] == NEVER]
+            self._renew_licenses(t)
+            hit = self.rng.random(len(active)) < np.minimum(
+                0.5, self.p.penalty_rate * np.exp(self.p.penalty_risk * self.r[active])
+            )
+            ent = active[hit]
+            self._add_penalties(ent, self.cal.random_day(t, self.rng.random(len(ent))))
+            self._inspect(t, alive, active)
+            if month == 6:
+                self._reports_due(t)
+            if month == 7:
+                self._list_non_filers(t)
+            self._late_filings(t)
+            self._maintain_lists(t, active)
+            if progress is not None:
+                progress(t + 1, total)
+        return self
+
+    def _innovation_sd(self) -> float:
+        return self.p.drift_sd * float(np.sqrt(1 - self.p.drift_rho**2))
+
+    def youth(self, days_since_registration: np.ndarray) -> np.ndarray:
+        age = np.maximum(days_since_registration, 0) / YEAR
+        return self.p.youth_risk * np.exp(-age / self.p.youth_years)
+
+    def risk(self, t: int) -> np.ndarray:
+        return self.mu + self.x + self.youth(self.cal.month_start[t] - self.reg_day)
+
+    # -- life events -------------------------------------------------------------------
+    def _register(self, t: int) -> None:
+        new = np.flatnonzero(self.reg_t == t) if t else np.flatnonzero(self.reg_t <= 0)
+        if not len(new):
+            return
+        rng = self.rng
+        self.tier[new] = 1
+        gets = (self.key_sector[new] > 0) | (rng.random(len(new)) < 0.25)
+        ent = new[gets]
+        kind = np.where(
+            self.key_sector[ent] > 0,
+            self.key_sector[ent] - 1,
+            len(SECTOR_LICENSES) + rng.integers(0, len(OTHER_LICENSES), len(ent)),
+        )
+        if t:
+            left = self.cal.month_end(t) - self.reg_day[ent]
+            issued = self.reg_day[ent] + (rng.random(len(ent)) * (left + 1)).astype(np.int64)
+        else:  # entities older than the simulation: a license still running at its start
+            issued = np.maximum(
+                self.reg_day[ent], self.cal.month_start[0] - rng.integers(0, 5 * 365, len(ent))
+            )
+        self._issue_licenses(ent, kind, issued)
+
+    def _issue_licenses(self, ent: np.ndarray, kind: np.ndarray, issued: np.ndarray) -> None:
+        expires = issued + 5 * 365 + 1
+        idx = self.licenses.append(
+            entity=ent, type=kind, issued=issued, expires=expires, revoked=NA_DAY
+        )
+        self.current_license[ent] = idx
+        np.maximum.at(self.last_event_day, ent, issued)
+        months = self.cal.month_index(expires)
+        for m in np.unique(months):
+            self.expiries[int(m)].append(idx[months == m])
+
+    def _renew_licenses(self, t: int) -> None:
+        if t not in self.expiries:
+            return
+        idx = np.concatenate(self.expiries.pop(t))
+        ent = self.licenses["entity"][idx]
+        ok = (
+            (self.gone_day[ent] == NA_DAY)
+            & (self.dormant_t[ent] == NEVER)
+            & (self.licenses["revoked"][idx] == NA_DAY)
+            & (self.current_license[ent] == idx)
+            & (self.rng.random(len(idx)) < 0.93)
+        )
+        idx, ent = idx[ok], ent[ok]
+        issued = self.licenses["expires"][idx] - self.rng.integers(0, 31, len(idx))
+        self._issue_licenses(ent, self.licenses["type"][idx], issued)
+
+    def _exits(self, t: int) -> None:
+        alive = np.flatnonzero((self.reg_t < t) & (self.gone_day == NA_DAY))
+        dormant = self.dormant_t[alive] != NEVER
+        young = (self.cal.month_start[t] - self.reg_day[alive]) < 2 * YEAR
+        hazard = np.where(
+            dormant,
+            self.p.dormant_exit_rate,
+            self.exit_hazard[alive] * np.where(young, self.p.young_exit_multiplier, 1.0),
+        )
+        ent = alive[self.rng.random(len(alive)) < hazard]
+        day = np.maximum(
+            self.cal.random_day(t, self.rng.random(len(ent))), self.last_event_day[ent]
+        )
+        self.gone_day[ent] = day
+        for pointer in (self.open_abnormal, self.open_serious):
+            listed = pointer[ent] >= 0
+            self._remove(pointer[ent][listed], day[listed], DEREGISTERED)
+            pointer[ent[listed]] = -1
+
+    def _dormancy(self, t: int, alive: np.ndarray) -> None:
+        awake = alive[self.dormant_t[alive] == NEVER]
+        falls = self.rng.random(len(awake)) < self.dormancy_hazard[awake]
+        self.dormant_t[awake[falls]] = t
+
+    # -- penalties -----------------------------------------------------------------------
+    def _add_penalties(self, ent: np.ndarray, decided: np.ndarray) -> None:
+        k = len(ent)
+        if not k:
+            return
+        p, rng = self.p, self.rng
+        shift = np.exp(p.severity_risk * self.r[ent])
+        base = np.array([p.severity_shares[s] for s in SEVERITIES])
+        w = base[None, :] * np.column_stack([np.ones(k), np.ones(k), shift, shift])
+        cum = np.cumsum(w, axis=1) / w.sum(axis=1, keepdims=True)
+        severity = (rng.random(k)[:, None] > cum).sum(axis=1)
+        measure, fine = self._measures(severity)
+        sector = self.key_sector[ent]
+        sector_category = np.array(
+            [
+                CATEGORIES.index(SECTOR_CATEGORY[s]) if s in SECTOR_CATEGORY else 0
+                for s in KEY_SECTORS
+            ]
+        )[sector]
+        general = np.array([CATEGORIES.index(c) for c in GENERAL_CATEGORIES])
+        category = np.where(
+            (sector > 0) & (rng.random(k) < 0.6),
+            sector_category,
+            general[rng.integers(0, len(general), k)],
+        )
+        published = decided + rng.integers(1, 21, k)
+        ban_days = rng.integers(1, 11, k) * 365
+        disclosure_end = np.select(
+            [severity == 0, severity == 1, measure == MEASURES.index("trade_ban")],
+            [NA_DAY, published + 92, published + np.maximum(THREE_YEARS, ban_days)],
+            published + THREE_YEARS,
+        )
+        # credit restoration: general/serious fines and confiscations, after 6 (12) months
+        wait = np.where(np.isin(sector, STRICT_SECTORS), 366, 183)
+        apply = published + wait + rng.exponential(p.restoration_delay_days, k).astype(np.int64)
+        restorable = (
+            (severity >= 2)
+            & np.isin(measure, RESTORABLE)
+            & (apply + 45 < disclosure_end)
+            & (rng.random(k) < p.restoration_apply_share)
+        )
+        apply = np.where(restorable, apply, NA_DAY)
+        idx = self.penalties.append(
+            entity=ent,
+            decided=decided,
+            published=published,
+            severity=severity,
+            measure=measure,
+            fine=fine,
+            category=category,
+            disclosure_end=disclosure_end,
+            restored=NA_DAY,
+            apply=apply,
+        )
+        months = self.cal.month_index(apply[restorable]) + 1  # decided the month after
+        for m in np.unique(months):
+            self.restorations[int(m)].append(idx[restorable][months == m])
+
+        # state the simulated regulator and the later rules look at
+        t_pub = self.cal.month_index(published)
+        for level, last in (
+            (1, self.last_minor_t),
+            (2, self.last_general_t),
+            (3, self.last_serious_t),
+        ):
+            hit = severity == level
+            np.maximum.at(last, ent[hit], t_pub[hit])
+        t_dec = self.cal.month_index(decided)
+        np.maximum.at(self.last_penalty_t, ent, t_dec)
+        cat_t = self.last_category_t
+        cat_t[ent, category] = np.maximum(cat_t[ent, category], t_dec.astype(np.int16))
+        np.maximum.at(self.last_event_day, ent, decided)
+
+        revoke = measure == MEASURES.index("license_revocation")
+        lic = self.current_license[ent[revoke]]
+        has = lic >= 0
+        lic, when = lic[has], decided[revoke][has]
+        live = (
+            (self.licenses["revoked"][lic] == NA_DAY)
+            & (self.licenses["issued"][lic] <= when)
+            & (self.licenses["expires"][lic] > when)
+        )
+        self.licenses["revoked"][lic[live]] = when[live]
+
+        serious = (severity == 3) & (rng.random(k) < p.serious_listing_share)
+        self._list(
+            ent[serious],
+            SERIOUS,
+            VIOLATION,
+            published[serious] + rng.integers(0, 15, int(serious.sum())),
+        )
+
+    def _measures(self, severity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rng, k = self.rng, len(severity)
+        u = rng.random(k)
+        m = MEASURES.index
+        measure = np.select(
+            [severity == 0, severity == 1, severity == 2],
+            [
+                m("warning"),
+                np.where(u < 0.3, m("criticism_notice"), m("fine")),
+                np.where(u < 0.6, m("fine"), m("confiscation")),
+            ],
+            np.select(
+                [u < 0.40, u < 0.65, u < 0.80, u < 0.90],
+                [m("fine"), m("suspension"), m("license_revocation"), m("qualification_downgrade")],
+                m("trade_ban"),
+            ),
+        )
+        line = self.p.lower_amount_threshold
+        z = rng.normal(0, 1, k)
+        small = np.minimum(np.exp(np.log(5_000) + 0.9 * z), line - 1_000)
+        fine = np.select(
+            [
+                measure == m("fine"),
+                (measure == m("confiscation")) | (severity == 3),
+            ],
+            [
+                np.where(
+                    severity == 1,
+                    small,
+                    line + np.exp(np.log(np.where(severity == 3, 2e5, 5e4)) + z),
+                ),
+                np.where(rng.random(k) < 0.5, np.exp(np.log(2e4) + z), 0.0),
+            ],
+            0.0,
+        )
+        return measure, np.round(fine, -2)
+
+    def _restore(self, t: int) -> None:
+        """Decide, at the start of month t, the applications made in the month before."""
+        if t not in self.restorations:
+            return
+        day = self.cal.month_start[t] - 1
+        idx = np.concatenate(self.restorations.pop(t))
+        pen = self.penalties
+        ent = pen["entity"][idx]
+        same_category_since = self.last_category_t[ent, pen["category"][idx]] > (
+            self.cal.month_index(pen["decided"][idx])
+        )
+        ok = (
+            (self.gone_day[ent] == NA_DAY)
+            & (self.dormant_t[ent] == NEVER)
+            & (self.open_abnormal[ent] < 0)
+            & (self.open_serious[ent] < 0)
+            & (self.last_removal_day[ent] < day)
+            & ~same_category_since
+        )
+        pen["restored"][idx[ok]] = day
+
+    # -- inspections ---------------------------------------------------------------------
+    def _inspect(self, t: int, alive: np.ndarray, active: np.ndarray) -> None:
+        p, rng = self.p, self.rng
+        tier_rate = np.array([p.random_rate_by_tier[k] for k in "ABCD"])
+        sector_rate = np.array([p.random_rate_by_sector.get(s, 0.0) for s in KEY_SECTORS])
+        rate = np.maximum(tier_rate[self.tier[alive]], sector_rate[self.key_sector[alive]])
+        chosen = [alive[rng.random(len(alive)) < rate / 12]]
+        complaint = p.complaint_rate * np.exp(p.complaint_risk * self.r[active])
+        chosen.append(active[rng.random(len(active)) < complaint])
+        recent = (t - self.last_penalty_t[alive]) <= 12
+        targeted = (
+            p.targeted_base_rate
+            + p.targeted_listed_rate * (self.open_abnormal[alive] >= 0)
+            + p.targeted_penalized_rate * recent
+        )
+        chosen.append(alive[rng.random(len(alive)) < targeted])
+        joint = p.joint_rate * np.where(
+            self.key_sector[alive] > 0, p.joint_key_sector_multiplier, 1.0
+        )
+        chosen.append(alive[rng.random(len(alive)) < joint])
+        kinds = [KIND_RANDOM, KIND_COMPLAINT, KIND_TARGETED, KIND_JOINT]
+        ent = np.concatenate(chosen)
+        kind = np.concatenate([np.full(len(c), k) for c, k in zip(chosen, kinds, strict=True)])
+        k = len(ent)
+        if not k:
+            return
+        day = self.cal.random_day(t, rng.random(k))
+        lead, second = self._assign_inspectors(ent)
+        team = (self.insp_strictness[lead] + self.insp_strictness[second]) / np.sqrt(2)
+        offset = np.array([p.kind_offset[x] for x in ("random", "targeted", "complaint", "joint")])[
+            kind
+        ]
+        p_issue = ndtr(p.finding_intercept + p.finding_risk * self.r[ent] + offset + team)
+        u, v = rng.random(k), rng.random(k)
+        dormant = self.dormant_t[ent] != NEVER
+        outcome = np.where(
+            dormant,
+            np.select(
+                [u < p.dormant_not_found, u < p.dormant_not_found + p.dormant_issues],
+                [NOT_FOUND, ISSUES],
+                COMPLIANT,
+            ),
+            np.select([u < p.active_not_found, v < p_issue], [NOT_FOUND, ISSUES], COMPLIANT),
+        )
+        self.inspections.append(
+            entity=ent,
+            day=day,
+            kind=kind,
+            outcome=outcome,
+            lead=lead,
+            second=second,
+            published=day + rng.integers(1, 21, k),
+        )
+        np.maximum.at(self.last_event_day, ent, day)
+        issues = outcome == ISSUES
+        self.last_finding_t[ent[issues]] = t
+
+        punish = issues & (rng.random(k) < p.penalty_after_finding)
+        self._add_penalties(ent[punish], day[punish] + rng.integers(7, 61, int(punish.sum())))
+        false_info = issues & ~punish & (rng.random(k) < p.false_information_after_finding)
+        for mask, reason in ((outcome == NOT_FOUND, UNREACHABLE), (false_info, FALSE_INFO)):
+            e = ent[mask]
+            self._list_abnormal(e, reason, day[mask] + rng.integers(1, 15, len(e)))
+
+    def _assign_inspectors(self, ent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rng, k = self.rng, len(ent)
+        g, s = self.region[ent], self.key_sector[ent]
+        lead = self.lead_pool[
+            self.lead_offset[g, s] + (rng.random(k) * self.lead_size[g, s]).astype(np.int64)
+        ]
+        pos = lead - self.region_offset[g]
+        other = (rng.random(k) * (self.region_size[g] - 1)).astype(np.int64)
+        other += other >= pos
+        return lead, self.region_offset[g] + other
+
+    # -- annual reports --------------------------------------------------------------------
+    def _reports_due(self, t: int) -> None:
+        """In June of year Y+1: who filed the report for year Y, on time, late or never."""
+        p, rng = self.p, self.rng
+        year = int(self.cal.year[t]) - 1
+        year_end = day_of(f"{year}-12-31")
+        due = np.flatnonzero(
+            (self.reg_day <= year_end) & (self.reg_t < t) & (self.gone_day == NA_DAY)
+        )
+        k = len(due)
+        dormant = self.dormant_t[due] != NEVER
+        on_time = np.where(
+            dormant,
+            rng.random(k) < p.dormant_filing_share,
+            rng.random(k) < ndtr(p.on_time_intercept - p.on_time_risk * self.r[due]),
+        )
+        # riskier entities file closer to the deadline
+        lateness = ndtr(
+            p.filing_day_intercept + p.filing_day_risk * self.r[due] + rng.normal(0, 1, k)
+        )
+        filed = np.where(on_time, year_end + 1 + (180 * lateness).astype(np.int64), NA_DAY)
+        idx = self.reports.append(
+            entity=due, year=year, filed=filed, zero=dormant & on_time, risk=self.r[due]
+        )
+        np.maximum.at(self.last_event_day, due[on_time], filed[on_time])
+        missed = ~on_time
+        self.outstanding[due[missed]] += 1
+        self.last_late_year[due[missed]] = year
+        self.missed_now[:] = False
+        self.missed_now[due[missed]] = True
+        late = missed & ~dormant & (rng.random(k) < p.late_filing_share)
+        delay = 2 + rng.geometric(1 / p.late_filing_months, int(late.sum())) - 1
+        for m in np.unique(delay):
+            self.late_filings[t + int(m)].append(idx[late][delay == m])
+
+    def _list_non_filers(self, t: int) -> None:
+        ent = np.flatnonzero(self.missed_now & (self.gone_day == NA_DAY))
+        ent = ent[self.open_serious[ent] < 0]
+        self._list_abnormal(ent, NOT_FILED, self.cal.random_day(t, self.rng.random(len(ent)) / 2))
+        self.missed_now[:] = False
+
+    def _late_filings(self, t: int) -> None:
+        if t not in self.late_filings:
+            return
+        idx = np.concatenate(self.late_filings.pop(t))
+        ent = self.reports["entity"][idx]
+        ok = self.gone_day[ent] == NA_DAY
+        idx, ent = idx[ok], ent[ok]
+        day = self.cal.random_day(t, self.rng.random(len(idx)))
+        self.reports["filed"][idx] = day
+        np.maximum.at(self.last_event_day, ent, day)
+        np.subtract.at(self.outstanding, ent, 1)
+        entry = self.open_abnormal[ent]
+        fixed = (entry >= 0) & (self.outstanding[ent] == 0)
+        fixed[fixed] &= self.entries["reason"][entry[fixed]] == NOT_FILED
+        when = day[fixed] + self.rng.integers(1, 8, int(fixed.sum()))
+        self._remove(entry[fixed], when, RESTORED)
+        self.open_abnormal[ent[fixed]] = -1
+        np.maximum.at(self.last_event_day, ent[fixed], when)
+
+    # -- list entries ----------------------------------------------------------------------
+    def _list_abnormal(self, ent: np.ndarray, reason: int, day: np.ndarray) -> None:
+        """Abnormal operation list (sole proprietors: marked) unless already listed."""
+        ent, first = np.unique(ent, return_index=True)
+        day = day[first]
+        free = (self.open_abnormal[ent] < 0) & (self.open_serious[ent] < 0)
+        ent, day = ent[free], day[free]
+        sole = self.entity_type[ent] == ENTITY_TYPES.index("sole_proprietor")
+        idx = self.entries.append(
+            entity=ent,
+            list=np.where(sole, MARK, ABNORMAL),
+            reason=reason,
+            listed=day,
+            removed=NA_DAY,
+            removal=-1,
+        )
+        self.open_abnormal[ent] = idx
+        np.maximum.at(self.last_event_day, ent, day)
+
+    def _list(self, ent: np.ndarray, which: int, reason: int, day: np.ndarray) -> None:
+        ent, first = np.unique(ent, return_index=True)
+        day = day[first]
+        free = self.open_serious[ent] < 0
+        ent, day = ent[free], day[free]
+        idx = self.entries.append(
+            entity=ent, list=which, reason=reason, listed=day, removed=NA_DAY, removal=-1
+        )
+        self.open_serious[ent] = idx
+        np.maximum.at(self.last_event_day, ent, day)
+
+    def _remove(self, idx: np.ndarray, day: np.ndarray, reason: int) -> None:
+        day = np.maximum(day, self.entries["listed"][idx] + 1)
+        self.entries["removed"][idx] = day
+        self.entries["removal"][idx] = reason
+        np.maximum.at(self.last_removal_day, self.entries["entity"][idx], day)
+
+    def _maintain_lists(self, t: int, active: np.ndarray) -> None:
+        p, rng = self.p, self.rng
+        month_end = self.cal.month_end(t)
+        e = self.entries
+        # abnormal entries: fixes by active entities, escalation after three years
+        ent = np.flatnonzero(self.open_abnormal >= 0)
+        entry = self.open_abnormal[ent]
+        reason = e["reason"][entry]
+        operating = (self.dormant_t[ent] == NEVER) & (self.gone_day[ent] == NA_DAY)
+        fix_rate = np.select(
+            [reason == UNREACHABLE, reason == NOT_FILED],
+            [p.unreachable_fix_rate, 0.0],
+            p.other_fix_rate,
+        )
+        fixed = operating & (rng.random(len(ent)) < fix_rate)
+        fixed &= e["listed"][entry] < self.cal.month_start[t]
+        day = self.cal.random_day(t, rng.random(int(fixed.sum())))
+        self._remove(entry[fixed], day, RESTORED)
+        self.open_abnormal[ent[fixed]] = -1
+        np.maximum.at(self.last_event_day, ent[fixed], day)
+
+        escalate_on = e["listed"][entry] + THREE_YEARS
+        due = ~fixed & (e["list"][entry] == ABNORMAL) & (escalate_on <= month_end)
+        ent_e, entry_e, day_e = ent[due], entry[due], escalate_on[due]
+        self._remove(entry_e, day_e, ESCALATION)
+        self.open_abnormal[ent_e] = -1
+        self._list(ent_e, SERIOUS, ESCALATED, day_e)
+
+        # serious list: three years, early exit after one year for active entities
+        ent = np.flatnonzero(self.open_serious >= 0)
+        entry = self.open_serious[ent]
+        listed = e["listed"][entry]
+        expired = listed + THREE_YEARS <= month_end
+        early = (
+            ~expired
+            & (listed + 366 <= self.cal.month_start[t])
+            & (self.dormant_t[ent] == NEVER)
+            & (rng.random(len(ent)) < p.serious_early_exit_rate)
+        )
+        self._remove(entry[expired], listed[expired] + THREE_YEARS, EXPIRED)
+        self._remove(entry[early], self.cal.random_day(t, rng.random(int(early.sum()))), RESTORED)
+        self.open_serious[ent[expired | early]] = -1
+        np.maximum.at(
+            self.last_event_day, ent[expired | early], e["removed"][entry[expired | early]]
+        )
+
+        # ordered disclosures not made (rare), by operating entities
+        hit = active[rng.random(len(active)) < p.disclosure_order_rate]
+        self._list_abnormal(hit, NOT_DISCLOSED, self.cal.random_day(t, rng.random(len(hit))))
+
+    # -- the simulated regulator's own rule tiers ----------------------------------------
+    def _set_tiers(self, t: int) -> None:
+        """Rule grid on what the regulator knows on 1 January: drives random-draw rates."""
+        year = int(self.cal.year[t])
+        tier = np.zeros(self.n, dtype=np.int64)
+        b = ((t - self.last_minor_t) <= 12) | (self.last_late_year >= year - 2)
+        b |= (self.cal.month_start[t] - self.reg_day) < 365
+        c = (self.open_abnormal >= 0) | ((t - self.last_general_t) <= 36)
+        c |= (t - self.last_finding_t) <= 24
+        d = (self.open_serious >= 0) | ((t - self.last_serious_t) <= 36)
+        tier[b] = 1
+        tier[c] = 2
+        tier[d] = 3
+        self.tier = tier
+
+
+def _norm(values) -> np.ndarray:
+    arr = np.asarray(list(values), dtype=float)
+    return arr / arr.sum()
