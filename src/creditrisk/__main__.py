@@ -1,0 +1,3 @@
+from creditrisk.cli import app
+
+app(prog_name="creditrisk")
