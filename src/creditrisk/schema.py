@@ -35,6 +35,7 @@ __all__ = [
     "SchemaError",
     "TableSchema",
     "coerce_table",
+    "data_dictionary",
     "empty_table",
 ]
 
@@ -523,3 +524,46 @@ def empty_table(table: str) -> pd.DataFrame:
     """
     schema = TABLES[table]
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in schema.columns})
+
+
+def data_dictionary() -> str:
+    """The data model as Markdown: one section per table, one row per column.
+
+    ``data/sample/README.md`` embeds this text (a test keeps the two in step).
+
+    Example
+    -------
+    >>> print(data_dictionary().splitlines()[0])
+    ## enterprises
+    """
+    kinds = {
+        "id": "text",
+        "category": "category",
+        "date": "date",
+        "integer": "integer",
+        "count": "integer (nullable)",
+        "amount": "number",
+    }
+    parts = []
+    for schema in TABLES.values():
+        lines = [
+            f"## {schema.name}",
+            "",
+            schema.description,
+            "",
+            f"Key: {', '.join(schema.key)}. Happened: `{schema.event_date}`. "
+            f"Known to the regulator: `{schema.known_date}`.",
+            "",
+            "| column | type | empty allowed | meaning |",
+            "|---|---|---|---|",
+        ]
+        for col in schema.columns:
+            meaning = col.description
+            if col.values:
+                meaning += " One of: " + ", ".join(f"`{v}`" for v in col.values) + "."
+            if col.optional:
+                meaning += " Optional column."
+            empty = "yes" if col.nullable else "no"
+            lines.append(f"| `{col.name}` | {kinds[col.kind]} | {empty} | {meaning} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
