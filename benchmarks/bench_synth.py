@@ -1,0 +1,206 @@
+"""Speed, memory and realism of the synthetic world generator.
+
+Speed: ``creditrisk.synth.generate`` for 1,000,000 enterprises over 8 years, each run
+in a fresh process so its peak memory is its own, side by side with the targets of
+issue 2 (under 90 s and 6 GB on 2 cores). Realism: on a 200,000-enterprise world,
+the figures DESIGN.md asks for, beside their targets: oracle AUC of the 12-month
+random-inspection finding label (0.70-0.85), random-inspection finding rate (10-30%)
+and how steeply it rises with the true probability, shares of entities clean, on the
+abnormal list and on the serious list, and sole proprietors.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_synth.py            # full run (about 2 minutes)
+    .venv/bin/python benchmarks/bench_synth.py --n 100000 --realism-n 50000   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+START, END = "2018-01-01", "2025-12-31"
+AS_OF = ("2021-07-01", "2022-07-01", "2023-07-01", "2024-07-01")
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (for RESULTS.md)."""
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, rule, *body])
+
+
+def _child(n: int, seed: int) -> None:
+    """Run one generation and print its figures as JSON (called in a subprocess)."""
+    import creditrisk as cr
+
+    t0 = time.perf_counter()
+    world = cr.synth.generate(n, START, END, seed=seed)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rows = {name: len(frame) for name, frame in world.tables}
+    print(json.dumps({"seconds": seconds, "peak_bytes": peak, "rows": rows}))
+
+
+def speed(n: int, seed: int, repeats: int) -> list[dict]:
+    runs = []
+    for _ in range(repeats):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), "--seed", str(seed)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def realism(n: int, seed: int) -> pd.DataFrame:
+    import creditrisk as cr
+
+    world = cr.synth.generate(n, START, END, seed=seed)
+    t = world.tables
+    ent, ins, pen, lists = t.enterprises, t.inspections, t.penalties, t.list_entries
+    random = ins[ins["kind"] == "random"].assign(finding=lambda d: d["outcome"] != "compliant")
+    rows = []
+    aucs, top_bottom = [], []
+    for as_of in AS_OF:
+        day = pd.Timestamp(as_of)
+        window = random[
+            (random["inspected_on"] > day)
+            & (random["inspected_on"] <= day + pd.Timedelta(days=365))
+        ]
+        label = window.groupby("entity_id")["finding"].max().astype(float)
+        prob = world.truth.probability(as_of).reindex(label.index)
+        registered = prob.notna()  # the spine: entities registered before as_of
+        label, prob = label[registered], prob[registered]
+        aucs.append(roc_auc_score(label, prob))
+        quintile = pd.qcut(prob, 5, labels=False)
+        by_q = label.groupby(quintile).mean()
+        top_bottom.append((by_q.iloc[0], by_q.iloc[-1]))
+    rows.append(
+        (
+            "oracle AUC, 12-month inspection_finding (mean of 4 as-of dates)",
+            f"{np.mean(aucs):.3f} ({min(aucs):.3f}-{max(aucs):.3f})",
+            "0.70-0.85",
+        )
+    )
+    low, high = np.mean(top_bottom, axis=0)
+    rows.append(
+        (
+            "finding rate, lowest vs highest quintile of true probability",
+            f"{low:.1%} vs {high:.1%}",
+            "rising steeply",
+        )
+    )
+    rows.append(("finding rate on random inspections", f"{random['finding'].mean():.1%}", "10-30%"))
+    rows.append(
+        (
+            "entities never penalised in the window",
+            f"{1 - pen.loc[pen['decided_on'] >= START, 'entity_id'].nunique() / len(ent):.1%}",
+            "most",
+        )
+    )
+    shares_ab, shares_se = [], []
+    for as_of in AS_OF:
+        day = pd.Timestamp(as_of)
+        alive = ent[
+            (ent["registered_on"] < day)
+            & (ent["deregistered_on"].isna() | (ent["deregistered_on"] >= day))
+        ]
+        on = lists[
+            (lists["listed_on"] < day) & (lists["removed_on"].isna() | (lists["removed_on"] >= day))
+        ]
+        abnormal = on[on["list"] != "serious_illegal"]["entity_id"].nunique()
+        serious = on[on["list"] == "serious_illegal"]["entity_id"].nunique()
+        shares_ab.append(abnormal / len(alive))
+        shares_se.append(serious / len(alive))
+    rows.append(
+        (
+            "on the abnormal list (incl. marks) at an as-of date",
+            f"{min(shares_ab):.1%}-{max(shares_ab):.1%}",
+            "a few percent",
+        )
+    )
+    rows.append(
+        (
+            "on the serious illegal list at an as-of date",
+            f"{min(shares_se):.2%}-{max(shares_se):.2%}",
+            "well under 1%",
+        )
+    )
+    missed = (
+        lists[(lists["list"] != "serious_illegal")]["reason"].eq("annual_report_not_filed").mean()
+    )
+    rows.append(("abnormal entries for a missed annual report", f"{missed:.0%}", "most"))
+    sole = (ent["entity_type"] == "sole_proprietor").mean()
+    rows.append(("sole proprietors", f"{sole:.0%}", "the majority"))
+    strict = world.truth.inspector_strictness
+    rows.append(("inspector strictness, sd (probit scale)", f"{strict.std():.2f}", "varies"))
+    return pd.DataFrame(rows, columns=["figure", "measured", "target"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--realism-n", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.seed)
+        return
+
+    print(
+        f"# bench_synth  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
+        f"{os.cpu_count()} cores  Python {platform.python_version()}"
+    )
+    runs = speed(args.n, args.seed, args.repeats)
+    best = min(runs, key=lambda r: r["seconds"])
+    print(f"\n## Speed: {args.n:,} enterprises, {START} .. {END} (best of {len(runs)})\n")
+    table = pd.DataFrame(
+        [
+            (
+                "wall time",
+                f"{best['seconds']:.1f} s",
+                "< 90 s",
+                f"{90 / best['seconds']:.1f}x under",
+            ),
+            (
+                "peak memory (RSS)",
+                f"{best['peak_bytes'] / 2**30:.2f} GiB",
+                "< 6 GiB",
+                f"{6 * 2**30 / best['peak_bytes']:.1f}x under",
+            ),
+            (
+                "event rows per second",
+                f"{sum(best['rows'].values()) / best['seconds']:,.0f}",
+                "",
+                "",
+            ),
+        ],
+        columns=["measure", "creditrisk.synth", "target (issue 2)", "margin"],
+    )
+    print(markdown(table))
+    print("\nrows: " + ", ".join(f"{k} {v:,}" for k, v in best["rows"].items()))
+    print("all runs: " + ", ".join(f"{r['seconds']:.1f} s" for r in runs))
+
+    print(f"\n## Realism: {args.realism_n:,} enterprises, seed {args.seed}\n")
+    print(markdown(realism(args.realism_n, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
