@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,8 @@ BAD_INPUT = 2
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # the message quotes data values: never let them be read as Rich markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(BAD_INPUT)
 
 
@@ -74,7 +76,7 @@ def generate(
     """Generate a synthetic register (six event tables + inspectors) into a directory."""
     if format not in ("parquet", "csv"):
         raise _fail(f"--format must be parquet or csv, not {format!r}")
-    if (out_dir / f"enterprises.{format}").exists() and not overwrite:
+    if any(out_dir.glob("enterprises.*")) and not overwrite:
         raise _fail(f"{out_dir} already holds tables; pass --overwrite to replace them")
     columns = (
         TextColumn("{task.description}"),

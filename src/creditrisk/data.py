@@ -218,7 +218,8 @@ class EventTables:
         if format not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
         target = Path(path)
-        if target.exists() and any(target.glob(f"*.{format}")) and not overwrite:
+        existing = [f for n in TABLE_NAMES for f in target.glob(f"{n}.*")]
+        if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

@@ -167,10 +167,9 @@ def _removal_reason(entries: pd.DataFrame) -> list[Problem]:
 
 
 def _annual_report_timing(reports: pd.DataFrame) -> list[Problem]:
-    year_end = pd.to_datetime(
-        (reports["report_year"].astype("int64") + 1).astype("str") + "-01-01"
-    ).astype("datetime64[s]")
-    mask = (reports["filed_on"] < year_end).fillna(False).to_numpy()
+    year = reports["report_year"]  # empty years are reported by the "required" rule
+    year_end = pd.to_datetime((year + 1).astype("str") + "-01-01", errors="coerce")
+    mask = (reports["filed_on"] < year_end.astype("datetime64[s]")).fillna(False).to_numpy()
     if not mask.any():
         return []
     n, rows = offending_rows(reports, mask, "annual_reports", ["report_year", "filed_on"])
