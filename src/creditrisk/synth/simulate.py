@@ -217,7 +217,7 @@ class Simulation:
         self.last_penalty_t = np.full(n, NEVER, dtype=np.int64)
         self.last_finding_t = np.full(n, NEVER, dtype=np.int64)
         self.last_late_year = np.full(n, NEVER, dtype=np.int64)
-        self.last_category_t = np.full((n, len(CATEGORIES)), NEVER, dtype=np.int16)
+        self.last_category_day = np.full((n, len(CATEGORIES)), NA_DAY, dtype=np.int32)
         self.outstanding = np.zeros(n, dtype=np.int64)
         self.missed_now = np.zeros(n, dtype=bool)
         self.open_abnormal = np.full(n, -1, dtype=np.int64)
@@ -248,7 +248,7 @@ class Simulation:
             entity="i8", day="i8", kind="i8", outcome="i8", lead="i8", second="i8", published="i8"
         )
         self.entries = Store(
-            entity="i8", list="i8", reason="i8", listed="i8", removed="i8", removal="i8"
+            void="?", entity="i8", list="i8", reason="i8", listed="i8", removed="i8", removal="i8"
         )
 
     # -- the loop ----------------------------------------------------------------------
@@ -263,6 +263,7 @@ class Simulation:
             self.x = self.p.drift_rho * self.x + self._innovation_sd() * self.rng.normal(
                 0, 1, self.n
             )
+            self._list_terms(t)
             if t >= self.t0:
                 self.x_window[:, t - self.t0] = self.x
                 self._exits(t)
@@ -282,7 +283,7 @@ class Simulation:
             if month == 7:
                 self._list_non_filers(t)
             self._late_filings(t)
-            self._maintain_lists(t, active)
+            self._fix_listings(t, active)
             if progress is not None:
                 progress(t + 1, total)
         return self
@@ -358,7 +359,7 @@ class Simulation:
         )
         ent = alive[self.rng.random(len(alive)) < hazard]
         day = np.maximum(
-            self.cal.random_day(t, self.rng.random(len(ent))), self.last_event_day[ent]
+            self.cal.random_day(t, self.rng.random(len(ent))), self.last_event_day[ent] + 1
         )
         self.gone_day[ent] = day
         for pointer in (self.open_abnormal, self.open_serious):
@@ -440,8 +441,7 @@ class Simulation:
             np.maximum.at(last, ent[hit], t_pub[hit])
         t_dec = self.cal.month_index(decided)
         np.maximum.at(self.last_penalty_t, ent, t_dec)
-        cat_t = self.last_category_t
-        cat_t[ent, category] = np.maximum(cat_t[ent, category], t_dec.astype(np.int16))
+        np.maximum.at(self.last_category_day, (ent, category), decided.astype(np.int32))
         np.maximum.at(self.last_event_day, ent, decided)
 
         revoke = measure == MEASURES.index("license_revocation")
@@ -508,8 +508,9 @@ class Simulation:
         idx = np.concatenate(self.restorations.pop(t))
         pen = self.penalties
         ent = pen["entity"][idx]
-        same_category_since = self.last_category_t[ent, pen["category"][idx]] > (
-            self.cal.month_index(pen["decided"][idx])
+        # no repeat violation of the same type since this penalty
+        same_category_since = (
+            self.last_category_day[ent, pen["category"][idx]] > (pen["decided"][idx])
         )
         ok = (
             (self.gone_day[ent] == NA_DAY)
@@ -633,8 +634,8 @@ class Simulation:
 
     def _list_non_filers(self, t: int) -> None:
         ent = np.flatnonzero(self.missed_now & (self.gone_day == NA_DAY))
-        ent = ent[self.open_serious[ent] < 0]
-        self._list_abnormal(ent, NOT_FILED, self.cal.random_day(t, self.rng.random(len(ent)) / 2))
+        day = self.cal.month_start[t] + self.rng.integers(0, 14, len(ent))  # 1-14 July
+        self._list_abnormal(ent, NOT_FILED, day)
         self.missed_now[:] = False
 
     def _late_filings(self, t: int) -> None:
@@ -657,34 +658,56 @@ class Simulation:
         np.maximum.at(self.last_event_day, ent[fixed], when)
 
     # -- list entries ----------------------------------------------------------------------
+    def _listed_by(self, pointer: np.ndarray, ent: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Whether each entity's open entry (if any) was listed on or before ``day``."""
+        entry = pointer[ent]
+        has = entry >= 0
+        out = np.zeros(len(ent), dtype=bool)
+        out[has] = self.entries["listed"][entry[has]] <= day[has]
+        return out
+
+    def _new_entries(
+        self,
+        pointer: np.ndarray,
+        ent: np.ndarray,
+        day: np.ndarray,
+        blocked: np.ndarray,
+        **columns,
+    ) -> None:
+        """Append entries for the unblocked entities; an entry of theirs dated later than
+        the new one (listed ahead, e.g. after an inspection) is void: it never happens,
+        because the entity is already listed by then."""
+        ent, day = ent[~blocked], day[~blocked]
+        later = pointer[ent]
+        self.entries["void"][later[later >= 0]] = True
+        cols = {k: (v[~blocked] if isinstance(v, np.ndarray) else v) for k, v in columns.items()}
+        idx = self.entries.append(
+            entity=ent, listed=day, removed=NA_DAY, removal=-1, void=False, **cols
+        )
+        pointer[ent] = idx
+        np.maximum.at(self.last_event_day, ent, day)
+
     def _list_abnormal(self, ent: np.ndarray, reason: int, day: np.ndarray) -> None:
-        """Abnormal operation list (sole proprietors: marked) unless already listed."""
+        """Abnormal operation list (sole proprietors: marked) unless listed by that day."""
         ent, first = np.unique(ent, return_index=True)
         day = day[first]
-        free = (self.open_abnormal[ent] < 0) & (self.open_serious[ent] < 0)
-        ent, day = ent[free], day[free]
+        blocked = self._listed_by(self.open_abnormal, ent, day)
+        blocked |= self._listed_by(self.open_serious, ent, day)
         sole = self.entity_type[ent] == ENTITY_TYPES.index("sole_proprietor")
-        idx = self.entries.append(
-            entity=ent,
+        self._new_entries(
+            self.open_abnormal,
+            ent,
+            day,
+            blocked,
             list=np.where(sole, MARK, ABNORMAL),
             reason=reason,
-            listed=day,
-            removed=NA_DAY,
-            removal=-1,
         )
-        self.open_abnormal[ent] = idx
-        np.maximum.at(self.last_event_day, ent, day)
 
     def _list(self, ent: np.ndarray, which: int, reason: int, day: np.ndarray) -> None:
         ent, first = np.unique(ent, return_index=True)
         day = day[first]
-        free = self.open_serious[ent] < 0
-        ent, day = ent[free], day[free]
-        idx = self.entries.append(
-            entity=ent, list=which, reason=reason, listed=day, removed=NA_DAY, removal=-1
-        )
-        self.open_serious[ent] = idx
-        np.maximum.at(self.last_event_day, ent, day)
+        blocked = self._listed_by(self.open_serious, ent, day)
+        self._new_entries(self.open_serious, ent, day, blocked, list=which, reason=reason)
 
     def _remove(self, idx: np.ndarray, day: np.ndarray, reason: int) -> None:
         day = np.maximum(day, self.entries["listed"][idx] + 1)
@@ -692,35 +715,14 @@ class Simulation:
         self.entries["removal"][idx] = reason
         np.maximum.at(self.last_removal_day, self.entries["entity"][idx], day)
 
-    def _maintain_lists(self, t: int, active: np.ndarray) -> None:
+    def _list_terms(self, t: int) -> None:
+        """List periods ending this month, before anyone exits: the serious list's three
+        years (or early exit after one), then escalation after three years abnormal."""
         p, rng = self.p, self.rng
         month_end = self.cal.month_end(t)
         e = self.entries
-        # abnormal entries: fixes by active entities, escalation after three years
-        ent = np.flatnonzero(self.open_abnormal >= 0)
-        entry = self.open_abnormal[ent]
-        reason = e["reason"][entry]
-        operating = (self.dormant_t[ent] == NEVER) & (self.gone_day[ent] == NA_DAY)
-        fix_rate = np.select(
-            [reason == UNREACHABLE, reason == NOT_FILED],
-            [p.unreachable_fix_rate, 0.0],
-            p.other_fix_rate,
-        )
-        fixed = operating & (rng.random(len(ent)) < fix_rate)
-        fixed &= e["listed"][entry] < self.cal.month_start[t]
-        day = self.cal.random_day(t, rng.random(int(fixed.sum())))
-        self._remove(entry[fixed], day, RESTORED)
-        self.open_abnormal[ent[fixed]] = -1
-        np.maximum.at(self.last_event_day, ent[fixed], day)
-
-        escalate_on = e["listed"][entry] + THREE_YEARS
-        due = ~fixed & (e["list"][entry] == ABNORMAL) & (escalate_on <= month_end)
-        ent_e, entry_e, day_e = ent[due], entry[due], escalate_on[due]
-        self._remove(entry_e, day_e, ESCALATION)
-        self.open_abnormal[ent_e] = -1
-        self._list(ent_e, SERIOUS, ESCALATED, day_e)
-
-        # serious list: three years, early exit after one year for active entities
+        # serious list first (an escalation this month may need the entity free of it):
+        # three years, or early exit after one year for operating entities
         ent = np.flatnonzero(self.open_serious >= 0)
         entry = self.open_serious[ent]
         listed = e["listed"][entry]
@@ -733,10 +735,38 @@ class Simulation:
         )
         self._remove(entry[expired], listed[expired] + THREE_YEARS, EXPIRED)
         self._remove(entry[early], self.cal.random_day(t, rng.random(int(early.sum()))), RESTORED)
-        self.open_serious[ent[expired | early]] = -1
-        np.maximum.at(
-            self.last_event_day, ent[expired | early], e["removed"][entry[expired | early]]
+        done = expired | early
+        self.open_serious[ent[done]] = -1
+        np.maximum.at(self.last_event_day, ent[done], e["removed"][entry[done]])
+
+        # abnormal operation entries unfixed for three years escalate
+        ent = np.flatnonzero(self.open_abnormal >= 0)
+        entry = self.open_abnormal[ent]
+        escalate_on = e["listed"][entry] + THREE_YEARS
+        due = (e["list"][entry] == ABNORMAL) & (escalate_on <= month_end)
+        self._remove(entry[due], escalate_on[due], ESCALATION)
+        self.open_abnormal[ent[due]] = -1
+        self._list(ent[due], SERIOUS, ESCALATED, escalate_on[due])
+
+    def _fix_listings(self, t: int, active: np.ndarray) -> None:
+        """Operating entities fix the cause of abnormal listings; rare new ones."""
+        p, rng, e = self.p, self.rng, self.entries
+        ent = np.flatnonzero(self.open_abnormal >= 0)
+        entry = self.open_abnormal[ent]
+        reason = e["reason"][entry]
+        operating = (self.dormant_t[ent] == NEVER) & (self.gone_day[ent] == NA_DAY)
+        fix_rate = np.select(
+            [reason == UNREACHABLE, reason == NOT_FILED],
+            [p.unreachable_fix_rate, 0.0],
+            p.other_fix_rate,
         )
+        # an entry due to escalate this month was handled by _list_terms already
+        fixed = operating & (rng.random(len(ent)) < fix_rate)
+        fixed &= e["listed"][entry] < self.cal.month_start[t]
+        day = self.cal.random_day(t, rng.random(int(fixed.sum())))
+        self._remove(entry[fixed], day, RESTORED)
+        self.open_abnormal[ent[fixed]] = -1
+        np.maximum.at(self.last_event_day, ent[fixed], day)
 
         # ordered disclosures not made (rare), by operating entities
         hit = active[rng.random(len(active)) < p.disclosure_order_rate]

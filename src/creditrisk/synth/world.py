@@ -85,22 +85,18 @@ class Truth:
     params: WorldParams
 
     def _state_month(self, as_of: str | pd.Timestamp) -> tuple[int, int]:
-        day = day_of(as_of)
-        month = (
-            int(
-                np.searchsorted(
-                    self.months.values, np.datetime64(pd.Timestamp(as_of)), side="right"
-                )
-            )
-            - 1
-        )
-        s = month - 1  # the last whole month before as_of
+        """The as-of day and the index of the last whole month before it."""
+        stamp = pd.Timestamp(as_of)
+        first = np.datetime64(self.months[0].to_datetime64(), "M")
+        month = int((np.datetime64(stamp.to_datetime64(), "M") - first).astype(np.int64))
+        s = month - 1
         if s < 0 or s >= len(self.months):
             raise ValueError(
-                f"as_of {pd.Timestamp(as_of).date()} is outside the world "
-                f"({self.months[0].date()} .. {self.months[-1].date()}, plus one month)"
+                f"as_of {stamp.date()} is outside the world: it must fall between "
+                f"{(self.months[0] + pd.DateOffset(months=1)).date()} and "
+                f"{(self.months[-1] + pd.DateOffset(months=2) - pd.Timedelta(days=1)).date()}"
             )
-        return day, s
+        return day_of(stamp), s
 
     def _alive(self, day: int) -> np.ndarray:
         gone = self.deregistered_day
@@ -330,7 +326,8 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
 
     ent = sim.entries.columns()
     still_open = (ent["removed"] == NA_DAY) | (ent["removed"] >= s0)
-    keep = np.flatnonzero((ent["listed"] <= s1) & ((ent["listed"] >= s0) | still_open))
+    real = ~ent["void"]  # entries pre-empted by an earlier listing never happened
+    keep = np.flatnonzero(real & (ent["listed"] <= s1) & ((ent["listed"] >= s0) | still_open))
     keep = keep[_order(ent["listed"][keep], ent["entity"][keep])]
     removed = np.where(ent["removed"][keep] > s1, NA_DAY, ent["removed"][keep])
     removal = np.where(removed == NA_DAY, -1, ent["removal"][keep])
