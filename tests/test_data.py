@@ -573,52 +573,48 @@ def test_write_rejects_an_unknown_format(sample: EventTables, tmp_path: Path) ->
 
 
 @pytest.fixture
-def failing_to_parquet(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Make the 4th DataFrame.to_parquet call fail, as a full disk would."""
-    calls = {"n": 0}
-    original = pd.DataFrame.to_parquet
+def full_disk(monkeypatch: pytest.MonkeyPatch):
+    """Call the returned function to make the 4th DataFrame.to_parquet call from then on
+    fail, as a full disk would; it returns the call counter."""
 
-    def to_parquet(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise OSError("No space left on device")
-        return original(self, *args, **kwargs)
+    def arm() -> dict[str, int]:
+        calls = {"n": 0}
+        original = pd.DataFrame.to_parquet
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
-    return calls
+        def to_parquet(self, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise OSError("No space left on device")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+        return calls
+
+    return arm
 
 
 def test_interrupted_write_leaves_no_new_directory(
-    sample: EventTables, tmp_path: Path, failing_to_parquet: dict[str, int]
+    sample: EventTables, tmp_path: Path, full_disk
 ) -> None:
     parent = tmp_path / "parent"
     parent.mkdir()
+    calls = full_disk()
     with pytest.raises(OSError, match="No space left"):
         sample.write(parent / "out")
-    assert failing_to_parquet["n"] == 4
+    assert calls["n"] == 4
     assert not (parent / "out").exists()
     assert list(parent.iterdir()) == []  # no staging directory left behind
 
 
 def test_interrupted_overwrite_keeps_the_old_tables(
-    sample: EventTables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample: EventTables, tmp_path: Path, full_disk
 ) -> None:
     target = sample.write(tmp_path / "t")
     before = snapshot(target)
     smaller = sample.replace(penalties=sample.penalties.head(5))
-    calls = {"n": 0}
-    original = pd.DataFrame.to_parquet
-
-    def to_parquet(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise OSError("No space left on device")
-        return original(self, *args, **kwargs)
-
-    with monkeypatch.context() as m:
-        m.setattr(pd.DataFrame, "to_parquet", to_parquet)
-        with pytest.raises(OSError, match="No space left"):
-            smaller.write(target, overwrite=True)
+    calls = full_disk()
+    with pytest.raises(OSError, match="No space left"):
+        smaller.write(target, overwrite=True)
     assert calls["n"] == 4
     assert snapshot(target) == before
     assert sorted(os.listdir(tmp_path)) == ["t"]
