@@ -6,12 +6,25 @@ Example
 >>> tables = cr.load_sample().validate()
 >>> int(tables.summary().loc["enterprises", "rows"])
 10000
+>>> s = cr.spine(tables, as_of=["2023-07-01", "2024-07-01"])
+>>> X = cr.build_features(tables, s)
+>>> y = cr.build_labels(tables, s, outcome="inspection_finding", horizon="365D")
+>>> len(X) == len(y) == len(s)
+True
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from creditrisk import schema, synth
+from creditrisk import schema, synth, temporal
+from creditrisk.cohort import spine
 from creditrisk.data import EventTables, load_sample
+from creditrisk.features import (
+    FeatureBuilder,
+    FeatureSpec,
+    build_features,
+    feature_catalogue,
+)
+from creditrisk.labels import build_labels
 from creditrisk.schema import SchemaError
 
 try:
@@ -19,4 +32,18 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-__all__ = ["EventTables", "SchemaError", "__version__", "load_sample", "schema", "synth"]
+__all__ = [
+    "EventTables",
+    "FeatureBuilder",
+    "FeatureSpec",
+    "SchemaError",
+    "__version__",
+    "build_features",
+    "build_labels",
+    "feature_catalogue",
+    "load_sample",
+    "schema",
+    "spine",
+    "synth",
+    "temporal",
+]

@@ -78,6 +78,16 @@ class EventTables:
         if problems:
             raise SchemaError(problems)
 
+    def __copy__(self) -> EventTables:
+        return self
+
+    def __deepcopy__(self, memo) -> EventTables:
+        """EventTables are values: copies share them (scikit-learn's clone included).
+
+        Change tables with :meth:`replace`, never in place.
+        """
+        return self
+
     # -- access -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Iterate over ``(table name, DataFrame)`` pairs in schema order."""

@@ -1,0 +1,82 @@
+"""The feature catalogue's entries and the settings that change how features count.
+
+Example
+-------
+>>> f = Feature("penalties_general_1y", "penalties", "1 year",
+...             "General penalties still disclosed, decided in the last 12 months.",
+...             monotone=1, actionable=True, kind="count")
+>>> f.monotone
+1
+>>> FeatureSpec().restored_penalties
+'exclude'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Feature", "FeatureSpec"]
+
+Kind = Literal["number", "count", "flag", "category"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: where it comes from, over what window, and what it means.
+
+    ``monotone`` is the expected direction of risk as the value grows (+1 rises, -1
+    falls, 0 no expectation); models use it as a monotone constraint. ``actionable``
+    marks what the entity itself can change (file an overdue report, apply for removal
+    from a list, complete a credit restoration).
+
+    Example
+    -------
+    >>> Feature("age_years", "enterprises", "as of", "Years since registration.").kind
+    'number'
+    """
+
+    name: str
+    source: str
+    window: str
+    meaning: str
+    monotone: int = 0
+    actionable: bool = False
+    kind: Kind = "number"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Settings that change what the features count (policy, not code).
+
+    ``penalty_counting``: ``"disclosed"`` (default, DOMAIN.md) counts a penalty only
+    while it is publicly disclosed on the as-of date, so undisclosed warnings and
+    penalties past their 3-month / 3-year disclosure never count; ``"known"`` counts
+    every penalty the regulator knew before the as-of date.
+
+    ``restored_penalties``: ``"exclude"`` (default) stops counting a penalty once a
+    credit restoration known before the as-of date ended its disclosure; ``"include"``
+    keeps counting it.
+
+    ``features``: the names to return (None: the whole catalogue).
+
+    Example
+    -------
+    >>> FeatureSpec(penalty_counting="known").penalty_counting
+    'known'
+    """
+
+    penalty_counting: Literal["disclosed", "known"] = "disclosed"
+    restored_penalties: Literal["exclude", "include"] = "exclude"
+    features: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.penalty_counting not in ("disclosed", "known"):
+            raise ValueError(
+                f"penalty_counting must be 'disclosed' or 'known', not {self.penalty_counting!r}"
+            )
+        if self.restored_penalties not in ("exclude", "include"):
+            raise ValueError(
+                "restored_penalties must be 'exclude' or 'include', "
+                f"not {self.restored_penalties!r}"
+            )

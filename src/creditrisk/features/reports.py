@@ -1,0 +1,228 @@
+"""Annual-report features: filing on time, missed years, lateness, what was reported.
+
+A report for year Y is due 1 January - 30 June of Y+1 (DOMAIN.md). On an as-of date,
+the reports due are the rows whose deadline has passed; a report counts as filed only
+if its filing date is before the as-of date.
+
+Example
+-------
+>>> [f.name for f in FEATURES][:3]
+['report_last_year_filed', 'report_last_year_on_time', 'reports_missed_in_a_row']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditrisk.features.catalogue import Feature, FeatureSpec
+from creditrisk.features.source import Source, last_per_entity, per_entity
+
+__all__ = ["FEATURES", "compute", "deadline_days"]
+
+_T = "annual_reports"
+
+
+def _f(name, window, meaning, **kw) -> Feature:
+    return Feature(name, _T, window, meaning, **kw)
+
+
+FEATURES = [
+    _f(
+        "report_last_year_filed",
+        "last report due",
+        "1 if the last annual report due has been filed, 0 if not (empty if none due yet).",
+        monotone=-1,
+        actionable=True,
+        kind="flag",
+    ),
+    _f(
+        "report_last_year_on_time",
+        "last report due",
+        "1 if the last annual report due was filed by 30 June, 0 if not.",
+        monotone=-1,
+        kind="flag",
+    ),
+    _f(
+        "reports_missed_in_a_row",
+        "all time",
+        "Annual reports due and not filed, counting back from the last one due.",
+        monotone=1,
+        actionable=True,
+        kind="count",
+    ),
+    _f(
+        "reports_not_filed",
+        "all time",
+        "Annual reports due and still not filed.",
+        monotone=1,
+        actionable=True,
+        kind="count",
+    ),
+    _f(
+        "reports_filed_late",
+        "all time",
+        "Annual reports filed after their 30 June deadline.",
+        monotone=1,
+        kind="count",
+    ),
+    _f(
+        "report_days_late_last",
+        "last report due",
+        "Days the last annual report due was (or still is) late; 0 if on time.",
+        monotone=1,
+    ),
+    _f(
+        "reports_on_time_share",
+        "all time",
+        "Share of the annual reports due that were filed by 30 June.",
+        monotone=-1,
+    ),
+    _f(
+        "reports_zero_financials",
+        "all time",
+        "Filed annual reports whose disclosed figures are all zero (a sign of a shell).",
+        monotone=1,
+        kind="count",
+    ),
+    _f(
+        "report_days_before_deadline",
+        "3 years",
+        "Average days before 30 June that the last three reports due were filed, among "
+        "those filed on time.",
+        monotone=-1,
+    ),
+    _f(
+        "report_days_before_deadline_all",
+        "all time",
+        "Average days before 30 June that the reports due were filed, among those filed on time.",
+        monotone=-1,
+    ),
+    _f(
+        "leverage_last",
+        "last filed report",
+        "Liabilities over assets in the last annual report filed.",
+        monotone=1,
+    ),
+    _f(
+        "leverage_mean",
+        "all time",
+        "Average of liabilities over assets across the annual reports filed.",
+        monotone=1,
+    ),
+    _f(
+        "tax_to_revenue_last",
+        "last filed report",
+        "Tax paid over revenue in the last annual report filed.",
+        monotone=-1,
+    ),
+    _f(
+        "tax_to_revenue_mean",
+        "all time",
+        "Average of tax paid over revenue across the annual reports filed.",
+        monotone=-1,
+    ),
+    _f("employees_last", "last filed report", "Employees in the last annual report filed."),
+    _f("revenue_last", "last filed report", "Revenue in yuan in the last annual report filed."),
+]
+
+_FIGURES = ("employees", "revenue", "assets", "liabilities", "tax_paid")
+
+
+def deadline_days(report_year: np.ndarray) -> np.ndarray:
+    """30 June of the year after each report year, as int days.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> str(np.datetime64(int(deadline_days(np.array([2023]))[0]), "D"))
+    '2024-06-30'
+    """
+    june = ((np.asarray(report_year) + 1 - 1970) * 12 + 5).astype("datetime64[M]")
+    return june.astype("datetime64[D]").astype(np.int64) + 29
+
+
+def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """top / bottom where bottom is positive, else NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bottom > 0, top / bottom, np.nan)
+
+
+def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    n = src.n
+    ent = src.pos(_T)
+    year = src.values(_T, "report_year", dtype=np.int64)
+    deadline = src._get((_T, "deadline"), lambda: deadline_days(year))
+    filed_day = src.days(_T, "filed_on")
+    due = (deadline < as_of) & (ent >= 0)
+    filed = filed_day < as_of
+    on_time = filed & (filed_day <= deadline)
+
+    # the last report due
+    e, y = ent[due], year[due]
+    last_due = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last_due, e, y)
+    last_rows = np.flatnonzero(due)[y == last_due[e]]
+    le = ent[last_rows]
+    last_filed, last_on_time, days_late = (np.full(n, np.nan) for _ in range(3))
+    last_filed[le] = filed[last_rows]
+    last_on_time[le] = on_time[last_rows]
+    late_until = np.where(filed[last_rows], filed_day[last_rows], as_of)
+    days_late[le] = np.maximum(late_until - deadline[last_rows], 0)
+
+    # the record of filing over the years
+    latest_filed_year = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(latest_filed_year, e[filed[due]], y[filed[due]])
+    missed_in_a_row = per_entity(n, e[y > latest_filed_year[e]])
+    on_time_share = _mean(per_entity(n, e, on_time[due]), per_entity(n, e))
+
+    def mean_days_before(rows: np.ndarray) -> np.ndarray:
+        days = per_entity(n, ent[rows], (deadline - filed_day)[rows].astype(np.float64))
+        return _mean(days, per_entity(n, ent[rows]))
+
+    recent_on_time = due & on_time
+    recent_on_time[due] &= y >= last_due[e] - 2
+
+    # what the filed reports said (known once filed)
+    known = filed & (ent >= 0)
+    figures = {c: src.values(_T, c) for c in _FIGURES}
+    stacked = np.column_stack(list(figures.values()))
+    shown = ~np.isnan(stacked)
+    zero = known & shown.any(axis=1) & np.all(np.where(shown, stacked == 0, True), axis=1)
+    leverage = _ratio(figures["liabilities"], figures["assets"])
+    tax_ratio = _ratio(figures["tax_paid"], figures["revenue"])
+    latest = np.flatnonzero(known)[
+        last_per_entity(ent[known], filed_day[known] * 10_000 + year[known])
+    ]
+
+    def last_value(values: np.ndarray) -> np.ndarray:
+        out = np.full(n, np.nan)
+        out[ent[latest]] = values[latest]
+        return out
+
+    def mean_value(values: np.ndarray) -> np.ndarray:
+        ok = known & ~np.isnan(values)
+        return _mean(per_entity(n, ent[ok], values[ok]), per_entity(n, ent[ok]))
+
+    out = {
+        "report_last_year_filed": last_filed,
+        "report_last_year_on_time": last_on_time,
+        "reports_missed_in_a_row": missed_in_a_row.astype(np.int64),
+        "reports_not_filed": per_entity(n, ent[due & ~filed]).astype(np.int64),
+        "reports_filed_late": per_entity(n, ent[due & filed & ~on_time]).astype(np.int64),
+        "report_days_late_last": days_late,
+        "reports_on_time_share": on_time_share,
+        "reports_zero_financials": per_entity(n, ent[zero]).astype(np.int64),
+        "report_days_before_deadline": mean_days_before(np.flatnonzero(recent_on_time)),
+        "report_days_before_deadline_all": mean_days_before(np.flatnonzero(due & on_time)),
+        "leverage_last": last_value(leverage),
+        "leverage_mean": mean_value(leverage),
+        "tax_to_revenue_last": last_value(tax_ratio),
+        "tax_to_revenue_mean": mean_value(tax_ratio),
+        "employees_last": last_value(figures["employees"]),
+        "revenue_last": last_value(figures["revenue"]),
+    }
+    return {name: values[pos] for name, values in out.items()}
