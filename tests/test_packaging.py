@@ -89,3 +89,16 @@ def test_sample_is_what_the_generator_writes():
     assert world.tables.fingerprint() == cr.load_sample().fingerprint(), (
         "the packaged sample is stale: run `make sample`"
     )
+
+
+def test_readme_python_runs(tmp_path, monkeypatch):
+    """Every ```python block of the README runs, in order, as a user would paste it."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "out" / "copy" / "penalties.csv").exists()
