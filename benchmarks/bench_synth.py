@@ -20,25 +20,17 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+from _report import markdown, peak_rss
 from sklearn.metrics import roc_auc_score
 
 START, END = "2018-01-01", "2025-12-31"
 AS_OF = ("2021-07-01", "2022-07-01", "2023-07-01", "2024-07-01")
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table (for RESULTS.md)."""
-    head = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([head, rule, *body])
 
 
 def _child(n: int, seed: int) -> None:
@@ -48,7 +40,7 @@ def _child(n: int, seed: int) -> None:
     t0 = time.perf_counter()
     world = cr.synth.generate(n, START, END, seed=seed)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     rows = {name: len(frame) for name, frame in world.tables}
     print(json.dumps({"seconds": seconds, "peak_bytes": peak, "rows": rows}))
 
