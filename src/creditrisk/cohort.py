@@ -170,6 +170,8 @@ def check_spine(tables, spine: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"spine.as_of must hold dates: {exc}") from None
     if as_of.isna().any():
         raise ValueError(f"spine.as_of is empty in {int(as_of.isna().sum())} rows")
+    if spine.empty:  # e.g. a cohort nobody belongs to: nothing to check
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     ent = tables.enterprises
     pos = positions(spine["entity_id"], ent["entity_id"])
     unknown = pos < 0

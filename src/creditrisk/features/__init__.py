@@ -98,7 +98,10 @@ def build_features(tables, spine: pd.DataFrame, spec: FeatureSpec | None = None)
     pos, days = check_spine(tables, spine)
     src = Source(tables)
     parts, order = [], []
-    for day in np.unique(days):
+    dates = np.unique(days)
+    if not len(dates):  # an empty spine: empty columns of the right dtypes
+        dates = np.array([int(src.days("enterprises", "registered_on").max()) + 1])
+    for day in dates:
         rows = np.flatnonzero(days == day)
         values: dict[str, object] = {}
         for module in _MODULES:
