@@ -28,7 +28,7 @@ from sklearn.base import clone
 
 import creditrisk as cr
 from creditrisk import EventTables, FeatureBuilder, FeatureSpec, build_features, feature_catalogue
-from creditrisk.cohort import data_span
+from creditrisk.cohort import KNOWN_DATE_COLUMNS, data_span
 from creditrisk.features import CATALOGUE
 from creditrisk.schema import (
     INSPECTION_KINDS,
@@ -681,15 +681,6 @@ def test_hand_list_entries(hand: EventTables, entity_id, as_of, expected):
 # =====================================================================================
 SAMPLE = cr.load_sample()
 LO, HI, END = pd.Timestamp("2019-01-01"), pd.Timestamp("2025-12-01"), pd.Timestamp("2025-12-31")
-#: the date columns that put an entity's rows into the data span (as cohort.data_span)
-_SPAN_COLUMNS = {
-    "enterprises": ("registered_on", "deregistered_on"),
-    "annual_reports": ("filed_on",),
-    "licenses": ("issued_on", "revoked_on"),
-    "penalties": ("published_on", "restored_on"),
-    "inspections": ("published_on",),
-    "list_entries": ("listed_on", "removed_on"),
-}
 
 
 def _choose_entities() -> tuple[list[str], list[str]]:
@@ -702,7 +693,7 @@ def _choose_entities() -> tuple[list[str], list[str]]:
     first, last = data_span(SAMPLE)
     ent = SAMPLE.enterprises
     anchors = [str(ent.loc[ent["registered_on"] == first, "entity_id"].iloc[0])]
-    for table, columns in _SPAN_COLUMNS.items():
+    for table, columns in KNOWN_DATE_COLUMNS.items():
         frame = getattr(SAMPLE, table)
         hit = np.zeros(len(frame), dtype=bool)
         for column in columns:

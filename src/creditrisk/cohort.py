@@ -23,9 +23,11 @@ import pandas as pd
 from creditrisk.keys import positions
 from creditrisk.schema import DATE_DTYPE
 
-__all__ = ["as_of_list", "check_spine", "data_span", "spine"]
+__all__ = ["KNOWN_DATE_COLUMNS", "as_of_list", "check_spine", "data_span", "spine"]
 
-_KNOWN_DATES = {
+#: per table, the columns dated when the regulator learned something (they bound the
+#: data: scheduled dates such as expires_on or disclosure_ends_on do not)
+KNOWN_DATE_COLUMNS = {
     "enterprises": ("registered_on", "deregistered_on"),
     "annual_reports": ("filed_on",),
     "licenses": ("issued_on", "revoked_on"),
@@ -48,7 +50,7 @@ def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
     first = tables.enterprises["registered_on"].min()
     last = max(
         getattr(tables, table)[column].max()
-        for table, columns in _KNOWN_DATES.items()
+        for table, columns in KNOWN_DATE_COLUMNS.items()
         for column in columns
         if getattr(tables, table)[column].notna().any()
     )
