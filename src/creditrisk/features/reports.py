@@ -155,7 +155,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     n = src.n
     ent = src.pos(_T)
     year = src.values(_T, "report_year", dtype=np.int64)
-    deadline = src._get((_T, "deadline"), lambda: deadline_days(year))
+    deadline = src.cached((_T, "deadline"), lambda: deadline_days(year))
     filed_day = src.days(_T, "filed_on")
     due = (deadline < as_of) & (ent >= 0)
     filed = filed_day < as_of

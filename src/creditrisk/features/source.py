@@ -40,7 +40,8 @@ class Source:
         self.n = len(tables.enterprises)
         self._cache: dict[tuple, np.ndarray] = {}
 
-    def _get(self, key: tuple, make) -> np.ndarray:
+    def cached(self, key: tuple, make) -> np.ndarray:
+        """The array stored under ``key``, made by ``make()`` on first use."""
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
@@ -51,9 +52,9 @@ class Source:
     def pos(self, table: str) -> np.ndarray:
         """Position of each row's entity in ``enterprises`` (-1 if unknown)."""
         if table == "enterprises":
-            return self._get((table, "pos"), lambda: np.arange(self.n))
+            return self.cached((table, "pos"), lambda: np.arange(self.n))
         ids = self.tables.enterprises["entity_id"]
-        return self._get((table, "pos"), lambda: positions(self.frame(table)["entity_id"], ids))
+        return self.cached((table, "pos"), lambda: positions(self.frame(table)["entity_id"], ids))
 
     def days(self, table: str, column: str) -> np.ndarray:
         """A date column as int days; empty dates are FAR."""
@@ -64,7 +65,7 @@ class Source:
             out[np.isnat(values)] = FAR
             return out
 
-        return self._get((table, column), make)
+        return self.cached((table, column), make)
 
     def values(self, table: str, column: str, dtype=np.float64) -> np.ndarray:
         """A numeric column as a NumPy array (empty values as NaN)."""
@@ -75,7 +76,7 @@ class Source:
                 return values.to_numpy(dtype=dtype, na_value=np.nan)
             return values.to_numpy(dtype=dtype)
 
-        return self._get((table, column, "values", np.dtype(dtype).str), make)
+        return self.cached((table, column, "values", np.dtype(dtype).str), make)
 
     def codes(self, table: str, column: str, vocabulary: tuple[str, ...]) -> np.ndarray:
         """A category column as codes into ``vocabulary`` (-1 for empty or not in it)."""
@@ -90,7 +91,7 @@ class Source:
             # the trailing -1 is what code -1 (an empty value) picks
             return np.array([*lookup, -1], dtype=np.int64)[cat.codes]
 
-        return self._get((table, column, "codes", vocabulary), make)
+        return self.cached((table, column, "codes", vocabulary), make)
 
 
 def per_entity(n: int, index: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
