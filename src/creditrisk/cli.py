@@ -142,13 +142,8 @@ def features(
             frame[outcome] = build_labels(tables, rows, outcome=outcome, horizon=horizon)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_file(out_file)
-    try:
+    with atomic_file(out_file) as tmp:
         frame.to_parquet(tmp, index=False)
-        tmp.replace(out_file)
-    finally:
-        tmp.unlink(missing_ok=True)
     dates = ", ".join(sorted({str(d.date()) for d in frame["as_of"]}))
     out.print(f"Wrote {len(frame):,} rows x {frame.shape[1] - 2} columns ({dates}) to {out_file}")
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -278,19 +279,33 @@ def _umask() -> int:
     return mask
 
 
-def atomic_file(target: Path) -> Path:
-    """A temporary path beside ``target`` (same file system) to write then rename.
+@contextmanager
+def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
+    """Write to a temporary path beside ``target``; it becomes ``target`` only on success.
+
+    An exception inside the block leaves ``target`` as it was and no temporary behind.
 
     Example
     -------
+    >>> import tempfile
     >>> from pathlib import Path
-    >>> atomic_file(Path("/tmp/scores.parquet")).name.startswith(".scores.parquet.")
-    True
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with atomic_file(Path(d) / "scores.txt") as tmp:
+    ...         _ = tmp.write_text("A")
+    ...     sorted(p.name for p in Path(d).iterdir())
+    ['scores.txt']
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
-    Path(tmp).chmod(0o666 & ~_umask())
-    return Path(tmp)
+    tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; use the usual mode
+    try:
+        yield tmp
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_sample() -> EventTables:

@@ -199,15 +199,11 @@ class World:
     ) -> Path:
         """Write the six tables and ``inspectors.<format>`` into a directory."""
         target = self.tables.write(path, format=format, overwrite=overwrite)
-        tmp = atomic_file(target / f"inspectors.{format}")
-        try:
+        with atomic_file(target / f"inspectors.{format}") as tmp:
             if format == "parquet":
                 self.inspectors.to_parquet(tmp, index=False)
             else:
                 self.inspectors.to_csv(tmp, index=False)
-            os.replace(tmp, target / f"inspectors.{format}")
-        finally:
-            Path(tmp).unlink(missing_ok=True)
         return target
 
 
