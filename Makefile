@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench sample clean
+.PHONY: demo test lint bench sample model clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 not found"; exit 1; }
@@ -38,3 +38,7 @@ sample: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+
+# Retrain the reference model on the sample (models/sample -> src/creditrisk/sample_model).
+model: $(STAMP)
+	$(BIN)/creditrisk train --data data/sample --out src/creditrisk/sample_model --overwrite

@@ -15,7 +15,7 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from creditrisk import schema, synth, temporal
+from creditrisk import evaluation, explain, recourse, schema, synth, temporal, tiers
 from creditrisk.cohort import spine
 from creditrisk.data import EventTables, load_sample
 from creditrisk.features import (
@@ -25,7 +25,10 @@ from creditrisk.features import (
     feature_catalogue,
 )
 from creditrisk.labels import build_labels
+from creditrisk.model import ModelError, RiskModel
+from creditrisk.policy import Policy, PolicyError
 from creditrisk.schema import SchemaError
+from creditrisk.training import fit_model, sample_model_path
 
 try:
     __version__ = version("creditrisk")
@@ -36,14 +39,24 @@ __all__ = [
     "EventTables",
     "FeatureBuilder",
     "FeatureSpec",
+    "ModelError",
+    "Policy",
+    "PolicyError",
+    "RiskModel",
     "SchemaError",
     "__version__",
     "build_features",
     "build_labels",
+    "evaluation",
+    "explain",
     "feature_catalogue",
+    "fit_model",
     "load_sample",
+    "recourse",
+    "sample_model_path",
     "schema",
     "spine",
     "synth",
     "temporal",
+    "tiers",
 ]
