@@ -267,19 +267,16 @@ def top_reasons(
     ([[2, 0, -1]], [[0.7, 0.5, 0.0]])
     """
     phi = np.asarray(contributions, dtype=np.float64)
-    m = phi.shape[1]
+    n, m = phi.shape
     k = min(k, m)
     rounded = np.round(phi, decimals)
-    # stable sort on -value keeps feature order among ties
-    if k < m:
-        part = np.argpartition(-rounded, k - 1, axis=1)[:, :k]
-        # argpartition breaks ties arbitrarily at the boundary: re-take exactly
-        kth = np.take_along_axis(rounded, part, axis=1).min(axis=1, keepdims=True)
-        candidates = rounded >= kth
-        keyed = np.where(candidates, rounded, -np.inf)
-    else:
-        keyed = rounded
-    order = np.argsort(-keyed, axis=1, kind="stable")[:, :k]
-    values = np.take_along_axis(phi, order, axis=1)
-    positive = np.take_along_axis(rounded, order, axis=1) > 0
-    return np.where(positive, order, -1), np.where(positive, values, 0.0)
+    rows = np.arange(n)
+    positions = np.full((n, k), -1, dtype=np.int64)
+    values = np.zeros((n, k), dtype=np.float64)
+    for i in range(k):
+        best = np.argmax(rounded, axis=1)  # the first of equal values: lowest position
+        positive = rounded[rows, best] > 0
+        positions[positive, i] = best[positive]
+        values[positive, i] = phi[rows[positive], best[positive]]
+        rounded[rows, best] = -np.inf
+    return positions, values

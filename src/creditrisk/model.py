@@ -44,7 +44,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from creditrisk.explain import TreeContributions, top_reasons
 from creditrisk.features import CATALOGUE
 from creditrisk.policy import Policy
-from creditrisk.reasons import sentences
+from creditrisk.reasons import feature_sentences
 from creditrisk.tiers import assign_tiers, fit_cutoffs
 
 __all__ = ["FORMAT_VERSION", "KEYS", "ModelError", "RiskModel"]
@@ -90,8 +90,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         policy: Policy | str | None = None,
-        n_estimators: int = 1000,
-        learning_rate: float = 0.05,
+        n_estimators: int = 200,
+        learning_rate: float = 0.1,
         max_depth: int = 3,
         num_leaves: int = 8,
         min_child_samples: int = 200,
@@ -319,8 +319,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             rows = np.flatnonzero(pos == f)
             name = names[f]
             column = X[name].iloc[rows]
-            raw_values = column.astype(object).where(column.notna(), None).to_numpy()
-            text[rows] = sentences([name] * len(rows), raw_values, X["as_of"].iloc[rows].to_numpy())
+            text[rows] = feature_sentences(name, column, X["as_of"].to_numpy()[rows])
             shown[rows] = _show_values(column)
         feature = pd.Categorical(
             np.where(pos >= 0, names[np.maximum(pos, 0)], None), categories=list(names)
@@ -673,12 +672,13 @@ def _sha256(data: bytes) -> str:
 
 def _show_values(column: pd.Series) -> np.ndarray:
     """Values as short text: counts without decimals, categories as words."""
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        text = np.array(["" if np.isnan(u) else f"{u:.6g}" for u in uniques], dtype=object)
-        return text[codes]
-    return column.astype("str").where(column.notna(), "").to_numpy(dtype=object)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.array([*map(str, column.cat.categories), ""], dtype=object)
+        return names[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = np.array(["" if np.isnan(u) else f"{u:.6g}" for u in uniques], dtype=object)
+    return text[codes]
 
 
 def _jsonable(value):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from creditrisk.features import CATALOGUE
 
-__all__ = ["TEMPLATES", "last_report_year", "sentence", "sentences"]
+__all__ = ["TEMPLATES", "feature_sentences", "last_report_year", "sentence", "sentences"]
 
 
 def _count(one: str, many: str, none: str | None = None) -> dict:
@@ -252,3 +252,47 @@ def sentences(
     codes, uniques = pd.MultiIndex.from_frame(frame).factorize()
     text = np.array([sentence(f, v, a) for f, v, a in uniques], dtype=object)
     return text[codes]
+
+
+def feature_sentences(feature: str, values: pd.Series, as_of) -> np.ndarray:
+    """Sentences for many values of one feature; each distinct value formatted once.
+
+    ``as_of`` (dates aligned with ``values``) matters only to the report-year
+    sentences.
+
+    Example
+    -------
+    >>> feature_sentences("times_listed", pd.Series([2, 2, 1]), None).tolist()
+    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    """
+    if feature not in TEMPLATES:
+        raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = [*values.cat.categories, None]
+        codes = np.where(codes < 0, len(uniques) - 1, codes)
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+        uniques = list(uniques)
+    if "{year}" in str(TEMPLATES[feature]) and as_of is not None:
+        years = pd.DatetimeIndex(np.asarray(as_of))
+        years = np.where((years.month > 6), years.year - 1, years.year - 2).astype(np.int64)
+        pair, pair_uniques = pd.factorize(codes * 10_000 + years)
+        text = np.array(
+            [
+                sentence(
+                    feature, _plain(uniques[c // 10_000]), pd.Timestamp(f"{c % 10_000 + 1}-07-01")
+                )
+                for c in pair_uniques
+            ],
+            dtype=object,
+        )
+        return text[pair]
+    text = np.array([sentence(feature, _plain(u)) for u in uniques], dtype=object)
+    return text[codes]
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
