@@ -338,6 +338,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def importance(self, X: pd.DataFrame) -> pd.DataFrame:
         """Mean |SHAP| per feature over ``X``, largest first, with the catalogue meaning.
 
+        The exact SHAP values go through the shap package's ``Explanation``.
+
         Example
         -------
         >>> import creditrisk as cr
@@ -347,13 +349,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         >>> bool(imp["mean_abs_shap"].is_monotonic_decreasing)
         True
         """
-        phi = self.contributions(X).drop(columns="base_value")
+        import shap
+
+        phi = self.contributions(X)
+        explanation = shap.Explanation(
+            values=phi.drop(columns="base_value").to_numpy(),
+            base_values=phi["base_value"].to_numpy(),
+            feature_names=list(self.feature_names_in_),
+        )
+        names = list(self.feature_names_in_)
         table = pd.DataFrame(
             {
-                "mean_abs_shap": phi.abs().mean(),
-                "mean_shap": phi.mean(),
-                "meaning": [_CATALOGUE[f].meaning if f in _CATALOGUE else "" for f in phi.columns],
-            }
+                "mean_abs_shap": explanation.abs.mean(0).values,
+                "mean_shap": explanation.mean(0).values,
+                "meaning": [_CATALOGUE[f].meaning if f in _CATALOGUE else "" for f in names],
+            },
+            index=names,
         )
         table.index.name = "feature"
         return table.sort_values("mean_abs_shap", ascending=False, kind="stable")
