@@ -37,6 +37,7 @@ import numpy as np
 
 __all__ = ["TreeContributions", "top_reasons"]
 
+_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float32)
 _CHUNK = 32_768  # rows per chunk: the per-tree working arrays stay in cache
 _MAX_PATTERNS = 1 << 24  # possible patterns per tree kept in a dense table
 
@@ -95,6 +96,8 @@ class TreeContributions:
                 b = np.where(np.isnan(x) | (x < 0), len(cuts), np.nan_to_num(x, nan=0.0))
                 b = np.minimum(b, len(cuts)).astype(np.int32)
             else:
+                # LightGBM reads |x| <= 1e-35 as zero (kZeroThreshold)
+                x = np.where(np.abs(x) <= _ZERO, 0.0, x)
                 b = np.searchsorted(cuts, x, side="left").astype(np.int32)
                 b[np.isnan(x)] = len(cuts) + 1
             out[f] = b

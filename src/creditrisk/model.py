@@ -597,8 +597,7 @@ def _codes(column: pd.Series, name: str, categories: list[str], X: pd.DataFrame)
         codes = column.cat.codes.to_numpy()
     else:
         text = column.astype("str").where(column.notna())
-        coded = pd.Categorical(text, categories=categories)
-        codes = np.asarray(coded.codes)
+        codes = pd.Index(categories).get_indexer(text)
         unknown = (codes < 0) & column.notna().to_numpy()
         if unknown.any():
             values = sorted(set(text[unknown].tolist()))
@@ -686,6 +685,8 @@ def _show_values(column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):
         names = np.array([*map(str, column.cat.categories), ""], dtype=object)
         return names[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last
+    if not pd.api.types.is_numeric_dtype(column.dtype):
+        return column.astype("str").where(column.notna(), "").to_numpy(dtype=object)
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     text = np.array(["" if np.isnan(u) else f"{u:.6g}" for u in uniques], dtype=object)

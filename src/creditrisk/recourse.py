@@ -204,7 +204,7 @@ def recourse(model, row: pd.DataFrame | pd.Series, max_actions: int = 4) -> pd.D
             raise ValueError(f"recourse explains one entity at a time, got {len(row)} rows")
         frame = row
     else:
-        frame = row.to_frame().T
+        frame = row.to_frame().T.infer_objects()  # a row of a frame: restore dtypes
     base = frame.iloc[0]
     policy = model.policy_
     open_actions = [a for a in ACTIONS if a.open(base, policy)]
@@ -232,7 +232,7 @@ def recourse(model, row: pd.DataFrame | pd.Series, max_actions: int = 4) -> pd.D
             "steps": ["; ".join(names[n].describe for n in p) or "(as it stands)" for p in plans],
             "n_actions": [len(p) for p in plans],
             "probability": scored["probability"].to_numpy(),
-            "tier": scored["tier"].to_numpy(),
+            "tier": scored["tier"].array,  # categorical: sorts in the policy's order
             "lower": (scored["tier"].cat.codes < now).to_numpy(),
         }
     )
