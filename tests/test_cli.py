@@ -197,3 +197,9 @@ def test_demo_prints_the_summary() -> None:
     assert f"{len(sample.enterprises):,}" in result.output
     assert f"finding rate {rate:.1%}" in result.output
     assert "valid" in result.output
+    # the model part: the tier table and three explanations with their reasons
+    assert "Tiers on the test date" in result.output
+    for tier in cr.Policy.load("national").tiers:
+        assert f"│ {tier} " in result.output
+    assert result.output.count("log-odds)") >= 3
+    assert "override: " in result.output

@@ -660,3 +660,42 @@ def test_cli_train_writes_the_model_and_refuses_to_overwrite(tmp_path) -> None:
     assert replaced.exit_code == 0, (replaced.output, replaced.exception)
     assert cr.RiskModel.load(out).policy_.name == "daqing"
     assert (out / "MODEL_CARD.md").is_file()
+
+
+# -- global explanations and the model card --------------------------------------------
+def test_importance_is_the_mean_absolute_contribution(model, X_test) -> None:
+    imp = model.importance(X_test)
+    phi = model.contributions(X_test).drop(columns="base_value")
+    expected = phi.abs().mean().sort_values(ascending=False, kind="stable")
+    assert list(imp.index) == list(expected.index)
+    np.testing.assert_allclose(imp["mean_abs_shap"].to_numpy(), expected.to_numpy(), rtol=1e-12)
+    assert imp.loc["on_abnormal_list", "meaning"] == CATALOGUE_BY_NAME["on_abnormal_list"].meaning
+
+
+def test_summary_plot_draws_the_top_features(model, X_test) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = model.summary_plot(X_test, max_display=5)
+    try:
+        labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+        top = model.importance(X_test).index[:5]
+        assert set(top) <= set(labels)
+        width, height = fig.get_size_inches()
+        assert width > 0 and height > 0
+    finally:
+        plt.close(fig)
+
+
+def test_model_card_reports_the_test_slice(model, X_test, y_test) -> None:
+    card = cr.evaluation.model_card(model, X_test, y_test)
+    p = model.predict_proba(X_test)[:, 1]
+    known = y_test.notna().to_numpy()
+    auc = roc_auc_score(y_test[known], p[known])
+    assert f"AUC {auc:.3f}" in card
+    for tier in model.policy_.tiers:
+        assert f"| {tier} |" in card
+    for date in model.training_["as_of"]:
+        assert date in card
