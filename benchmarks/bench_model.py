@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import time
 
 import numpy as np
@@ -48,10 +49,41 @@ GIB = 2**30
 VARIANTS = [
     ("defaults", {}),
     ("depth 3, lr 0.1, cap 300", {"learning_rate": 0.1, "n_estimators": 300}),
+    ("depth 3, lr 0.05, cap 1000", {"learning_rate": 0.05, "n_estimators": 1000}),
     ("depth 4, 15 leaves", {"max_depth": 4, "num_leaves": 15}),
     ("depth 5, 31 leaves", {"max_depth": 5, "num_leaves": 31}),
     ("depth unconstrained, 15 leaves", {"max_depth": -1, "num_leaves": 15}),
 ]
+
+
+def _params(model) -> str:
+    p = model.get_params()
+    return (
+        f"max_depth {p['max_depth']}, num_leaves {p['num_leaves']}, learning_rate "
+        f"{p['learning_rate']:g}, n_estimators {p['n_estimators']} with early stopping after "
+        f"{p['early_stopping_rounds']} rounds, min_child_samples {p['min_child_samples']}, "
+        f"subsample {p['subsample']:g}, colsample_bytree {p['colsample_bytree']:g}, "
+        f"reg_lambda {p['reg_lambda']:g}, monotone {p['monotone']}, calibration "
+        f"{p['calibration']}"
+    )
+
+
+def _source() -> str:
+    """The git commit of the source tree measured (read only), and whether src/ differs."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "../src"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown commit"
+    return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")
 
 
 def explain_speed(model, X_rows: pd.DataFrame) -> dict:
@@ -102,7 +134,7 @@ def main() -> None:
         f"# bench_model  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
         f"{os.cpu_count()} cores  Python {platform.python_version()}  "
         f"pandas {pd.__version__}  numpy {np.__version__}  lightgbm {lgb.__version__}  "
-        f"creditrisk {cr.__version__}"
+        f"creditrisk {cr.__version__} ({_source()})"
     )
 
     # data ---------------------------------------------------------------------------------
@@ -164,18 +196,17 @@ def main() -> None:
 
     md = [
         f"`.venv/bin/python benchmarks/bench_model.py` on {time.strftime('%Y-%m-%d')}, "
-        f"{os.cpu_count()} cores. A synthetic world of {args.n:,} enterprises ({START} .. "
-        f"{END}, seed {args.seed}); training as-of dates every 6 months {TRAIN[0]} .. "
+        f'machine "{platform.node()}" ({os.cpu_count()} cores), {_source()}. '
+        f"A synthetic world of {args.n:,} enterprises "
+        f"({START} .. {END}, seed {args.seed}); training as-of dates every 6 months {TRAIN[0]} .. "
         f"{TRAIN[-1]} ({len(X):,} rows, {int(y.notna().sum()):,} labelled by a random "
         f"inspection): trained on {', '.join(model.slices_['train'])} "
         f"({model.slices_['train_rows']:,} labelled), early stopping on "
         f"{model.slices_['stop']} ({model.slices_['stop_rows']:,}), calibration on "
         f"{model.slices_['calibration']} ({model.slices_['calibration_rows']:,}). "
-        "`RiskModel(num_threads=2)` with its defaults (max_depth 3, num_leaves 8, "
-        "learning_rate 0.05, n_estimators 1000 with early stopping after 100 rounds, "
-        "min_child_samples 200, subsample 0.8, colsample_bytree 0.8, monotone constraints, "
-        "sigmoid calibration). Label: `inspection_finding`, 365 days. The oracle ranks "
-        "the same labelled test rows by `world.truth.probability(as_of)`.",
+        f"`RiskModel(num_threads=2)` with its defaults ({_params(model)}). Label: "
+        "`inspection_finding`, 365 days. The oracle ranks the same labelled test rows by "
+        "`world.truth.probability(as_of)`.",
         "",
         "### Test metrics, default model",
         "",
@@ -257,15 +288,13 @@ def main() -> None:
             markdown(shown),
             "",
             f"Observed finding rates rise strictly A < B < C < D: "
-            f"**{'yes' if rising else 'no'}** ("
-            + " < ".join(f"{r:.3f}" for r in rates)
-            + ").",
+            f"**{'yes' if rising else 'no'}** (" + " < ".join(f"{r:.3f}" for r in rates) + ").",
             "",
         ]
 
     if len(fitted) > 1:
         capacity = []
-        for name, params, m, seconds, sp, q in fitted:
+        for name, _, m, seconds, sp, q in fitted:
             capacity.append(
                 (
                     name,
@@ -273,12 +302,13 @@ def main() -> None:
                     str(m.num_leaves),
                     f"{m.learning_rate:g}",
                     str(m.n_estimators),
-                    str(m.n_trees_),
+                    str(m.n_trees_)
+                    + (" (cap)" if m.n_trees_ > m.n_estimators - m.early_stopping_rounds else ""),
                     *[f"{q[d]['auc']:.4f}" for d in TESTS],
                     *[f"{q[d]['ratio']:.4f}" for d in TESTS],
                     f"{sp['cold']:,.0f}" if "cold" in sp else "refused",
                     f"{sp['warm']:,.0f}" if "warm" in sp else "",
-                    f"{sp['patterns_mean']:.0f} / {sp['patterns_max']:,}" if "cold" in sp else "",
+                    f"{sp['patterns_mean']:,.0f} / {sp['patterns_max']:,}" if "cold" in sp else "",
                     f"{seconds:.1f} s",
                 )
             )
@@ -287,7 +317,10 @@ def main() -> None:
             "",
             f"Explanation speed: `model.contributions(X)` on {len(rows):,} test rows (both "
             f"test dates), first call right after the fit (cold pattern cache), then a "
-            "second call (warm). Patterns: distinct patterns computed per tree (mean / max).",
+            "second call (warm). Patterns: distinct patterns computed per tree (mean / max). "
+            "Trees used marked (cap): the boosting reached n_estimators before "
+            "early stopping could end it (the best round came within the last "
+            "early_stopping_rounds).",
             "",
             markdown(
                 pd.DataFrame(

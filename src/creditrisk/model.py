@@ -44,7 +44,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from creditrisk.explain import TreeContributions, top_reasons
 from creditrisk.features import CATALOGUE
 from creditrisk.policy import Policy
-from creditrisk.reasons import feature_sentences
+from creditrisk.reasons import coded_sentences, factorize
 from creditrisk.tiers import assign_tiers, fit_cutoffs
 
 __all__ = ["FORMAT_VERSION", "KEYS", "ModelError", "RiskModel"]
@@ -311,24 +311,27 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return out
 
     def _reason_columns(self, X: pd.DataFrame, pos: np.ndarray, contrib: np.ndarray, rank: int):
+        # sentences and values repeat: format each distinct value once, then gather
         n = len(X)
-        text = np.full(n, "", dtype=object)
-        shown = np.full(n, "", dtype=object)
-        names = np.asarray(self.feature_names_in_, dtype=object)
-        for f in np.unique(pos[pos >= 0]):
+        names = list(self.feature_names_in_)
+        text_codes = np.full(n, -1, dtype=np.int64)
+        value_codes = np.full(n, -1, dtype=np.int64)
+        texts: list[str] = []
+        values: list[str] = []
+        as_of = X["as_of"].to_numpy()
+        for f in np.unique(pos[pos >= 0]).tolist():
             rows = np.flatnonzero(pos == f)
-            name = names[f]
-            column = X[name].iloc[rows]
-            text[rows] = feature_sentences(name, column, X["as_of"].to_numpy()[rows])
-            shown[rows] = _show_values(column)
-        feature = pd.Categorical(
-            np.where(pos >= 0, names[np.maximum(pos, 0)], None), categories=list(names)
-        )
+            codes, uniques = factorize(X[names[f]].iloc[rows])
+            sentence_codes, sentence_text = coded_sentences(names[f], codes, uniques, as_of[rows])
+            text_codes[rows] = sentence_codes + len(texts)
+            texts += sentence_text
+            value_codes[rows] = codes + len(values)
+            values += [_show(u) for u in uniques]
         return pd.DataFrame(
             {
-                f"reason_{rank}": text.astype(str),
-                f"reason_{rank}_feature": feature,
-                f"reason_{rank}_value": shown.astype(str),
+                f"reason_{rank}": _text(text_codes, texts),
+                f"reason_{rank}_feature": pd.Categorical.from_codes(pos, categories=names),
+                f"reason_{rank}_value": _text(value_codes, values),
                 f"reason_{rank}_contribution": np.where(pos >= 0, contrib, np.nan),
             },
             index=X.index,
@@ -388,6 +391,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             shown.astype(float),
             max_display=max_display,
             show=False,
+            rng=np.random.default_rng(self.random_state),  # the jitter repeats too
         )
         return fig
 
@@ -680,17 +684,23 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _show_values(column: pd.Series) -> np.ndarray:
-    """Values as short text: counts without decimals, categories as words."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        names = np.array([*map(str, column.cat.categories), ""], dtype=object)
-        return names[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last
-    if not pd.api.types.is_numeric_dtype(column.dtype):
-        return column.astype("str").where(column.notna(), "").to_numpy(dtype=object)
-    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    text = np.array(["" if np.isnan(u) else f"{u:.6g}" for u in uniques], dtype=object)
-    return text[codes]
+def _show(value) -> str:
+    """A value as short text: numbers to 6 significant digits, categories as they are."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        return value
+    return f"{float(value):.6g}"
+
+
+def _text(codes: np.ndarray, labels: list[str]):
+    """Codes into labels as a text column; code -1 gives an empty string.
+
+    Plain text, not a categorical, so a row scored alone has the dtype it has in a
+    batch, and chunks concatenate.
+    """
+    table = np.array([*labels, ""], dtype=object)
+    return pd.array(table[np.where(codes < 0, len(labels), codes)], dtype="str")
 
 
 def _jsonable(value):

@@ -27,7 +27,15 @@ import pandas as pd
 
 from creditrisk.features import CATALOGUE
 
-__all__ = ["TEMPLATES", "feature_sentences", "last_report_year", "sentence", "sentences"]
+__all__ = [
+    "TEMPLATES",
+    "coded_sentences",
+    "factorize",
+    "feature_sentences",
+    "last_report_year",
+    "sentence",
+    "sentences",
+]
 
 
 def _count(one: str, many: str, none: str | None = None) -> dict:
@@ -152,6 +160,7 @@ TEMPLATES: dict[str, dict] = {
     "list_removals_restored": _count(
         "Removed from a list once by credit restoration",
         "Removed from a list {n} times by credit restoration",
+        "Never removed from a list by credit restoration",
     ),
 }
 for _sev in ("warning", "minor", "general", "serious"):
@@ -254,42 +263,62 @@ def sentences(
     return text[codes]
 
 
-def feature_sentences(feature: str, values: pd.Series, as_of) -> np.ndarray:
-    """Sentences for many values of one feature; each distinct value formatted once.
-
-    ``as_of`` (dates aligned with ``values``) matters only to the report-year
-    sentences.
+def factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and distinct values of a column (missing values get a code too).
 
     Example
     -------
-    >>> feature_sentences("times_listed", pd.Series([2, 2, 1]), None).tolist()
+    >>> codes, uniques = factorize(pd.Series([2.0, None, 2.0]))
+    >>> codes.tolist(), len(uniques)
+    ([0, 1, 0], 2)
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = [*values.cat.categories, None]
+        return np.where(codes < 0, len(uniques) - 1, codes), uniques
+    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+    return codes.astype(np.int64), list(uniques)
+
+
+def coded_sentences(
+    feature: str, codes: np.ndarray, uniques: Sequence, as_of=None
+) -> tuple[np.ndarray, list[str]]:
+    """Sentences for factorized values: (a code per row, the distinct sentences).
+
+    Each distinct value (and report year, for the sentences that name one) is
+    formatted once. ``as_of`` (dates aligned with ``codes``) matters only to those.
+
+    Example
+    -------
+    >>> codes, text = coded_sentences("times_listed", np.array([0, 0, 1]), [2, 1])
+    >>> [text[c] for c in codes]
     ['Listed 2 times', 'Listed 2 times', 'Listed once before']
     """
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype(np.int64)
-        uniques = [*values.cat.categories, None]
-        codes = np.where(codes < 0, len(uniques) - 1, codes)
-    else:
-        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
-        uniques = list(uniques)
     if "{year}" in str(TEMPLATES[feature]) and as_of is not None:
-        years = pd.DatetimeIndex(np.asarray(as_of))
-        years = np.where((years.month > 6), years.year - 1, years.year - 2).astype(np.int64)
-        pair, pair_uniques = pd.factorize(codes * 10_000 + years)
-        text = np.array(
-            [
-                sentence(
-                    feature, _plain(uniques[c // 10_000]), pd.Timestamp(f"{c % 10_000 + 1}-07-01")
-                )
-                for c in pair_uniques
-            ],
-            dtype=object,
-        )
-        return text[pair]
-    text = np.array([sentence(feature, _plain(u)) for u in uniques], dtype=object)
-    return text[codes]
+        dates = pd.DatetimeIndex(np.asarray(as_of))
+        years = np.where(dates.month > 6, dates.year - 1, dates.year - 2).astype(np.int64)
+        pair, pairs = pd.factorize(codes * 10_000 + years)
+        text = [
+            sentence(feature, _plain(uniques[c // 10_000]), pd.Timestamp(f"{c % 10_000 + 1}-07-01"))
+            for c in pairs
+        ]
+        return pair.astype(np.int64), text
+    return codes, [sentence(feature, _plain(u)) for u in uniques]
+
+
+def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray:
+    """Sentences for many values of one feature; each distinct value formatted once.
+
+    Example
+    -------
+    >>> feature_sentences("times_listed", pd.Series([2, 2, 1])).tolist()
+    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    """
+    codes, uniques = factorize(values)
+    codes, text = coded_sentences(feature, codes, uniques, as_of)
+    return np.array(text, dtype=object)[codes]
 
 
 def _plain(value):
