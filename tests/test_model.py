@@ -126,14 +126,33 @@ def test_fit_refuses_too_few_labels(train_xy) -> None:
         cr.RiskModel(**SMALL).fit(X, few)
 
 
-def test_slices_follow_time(model) -> None:
+def test_slices_follow_time(model, train_xy) -> None:
+    """Half the latest date stops, half calibrates; training labels end before it."""
     s = model.slices_
-    dates = model.training_["as_of"]
+    dates = [pd.Timestamp(d) for d in model.training_["as_of"]]
+    last = dates[-1]
+    horizon = pd.Timedelta(model.horizon)
     assert s["method"] == "time"
-    assert s["calibration"] == dates[-1]
-    assert s["stop"] == dates[-2]
-    assert s["train"] == dates[:-2]
-    assert model.training_["labelled"] == s["train_rows"] + s["stop_rows"] + s["calibration_rows"]
+    assert s["stop"] == s["calibration"] == str(last.date())
+    assert s["train"] == [str(d.date()) for d in dates if d + horizon <= last]
+    assert s["left_out"] == [str(d.date()) for d in dates if last < d + horizon and d < last]
+    X, y = train_xy
+    known = y.notna()
+    at_last = known & (X["as_of"] == last)
+    assert s["stop_rows"] + s["calibration_rows"] == int(at_last.sum())
+    assert abs(s["stop_rows"] - s["calibration_rows"]) < 0.2 * at_last.sum()
+    in_train = known & (X["as_of"] + horizon <= last)
+    assert s["train_rows"] == int(in_train.sum())
+
+
+def test_no_date_early_enough_splits_entities(tables) -> None:
+    spine = cr.spine(tables, ["2023-01-01", "2023-07-01"])  # less than a horizon apart
+    X = cr.build_features(tables, spine)
+    y = cr.build_labels(tables, spine)
+    model = cr.RiskModel(**SMALL).fit(X, y)
+    s = model.slices_
+    assert s["method"] == "entities"
+    assert s["train_rows"] + s["stop_rows"] + s["calibration_rows"] == int(y.notna().sum())
 
 
 def test_categorical_features_are_stored(model, train_xy) -> None:

@@ -187,10 +187,11 @@ def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk mod
 
 def _slices(s: dict) -> str:
     if s.get("method") == "time":
+        left_out = f", left out {', '.join(s['left_out'])}" if s.get("left_out") else ""
         return (
             f"trained on {len(s['train'])} dates ({s['train_rows']:,} labelled rows), early "
-            f"stopping on {s['stop']} ({s['stop_rows']:,}), calibration on "
-            f"{s['calibration']} ({s['calibration_rows']:,})"
+            f"stopping and calibration on two halves of the entities at {s['stop']} "
+            f"({s['stop_rows']:,} and {s['calibration_rows']:,}){left_out}"
         )
     return (
         f"entities split at random ({s['train_rows']:,} / {s['stop_rows']:,} / "

@@ -4,9 +4,10 @@ The model follows scikit-learn's conventions (parameters in ``__init__``, work i
 ``fit``, fitted attributes end in ``_``). ``fit(X, y)`` takes the feature table of
 :func:`creditrisk.build_features` and labels of :func:`creditrisk.build_labels`; rows
 whose label is undefined (not inspected at random) are ignored. Time decides the
-slices: the latest labelled as-of date calibrates the probabilities, the one before
-it stops the boosting early, and the earlier dates train (with fewer dates, entities
-are split instead; ``slices_`` records what was used).
+slices: the latest labelled as-of date is split by entity, one half to stop the
+boosting early and the other to calibrate the probabilities; the dates at least one
+label horizon earlier train, so no inspection is a label on both sides (with no such
+date, entities are split instead; ``slices_`` records what was used).
 
 Every numeric feature carries the catalogue's monotone direction as a LightGBM
 ``monotone_constraints`` entry (one more penalty never lowers the risk); categorical
@@ -43,6 +44,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from creditrisk.explain import TreeContributions, top_reasons
 from creditrisk.features import CATALOGUE
+from creditrisk.labels import horizon_days
 from creditrisk.policy import Policy
 from creditrisk.reasons import coded_sentences, factorize
 from creditrisk.tiers import assign_tiers, fit_cutoffs
@@ -75,6 +77,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     colsample_bytree, reg_lambda : LightGBM capacity. The defaults (depth-3 trees) were
     chosen by validation with the explanation cost in view (benchmarks/RESULTS.md).
     early_stopping_rounds : rounds without improvement of the validation AUC.
+    horizon : the labels' horizon. Training uses only as-of dates whose label windows
+        end before the early-stopping and calibration date (``slices_`` says which).
     calibration : ``"sigmoid"`` (Platt scaling on a later, held-out slice; keeps the
         ranking) or ``None``.
     monotone : use the catalogue's monotone directions as constraints.
@@ -90,15 +94,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         policy: Policy | str | None = None,
-        n_estimators: int = 200,
-        learning_rate: float = 0.1,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
         max_depth: int = 3,
         num_leaves: int = 8,
         min_child_samples: int = 200,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 0.0,
-        early_stopping_rounds: int = 100,
+        early_stopping_rounds: int = 50,
+        horizon: str = "365D",
         calibration: str | None = "sigmoid",
         monotone: bool = True,
         top_k: int = 3,
@@ -115,6 +120,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.early_stopping_rounds = early_stopping_rounds
+        self.horizon = horizon
         self.calibration = calibration
         self.monotone = monotone
         self.top_k = top_k
@@ -147,7 +153,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             raise ModelError(f"labels must be 0/1 (or NaN when undefined), found {sorted(values)}")
         matrix = self._matrix(X)
         target = y.to_numpy(dtype=np.float64, na_value=np.nan)
-        train, stop, calib, self.slices_ = _slices(X, labelled, self.random_state)
+        horizon = horizon_days(self.horizon)
+        train, stop, calib, self.slices_ = _slices(X, labelled, self.random_state, horizon)
 
         params = self._lgb_params()
         dtrain = lgb.Dataset(
@@ -613,35 +620,39 @@ def _codes(column: pd.Series, name: str, categories: list[str], X: pd.DataFrame)
     return np.where(codes < 0, np.nan, codes.astype(np.float64))
 
 
-def _slices(X: pd.DataFrame, labelled: np.ndarray, seed: int):
-    """Train, early-stopping and calibration masks: by time when dates allow."""
+def _slices(X: pd.DataFrame, labelled: np.ndarray, seed: int, horizon: int):
+    """Train, early-stopping and calibration masks, honest in time.
+
+    The latest labelled date is split by entity into an early-stopping half and a
+    calibration half; training uses the dates whose label windows end by then (as_of
+    at least ``horizon`` days earlier). Dates in between are left out: their labels
+    would share inspections with both sides, and early stopping would then reward
+    memorising them. With no such earlier date, entities are split instead.
+    """
     dates = np.sort(X.loc[labelled, "as_of"].unique())
     as_of = X["as_of"].to_numpy()
-    if len(dates) >= 3:
-        calib = labelled & (as_of == dates[-1])
-        stop = labelled & (as_of == dates[-2])
-        train = labelled & (as_of < dates[-2])
+    salt = pd.util.hash_pandas_object(
+        X["entity_id"].astype("str"), index=False, hash_key=f"{seed:016d}"
+    )
+    bucket = salt.to_numpy() % 10
+    last = dates[-1]
+    end = last - np.timedelta64(horizon, "D")
+    if dates[0] <= end:
+        train = labelled & (as_of <= end)
+        stop = labelled & (as_of == last) & (bucket < 5)
+        calib = labelled & (as_of == last) & (bucket >= 5)
         how = {
             "method": "time",
-            "train": [str(pd.Timestamp(d).date()) for d in dates[:-2]],
-            "stop": str(pd.Timestamp(dates[-2]).date()),
-            "calibration": str(pd.Timestamp(dates[-1]).date()),
+            "train": [str(pd.Timestamp(d).date()) for d in dates if d <= end],
+            "left_out": [str(pd.Timestamp(d).date()) for d in dates if end < d < last],
+            "stop": str(pd.Timestamp(last).date()),
+            "calibration": str(pd.Timestamp(last).date()),
         }
     else:
-        # too few dates: a stable split of entities, by a salted hash of their id
-        salt = pd.util.hash_pandas_object(
-            X["entity_id"].astype("str"), index=False, hash_key=f"{seed:016d}"
-        )
-        bucket = salt.to_numpy() % 10
-        last = as_of == dates[-1]
-        if len(dates) == 2:
-            train = labelled & ~last
-            stop = labelled & last & (bucket < 5)
-            calib = labelled & last & (bucket >= 5)
-        else:
-            train = labelled & (bucket < 6)
-            stop = labelled & (bucket >= 6) & (bucket < 8)
-            calib = labelled & (bucket >= 8)
+        # no date early enough: a stable split of entities, by a salted hash of their id
+        train = labelled & (bucket < 6)
+        stop = labelled & (bucket >= 6) & (bucket < 8)
+        calib = labelled & (bucket >= 8)
         how = {"method": "entities", "dates": [str(pd.Timestamp(d).date()) for d in dates]}
     for name, mask in (("train", train), ("stop", stop), ("calibration", calib)):
         how[f"{name}_rows"] = int(mask.sum())
