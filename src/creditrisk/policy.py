@@ -101,7 +101,8 @@ class Policy:
     """A regulator's rules: tier names, how probabilities map to tiers, overrides and more.
 
     ``method="shares"`` fits the cut-offs so the training population splits in
-    ``shares`` (lowest risk first); ``method="cutoffs"`` uses the fixed probability
+    ``shares`` (lowest risk first) by probability, before the overrides move entities
+    up (so tier A ends smaller than its share); ``method="cutoffs"`` uses the fixed probability
     ``cutoffs`` between consecutive tiers. ``disclosure`` holds how penalties count
     (:meth:`feature_spec`), ``restoration`` the waiting periods used by recourse, and
     ``inspection`` the sampling ratios used by inspection planning.
