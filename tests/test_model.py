@@ -681,6 +681,21 @@ def test_cli_train_writes_the_model_and_refuses_to_overwrite(tmp_path) -> None:
     assert (out / "MODEL_CARD.md").is_file()
 
 
+def test_cli_train_refuses_a_bad_policy(tmp_path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "bad"\n[tiers]\nnames = ["A", "B"]\nmethod = "cutoffs"\ncutoffs = [1.5]\n'
+    )
+    for policy, words in (("nowhere", "no policy 'nowhere'"), (str(bad), "tiers.cutoffs")):
+        out = tmp_path / f"model-{len(words)}"
+        args = ["train", "--data", str(SAMPLE_DIR), "--out", str(out), "--policy", policy]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert words in " ".join(result.output.split())
+        assert not out.exists()
+
+
 # -- global explanations and the model card --------------------------------------------
 def test_importance_is_the_mean_absolute_contribution(model, X_test) -> None:
     imp = model.importance(X_test)
