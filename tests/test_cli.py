@@ -25,7 +25,9 @@ def files(directory: Path) -> list[str]:
 
 
 def expected_files(fmt: str) -> list[str]:
-    return sorted([*(f"{t}.{fmt}" for t in TABLE_NAMES), f"inspectors.{fmt}"])
+    return sorted(
+        [*(f"{t}.{fmt}" for t in TABLE_NAMES), f"inspectors.{fmt}", f"inspector_conflicts.{fmt}"]
+    )
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
@@ -186,8 +188,8 @@ def test_validate_a_missing_directory(tmp_path: Path) -> None:
 
 
 # -- demo ------------------------------------------------------------------------------
-def test_demo_prints_the_summary() -> None:
-    result = runner.invoke(app, ["demo"])
+def test_demo_prints_the_summary(tmp_path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert_clean_exit(result, 0)
     sample = cr.load_sample()
     random = sample.inspections[sample.inspections["kind"] == "random"]
@@ -203,3 +205,8 @@ def test_demo_prints_the_summary() -> None:
         assert f"│ {tier} " in result.output
     assert result.output.count("log-odds)") >= 3
     assert "override: " in result.output
+    # the inspection part: the frequency table and a plan that verifies
+    assert "Inspection frequency table" in result.output
+    plan = pd.read_parquet(tmp_path / "plan.parquet")
+    assert f"{len(plan):,} visits" in result.output
+    assert (plan["inspector_1"] != plan["inspector_2"]).all()

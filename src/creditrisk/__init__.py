@@ -15,7 +15,7 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from creditrisk import evaluation, explain, recourse, schema, synth, temporal, tiers
+from creditrisk import evaluation, explain, inspection, recourse, schema, synth, temporal, tiers
 from creditrisk.cohort import spine
 from creditrisk.data import EventTables, load_sample
 from creditrisk.features import (
@@ -51,6 +51,7 @@ __all__ = [
     "explain",
     "feature_catalogue",
     "fit_model",
+    "inspection",
     "load_sample",
     "recourse",
     "sample_model_path",

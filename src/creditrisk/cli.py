@@ -1,4 +1,4 @@
-"""The ``creditrisk`` command: generate, validate, features, train, demo.
+"""The ``creditrisk`` command: generate, validate, features, train, plan, verify-plan, demo.
 
 Bad input exits with code 2 and a message naming the table, column, rule and rows,
 never a traceback.
@@ -23,13 +23,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditrisk import synth
+from creditrisk import inspection, synth
 from creditrisk.cohort import data_span, spine
 from creditrisk.data import EventTables, atomic_file, load_sample
 from creditrisk.evaluation import tier_table
 from creditrisk.features import FeatureSpec, build_features
 from creditrisk.labels import build_labels
-from creditrisk.policy import PolicyError
+from creditrisk.policy import Policy, PolicyError
 from creditrisk.schema import SchemaError
 from creditrisk.training import fit_model
 
@@ -182,6 +182,85 @@ def train(
     )
 
 
+def _plan_inputs(scores_file: Path, inspectors: Path, policy: str, history: Path | None):
+    try:
+        scores = pd.read_parquet(scores_file)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read scores from {scores_file}: {exc}") from None
+    try:
+        register = inspection.InspectorRegister.read(inspectors)
+        chosen = Policy.load(policy)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    tables = _read(history) if history else None
+    return scores, register, chosen, tables
+
+
+def _rates(scores, chosen, period: str, budget: float | None):
+    if budget is None:
+        return inspection.frequency_table(scores, chosen, period)
+    return inspection.allocate(scores, budget, chosen, period).table
+
+
+_SCORES_HELP = "Parquet of scores: entity_id, tier, probability, key_sector, region."
+
+
+@app.command()
+def plan(
+    scores_file: Annotated[Path, typer.Option("--scores", help=_SCORES_HELP)],
+    inspectors: Annotated[
+        Path, typer.Option(help="Directory with inspectors and inspector_conflicts files.")
+    ],
+    seed: Annotated[int, typer.Option(help="Seed of the draw (publish it with the plan).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file of the plan.")],
+    policy: Annotated[str, typer.Option(help="Policy name or TOML path.")] = "national",
+    period: Annotated[str, typer.Option(help="Planning period, e.g. 1Y or 6M.")] = "1Y",
+    budget: Annotated[
+        float | None, typer.Option(help="Inspections available: allocate rates to it.")
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="Event tables: avoid each entity's last inspectors.")
+    ] = None,
+) -> None:
+    """Draw the targets and inspectors of a double-random inspection plan."""
+    scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
+    try:
+        table = _rates(scores, chosen, period, budget)
+        drawn = inspection.draw(scores, register, chosen, seed, period, table, tables)
+    except ValueError as exc:  # StaffingError included
+        raise _fail(str(exc)) from None
+    with atomic_file(out_file) as tmp:
+        drawn.to_parquet(tmp, index=False)
+    load = inspection.workload(drawn, register)["visits"]
+    out.print(
+        f"Plan of {len(drawn):,} visits to {drawn['entity_id'].nunique():,} entities, seed "
+        f"{seed}, workload {load.min()}-{load.max()} visits per inspector; wrote {out_file}"
+    )
+
+
+@app.command("verify-plan")
+def verify_plan(
+    plan_file: Annotated[Path, typer.Option("--plan", help="The plan's parquet file.")],
+    scores_file: Annotated[Path, typer.Option("--scores", help=_SCORES_HELP)],
+    inspectors: Annotated[
+        Path, typer.Option(help="Directory with inspectors and inspector_conflicts files.")
+    ],
+    policy: Annotated[str, typer.Option(help="Policy name or TOML path.")] = "national",
+    budget: Annotated[float | None, typer.Option(help="The budget the plan used, if any.")] = None,
+    history: Annotated[Path | None, typer.Option(help="The event tables the plan used.")] = None,
+) -> None:
+    """Re-draw a published plan from its inputs and seed, and confirm it."""
+    scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
+    try:
+        published = pd.read_parquet(plan_file)
+        period = str(published["period"].iat[0]) if "period" in published else "1Y"
+        table = _rates(scores, chosen, period, budget)
+        inspection.verify(published, scores, register, chosen, table, tables)
+    except (OSError, ValueError) as exc:  # PlanMismatch included
+        raise _fail(f"the plan does not verify: {exc}") from None
+    out.print(f"Verified: {plan_file} is the draw of seed {published['seed'].iat[0]}")
+
+
 def _tier_rich(table: pd.DataFrame, title: str) -> Table:
     shown = Table(title=title)
     for column in ("tier", "entities", "share", "mean probability", "labelled", "finding rate"):
@@ -194,6 +273,25 @@ def _tier_rich(table: pd.DataFrame, title: str) -> Table:
             f"{row['mean_probability']:.3f}",
             f"{int(row['labelled']):,}",
             "" if pd.isna(row["finding_rate"]) else f"{row['finding_rate']:.1%}",
+        )
+    return shown
+
+
+def _frequency_rich(table: pd.DataFrame, title: str) -> Table:
+    shown = Table(title=title)
+    for column in ("tier", "sector", "entities", "rate", "inspections", "findings", "rule"):
+        shown.add_column(
+            column, justify="left" if column in ("tier", "sector", "rule") else "right"
+        )
+    for row in table.itertuples():
+        shown.add_row(
+            str(row.tier),
+            row.sector,
+            f"{row.entities:,}",
+            f"{row.rate:.3f}",
+            f"{row.expected_inspections:,.0f}",
+            f"{row.expected_findings:,.0f}",
+            escape(row.rule),
         )
     return shown
 
@@ -220,14 +318,20 @@ def demo(
         int, typer.Option("--n", help="Generate this many enterprises instead of the sample.")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed when generating.")] = 7,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the plan.")] = Path(
+        "demo-output"
+    ),
 ) -> None:
     """Run the whole flow on the packaged sample (or a freshly generated world)."""
     if n:
         out.print(f"Generating a synthetic world of {n:,} enterprises (seed {seed})...")
-        tables = synth.generate(n, seed=seed).tables
+        world = synth.generate(n, seed=seed)
+        tables = world.tables
+        register = inspection.InspectorRegister(world.inspectors, world.conflicts)
         source = f"synthetic world, {n:,} enterprises, seed {seed}"
     else:
         tables = load_sample()
+        register = inspection.load_sample_register()
         source = "packaged sample (10,000 enterprises, 2018-2025, seed 7)"
     tables.validate()
     out.print(_summary_table(tables, f"Event tables: {source} - valid"))
@@ -271,6 +375,21 @@ def demo(
     for example in examples:
         if len(example):
             out.print(_explanation(example.iloc[0], model.top_k))
+
+    # inspection planning for the year after the test date
+    features = result.X_test.set_index(scores.index)[["key_sector", "region"]]
+    population = scores.join(features)
+    table = inspection.frequency_table(population, model.policy_)
+    out.print(_frequency_rich(table, f"Inspection frequency table ({model.policy_.name}, 1Y)"))
+    drawn = inspection.draw(population, register, model.policy_, seed=20260101, history=tables)
+    target = out_dir / "plan.parquet"
+    with atomic_file(target) as tmp:
+        drawn.to_parquet(tmp, index=False)
+    load = inspection.workload(drawn, register)["visits"]
+    out.print(
+        f"Double-random plan: {len(drawn):,} visits, two inspectors each, workload "
+        f"{load.min()}-{load.max()} visits per inspector (seed 20260101); wrote {target}"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -218,6 +218,8 @@ class WorldParams:
     )
     #: standard deviation of a two-inspector team's strictness (probit scale)
     strictness_sd: float = 0.45
+    #: declared conflicts of interest per inspector (entities of the same region)
+    conflicts_per_inspector: float = 3.0
     active_not_found: float = 0.005  # moved without updating the address
     dormant_not_found: float = 0.80
     dormant_issues: float = 0.10  # the rest of dormant visits are compliant

@@ -188,6 +188,7 @@ class World:
 
     tables: EventTables
     inspectors: pd.DataFrame
+    conflicts: pd.DataFrame
     truth: Truth
     params: WorldParams
     seed: int
@@ -197,13 +198,17 @@ class World:
     def write(
         self, path: str | os.PathLike, format: str = "parquet", overwrite: bool = False
     ) -> Path:
-        """Write the six tables and ``inspectors.<format>`` into a directory."""
+        """Write the six tables, ``inspectors`` and ``inspector_conflicts`` into a directory."""
         target = self.tables.write(path, format=format, overwrite=overwrite)
-        with atomic_file(target / f"inspectors.{format}") as tmp:
-            if format == "parquet":
-                self.inspectors.to_parquet(tmp, index=False)
-            else:
-                self.inspectors.to_csv(tmp, index=False)
+        for name, frame in (
+            ("inspectors", self.inspectors),
+            ("inspector_conflicts", self.conflicts),
+        ):
+            with atomic_file(target / f"{name}.{format}") as tmp:
+                if format == "parquet":
+                    frame.to_parquet(tmp, index=False)
+                else:
+                    frame.to_csv(tmp, index=False)
         return target
 
 
@@ -374,11 +379,43 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
     return World(
         tables=tables,
         inspectors=inspectors,
+        conflicts=_conflicts(sim, inspectors, enterprises, seed),
         truth=truth,
         params=sim.p,
         seed=seed,
         start=pd.Timestamp(start),
         end=pd.Timestamp(end),
+    )
+
+
+def _conflicts(
+    sim: Simulation, inspectors: pd.DataFrame, enterprises: pd.DataFrame, seed: int
+) -> pd.DataFrame:
+    """Declared conflicts of interest: a few entities of their own region per inspector.
+
+    Drawn from their own random stream, so the event tables do not depend on them.
+    """
+    rng = np.random.default_rng([seed, 2])
+    region = enterprises["region"].cat.codes.to_numpy()
+    rows = []
+    for i, r in enumerate(sim.insp_region):
+        pool = np.flatnonzero(region == r)
+        k = min(rng.poisson(sim.p.conflicts_per_inspector), len(pool))
+        for e in rng.choice(pool, k, replace=False) if k else []:
+            rows.append((i, e))
+    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    start = sim.cal.month_start[sim.t0]
+    declared = start + rng.integers(0, 365, len(pairs))
+    return pd.DataFrame(
+        {
+            "inspector_id": inspectors["inspector_id"].to_numpy()[pairs[:, 0]],
+            "entity_id": enterprises["entity_id"].to_numpy()[pairs[:, 1]],
+            "reason": pd.Categorical(
+                rng.choice(["relative", "former_employer", "shareholding"], len(pairs)),
+                categories=["relative", "former_employer", "shareholding"],
+            ),
+            "declared_on": declared.astype("datetime64[D]").astype("datetime64[s]"),
+        }
     )
 
 

@@ -1,0 +1,326 @@
+"""The double-random draw: random targets per stratum, random inspectors per target.
+
+Targets are drawn at random within each stratum (tier x key sector) at the
+frequency table's rates: every entity gets the whole visits of its rate, and a random
+sample of the stratum (entities sorted by id, then ``numpy.random.default_rng(seed)``)
+gets one more for the fraction. The counts per stratum do not depend on the seed.
+
+Each visit then gets two inspectors, drawn at random among those allowed, least
+loaded first (an even workload):
+- from the entity's region; for a key-sector entity the lead must hold that speciality
+  (from another region when the policy's ``specialists_any_region``, true by default,
+  allows and the region has no such inspector free to go);
+- never an inspector with a declared conflict with the entity;
+- never an inspector of the entity's last inspection (``history``), nor one already
+  sent to the entity in this plan.
+
+The plan records the seed, the period, the library version and a SHA-256 of every
+input; :func:`verify` re-draws and confirms it. A register that cannot staff the plan
+raises :class:`StaffingError` saying which constraint fell short where, and by how
+many visits.
+
+Example
+-------
+>>> import creditrisk as cr
+>>> from creditrisk.inspection import draw, load_sample_register, verify
+>>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()
+>>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
+>>> scores = m.score(X, top_k=0).join(X[["key_sector", "region"]])
+>>> plan = draw(scores, load_sample_register(), m.policy_, seed=20260101, history=t)
+>>> verify(plan, scores, load_sample_register(), m.policy_, history=t)
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.inspection.frequency import frequency_table, strata
+from creditrisk.inspection.register import InspectorRegister
+from creditrisk.policy import Policy
+
+__all__ = ["PlanMismatch", "StaffingError", "draw", "inputs_digest", "verify", "workload"]
+
+_GENERAL = "none"
+
+
+class StaffingError(ValueError):
+    """The inspector register cannot staff the plan: which constraint, where, how many.
+
+    ``shortages`` is a DataFrame: constraint, region, key_sector, visits short.
+    """
+
+    def __init__(self, shortages: pd.DataFrame):
+        self.shortages = shortages
+        lines = [
+            f"- {r.constraint}: region {r.region}, key sector {r.key_sector}: "
+            f"{r.visits} visits short"
+            for r in shortages.itertuples()
+        ]
+        super().__init__(
+            f"the inspector register cannot staff the plan ({int(shortages['visits'].sum())} "
+            "visits short):\n" + "\n".join(lines)
+        )
+
+
+class PlanMismatch(ValueError):
+    """A plan that does not match what its inputs and seed give."""
+
+
+def _last_inspectors(history) -> dict[str, set[str]]:
+    if history is None:
+        return {}
+    inspections = getattr(history, "inspections", history)
+    if not len(inspections):
+        return {}
+    last = (
+        inspections.sort_values(["entity_id", "inspected_on"], kind="stable")
+        .groupby("entity_id", observed=True)
+        .tail(1)
+    )
+    out: dict[str, set[str]] = {}
+    for e, a, b in zip(
+        last["entity_id"].astype(str), last["inspector_1"], last["inspector_2"], strict=True
+    ):
+        out[e] = {str(x) for x in (a, b) if pd.notna(x)}
+    return out
+
+
+def inputs_digest(
+    scores: pd.DataFrame,
+    register: InspectorRegister,
+    policy: Policy,
+    table: pd.DataFrame,
+    period: str,
+    history=None,
+) -> str:
+    """SHA-256 of everything a draw depends on (besides the seed), order-independent.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.inspection import load_sample_register
+    >>> s = pd.DataFrame({"entity_id": ["E1"], "tier": ["A"], "probability": [0.1],
+    ...                   "key_sector": ["none"], "region": ["district_01"]})
+    >>> p = Policy.load("national"); t = frequency_table(s, p)
+    >>> d1 = inputs_digest(s, load_sample_register(), p, t, "1Y")
+    >>> d1 == inputs_digest(s.iloc[::-1], load_sample_register(), p, t, "1Y")
+    True
+    """
+    digest = hashlib.sha256()
+
+    def add(frame: pd.DataFrame, columns: list[str]) -> None:
+        part = frame[columns].astype("str").sort_values(columns, kind="stable")
+        digest.update(",".join(columns).encode())
+        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+
+    cols = ["entity_id", "tier", "probability", "key_sector", "region"]
+    frame = scores[cols].assign(probability=scores["probability"].map(float.hex))
+    add(frame, cols)
+    add(register.inspectors, ["inspector_id", "region", "speciality"])
+    add(register.conflicts, ["inspector_id", "entity_id"])
+    last = _last_inspectors(history)
+    pairs = pd.DataFrame(
+        [(e, i) for e, ids in last.items() for i in ids], columns=["entity_id", "inspector_id"]
+    )
+    add(pairs, ["entity_id", "inspector_id"])
+    add(table.assign(rate=table["rate"].map(float.hex)), ["tier", "sector", "rate"])
+    digest.update(json.dumps(policy.to_dict(), sort_keys=True, default=str).encode())
+    digest.update(str(period).encode())
+    return digest.hexdigest()
+
+
+def _targets(scores: pd.DataFrame, policy: Policy, table: pd.DataFrame, rng) -> pd.DataFrame:
+    groups = strata(scores, policy)
+    frame = pd.DataFrame(
+        {
+            "entity_id": scores["entity_id"].astype(str).to_numpy(),
+            "tier": groups["tier"].to_numpy(),
+            "sector": groups["sector"].to_numpy(),
+            "key_sector": scores["key_sector"].astype(str).to_numpy(),
+            "region": scores["region"].astype(str).to_numpy(),
+            "probability": scores["probability"].to_numpy(dtype=np.float64),
+        }
+    )
+    if frame["entity_id"].duplicated().any():
+        dup = frame.loc[frame["entity_id"].duplicated(), "entity_id"].head(5).tolist()
+        raise ValueError(f"scores: one row per entity needed; repeated entity_id {dup}")
+    visits = []
+    for row in table.itertuples():
+        part = frame[(frame["tier"] == str(row.tier)) & (frame["sector"] == row.sector)]
+        part = part.sort_values("entity_id", kind="stable")
+        whole = int(np.floor(row.rate))
+        for v in range(whole):
+            visits.append(part.assign(visit=v + 1))
+        extra = round((row.rate - whole) * len(part))
+        if extra:
+            chosen = np.sort(rng.choice(len(part), size=extra, replace=False))
+            visits.append(part.iloc[chosen].assign(visit=whole + 1))
+    if not visits:
+        return frame.iloc[:0].assign(visit=pd.Series(dtype=np.int64))
+    return pd.concat(visits, ignore_index=True)
+
+
+def draw(
+    scores: pd.DataFrame,
+    register: InspectorRegister,
+    policy: Policy,
+    seed: int,
+    period: str = "1Y",
+    table: pd.DataFrame | None = None,
+    history=None,
+) -> pd.DataFrame:
+    """Draw targets and inspectors; the plan, one row per visit.
+
+    ``scores``: one row per entity with entity_id, tier, probability, key_sector and
+    region. ``table``: the rates per stratum (default: :func:`frequency_table`; an
+    :class:`Allocation`'s ``table`` works too). ``history``: the event tables or their
+    inspections, for the last inspectors of every entity.
+
+    Columns: entity_id, visit, tier, sector, key_sector, region, probability,
+    inspector_1 (the lead), inspector_2, then seed, period, creditrisk_version and
+    inputs_sha256 (the same on every row).
+    """
+    from creditrisk import __version__
+
+    if not isinstance(register, InspectorRegister):
+        raise TypeError("register must be an InspectorRegister (see load_sample_register)")
+    if table is None:
+        table = frequency_table(scores, policy, period)
+    rng = np.random.default_rng(seed)
+    visits = _targets(scores, policy, table, rng)
+    lead, second = _assign(visits, register, policy, _last_inspectors(history), rng)
+    plan = visits.assign(inspector_1=lead, inspector_2=second)
+    plan = plan.sort_values(["entity_id", "visit"], kind="stable").reset_index(drop=True)
+    columns = ["entity_id", "visit", "tier", "sector", "key_sector", "region", "probability"]
+    plan = plan[[*columns, "inspector_1", "inspector_2"]]
+    plan["tier"] = pd.Categorical(plan["tier"], categories=list(policy.tiers), ordered=True)
+    plan["seed"] = np.int64(seed)
+    plan["period"] = str(period)
+    plan["creditrisk_version"] = __version__
+    plan["inputs_sha256"] = inputs_digest(scores, register, policy, table, period, history)
+    return plan
+
+
+def _assign(visits, register, policy, last, rng):
+    ins = register.inspectors
+    ids = ins["inspector_id"].to_numpy(dtype=object)
+    region = ins["region"].to_numpy(dtype=object)
+    speciality = ins["speciality"].to_numpy(dtype=object)
+    load = np.zeros(len(ins), dtype=np.int64)
+    conflicts: dict[str, set[int]] = {}
+    position = {i: k for k, i in enumerate(ids)}
+    for i, e in zip(
+        register.conflicts["inspector_id"], register.conflicts["entity_id"], strict=True
+    ):
+        conflicts.setdefault(e, set()).add(position[i])
+    anywhere = bool(policy.inspection.get("specialists_any_region", True))
+    by_region = {r: np.flatnonzero(region == r) for r in np.unique(region)}
+    empty = np.array([], dtype=np.int64)
+    lead = np.empty(len(visits), dtype=object)
+    second = np.empty(len(visits), dtype=object)
+    sent: dict[str, set[int]] = {}
+    short: dict[tuple[str, str, str], int] = {}
+    for k in rng.permutation(len(visits)):
+        e, r, ks = visits["entity_id"].iat[k], visits["region"].iat[k], visits["key_sector"].iat[k]
+        barred = conflicts.get(e, set()) | {position[i] for i in last.get(e, ()) if i in position}
+        barred |= sent.get(e, set())
+        local = by_region.get(r, empty)
+        pool = local if ks == _GENERAL else local[speciality[local] == ks]
+        pool = pool[~np.isin(pool, list(barred))]
+        if ks != _GENERAL and not len(pool) and anywhere:  # a specialist from elsewhere
+            pool = np.flatnonzero(speciality == ks)
+            pool = pool[~np.isin(pool, list(barred))]
+        if not len(pool):
+            what = "no lead inspector" if ks == _GENERAL else f"no inspector qualified for {ks}"
+            key = (f"{what} free of conflicts and of the last inspection", r, ks)
+            short[key] = short.get(key, 0) + 1
+            continue
+        first = _least_loaded(pool, load, rng)
+        rest = local[~np.isin(local, [*barred, first])]
+        if not len(rest):
+            key = (
+                "no second inspector in the region free of conflicts and of the last inspection",
+                r,
+                ks,
+            )
+            short[key] = short.get(key, 0) + 1
+            continue
+        other = _least_loaded(rest, load, rng)
+        load[[first, other]] += 1
+        lead[k], second[k] = ids[first], ids[other]
+        sent.setdefault(e, set()).update((first, other))
+    if short:
+        rows = [(c, r, ks, n) for (c, r, ks), n in sorted(short.items())]
+        raise StaffingError(
+            pd.DataFrame(rows, columns=["constraint", "region", "key_sector", "visits"])
+        )
+    return lead, second
+
+
+def _least_loaded(pool: np.ndarray, load: np.ndarray, rng) -> int:
+    low = pool[load[pool] == load[pool].min()]
+    return int(low[rng.integers(len(low))])
+
+
+def workload(plan: pd.DataFrame, register: InspectorRegister) -> pd.DataFrame:
+    """Visits per inspector (0 for those not sent), with region and speciality.
+
+    Example
+    -------
+    >>> from creditrisk.inspection import load_sample_register
+    >>> r = load_sample_register()
+    >>> w = workload(pd.DataFrame({"inspector_1": [], "inspector_2": []}), r)
+    >>> int(w["visits"].sum()), len(w) == len(r.inspectors)
+    (0, True)
+    """
+    counts = pd.concat([plan["inspector_1"], plan["inspector_2"]]).astype(str).value_counts()
+    out = register.inspectors[["inspector_id", "region", "speciality"]].copy()
+    out["visits"] = out["inspector_id"].map(counts).fillna(0).astype(int)
+    return out
+
+
+def verify(
+    plan: pd.DataFrame,
+    scores: pd.DataFrame,
+    register: InspectorRegister,
+    policy: Policy,
+    table: pd.DataFrame | None = None,
+    history=None,
+) -> bool:
+    """Re-draw ``plan`` from the inputs and its recorded seed; True when it matches.
+
+    Raises :class:`PlanMismatch` naming what differs: the inputs (their SHA-256), or
+    the first visit whose target or inspectors differ.
+    """
+    for column in ("seed", "period", "inputs_sha256", "creditrisk_version"):
+        if column not in plan.columns or plan[column].nunique() > 1:
+            raise PlanMismatch(f"the plan has no single {column!r}: not a creditrisk plan")
+    seed, period = int(plan["seed"].iat[0]), str(plan["period"].iat[0])
+    if table is None:
+        table = frequency_table(scores, policy, period)
+    digest = inputs_digest(scores, register, policy, table, period, history)
+    if digest != plan["inputs_sha256"].iat[0]:
+        raise PlanMismatch(
+            f"the inputs differ from those the plan was drawn from (SHA-256 {digest[:12]}... "
+            f"against the plan's {str(plan['inputs_sha256'].iat[0])[:12]}...)"
+        )
+    again = draw(scores, register, policy, seed, period, table, history)
+    keys = ["entity_id", "visit", "inspector_1", "inspector_2"]
+    mine = plan[keys].astype(str).reset_index(drop=True)
+    theirs = again[keys].astype(str).reset_index(drop=True)
+    if len(mine) != len(theirs):
+        raise PlanMismatch(f"the plan has {len(mine)} visits; the draw gives {len(theirs)}")
+    differs = (mine != theirs).any(axis=1)
+    if differs.any():
+        i = int(np.flatnonzero(differs.to_numpy())[0])
+        raise PlanMismatch(
+            f"visit {i} differs: the plan says {mine.iloc[i].to_dict()}, the draw with seed "
+            f"{seed} gives {theirs.iloc[i].to_dict()}"
+        )
+    return True

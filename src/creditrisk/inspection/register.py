@@ -1,0 +1,103 @@
+"""The inspector register: who can inspect where, in which key sectors, and whom not.
+
+``inspectors`` holds one row per inspector (inspector_id, region, speciality:
+``general`` or a key sector); ``conflicts`` the declared conflicts of interest
+(inspector_id, entity_id, reason, declared_on). The packaged sample ships both.
+
+Example
+-------
+>>> register = load_sample_register()
+>>> len(register.inspectors) > 0, set(register.conflicts.columns) >= {"inspector_id", "entity_id"}
+(True, True)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["InspectorRegister", "load_sample_register"]
+
+_INSPECTOR_COLUMNS = ("inspector_id", "region", "speciality")
+_CONFLICT_COLUMNS = ("inspector_id", "entity_id")
+
+
+@dataclass(frozen=True)
+class InspectorRegister:
+    """Inspectors and their declared conflicts of interest, checked on creation.
+
+    Example
+    -------
+    >>> r = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2"],
+    ...     "region": ["d1", "d1"], "speciality": ["general", "food"]}))
+    >>> len(r.conflicts)
+    0
+    """
+
+    inspectors: pd.DataFrame
+    conflicts: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        ins = self.inspectors
+        missing = [c for c in _INSPECTOR_COLUMNS if c not in ins.columns]
+        if missing:
+            raise ValueError(f"inspectors: missing columns {missing}")
+        ins = ins.assign(**{c: ins[c].astype("str") for c in _INSPECTOR_COLUMNS})
+        dup = ins["inspector_id"].duplicated(keep=False)
+        if dup.any():
+            rows = ins.loc[dup, "inspector_id"].head(5).tolist()
+            raise ValueError(f"inspectors: inspector_id must be unique; repeated: {rows}")
+        conflicts = self.conflicts
+        if conflicts is None:
+            conflicts = pd.DataFrame({"inspector_id": [], "entity_id": []}, dtype="str")
+        missing = [c for c in _CONFLICT_COLUMNS if c not in conflicts.columns]
+        if missing:
+            raise ValueError(f"inspector_conflicts: missing columns {missing}")
+        conflicts = conflicts.assign(**{c: conflicts[c].astype("str") for c in _CONFLICT_COLUMNS})
+        unknown = ~conflicts["inspector_id"].isin(ins["inspector_id"])
+        if unknown.any():
+            rows = conflicts.loc[unknown].head(5).to_dict("records")
+            raise ValueError(f"inspector_conflicts: unknown inspector_id in rows {rows}")
+        object.__setattr__(self, "inspectors", ins.reset_index(drop=True))
+        object.__setattr__(self, "conflicts", conflicts.reset_index(drop=True))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> InspectorRegister:
+        """``inspectors`` and (if present) ``inspector_conflicts`` from a directory,
+        as parquet or CSV.
+
+        Example
+        -------
+        >>> InspectorRegister.read(_sample_dir()).inspectors.columns[0]
+        'inspector_id'
+        """
+        path = Path(path)
+        frames = {}
+        for name in ("inspectors", "inspector_conflicts"):
+            parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
+            if parquet.exists():
+                frames[name] = pd.read_parquet(parquet)
+            elif csv.exists():
+                frames[name] = pd.read_csv(csv, dtype=str)
+        if "inspectors" not in frames:
+            raise FileNotFoundError(f"no inspectors.parquet or inspectors.csv in {path}")
+        return cls(frames["inspectors"], frames.get("inspector_conflicts"))
+
+
+def _sample_dir() -> Path:
+    return Path(str(resources.files("creditrisk").joinpath("sample")))
+
+
+def load_sample_register() -> InspectorRegister:
+    """The inspector register of the packaged sample.
+
+    Example
+    -------
+    >>> load_sample_register().inspectors["speciality"].isin(["general", "food"]).any()
+    np.True_
+    """
+    return InspectorRegister.read(_sample_dir())
