@@ -52,6 +52,11 @@ class Allocation:
     uniform_per_100: float
 
     @property
+    def unused(self) -> float:
+        """Budget left over when every stratum is at the top of its range."""
+        return max(self.budget - self.inspections, 0.0)
+
+    @property
     def lift(self) -> float:
         """Expected findings per inspection over the uniform draw's."""
         return self.findings_per_100 / self.uniform_per_100
@@ -62,6 +67,7 @@ class Allocation:
             {
                 "budget": self.budget,
                 "inspections": self.inspections,
+                "unused": self.unused,
                 "expected_findings": self.expected_findings,
                 "findings_per_100": self.findings_per_100,
                 "uniform_per_100": self.uniform_per_100,
@@ -106,7 +112,7 @@ def allocate(scores: pd.DataFrame, budget: float, policy: Policy, period: str = 
     need = float(np.dot(n, [b[0] for b in bounds]))
     if need > budget + 1e-9:
         raise ValueError(
-            f"a budget of {budget:,.0f} inspections is below the {need:,.0f} that the random "
+            f"a budget of {budget:,.6g} inspections is below the {need:,.6g} that the random "
             "floor, the ratio ranges' lower ends and the minimums need"
         )
     # ordering: x_safer <= x_riskier within a sector; key sector >= its tier's "other"

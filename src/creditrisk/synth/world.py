@@ -396,7 +396,7 @@ def _conflicts(
     Drawn from their own random stream, so the event tables do not depend on them.
     """
     rng = np.random.default_rng([seed, 2])
-    region = enterprises["region"].cat.codes.to_numpy()
+    region = sim.region  # the simulation's codes, as for the inspectors' regions
     rows = []
     for i, r in enumerate(sim.insp_region):
         pool = np.flatnonzero(region == r)
