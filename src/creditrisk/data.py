@@ -232,10 +232,7 @@ class EventTables:
         existing = [f for n in TABLE_NAMES for f in target.glob(f"{n}.*")]
         if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; use the usual mode
-        try:
+        with staging_dir(target) as staging:
             for name, frame in self:
                 file = staging / f"{name}.{format}"
                 if format == "parquet":
@@ -250,8 +247,6 @@ class EventTables:
                     stale.unlink(missing_ok=True)
                 os.replace(staging / f"{name}.{format}", target / f"{name}.{format}")
             return target
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def fingerprint(self) -> str:
         """A SHA-256 of the tables' content, stable across file formats.
@@ -277,6 +272,32 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def staging_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """A fresh directory beside ``target`` to write into before moving files into place.
+
+    Whatever is left in it is removed on exit, so a failed write leaves nothing behind.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with staging_dir(Path(d) / "model") as tmp:
+    ...         _ = (tmp / "a.txt").write_text("A")
+    ...     sorted(p.name for p in Path(d).iterdir())
+    []
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; use the usual mode
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

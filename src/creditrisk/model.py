@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from creditrisk.data import staging_dir
 from creditrisk.explain import TreeContributions, top_reasons
 from creditrisk.features import CATALOGUE
 from creditrisk.labels import horizon_days
@@ -478,10 +477,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "files": {"model.txt": _sha256(model_text.encode())},
         }
         meta_text = json.dumps(_jsonable(meta), indent=2, sort_keys=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; use the usual mode
-        try:
+        with staging_dir(path) as staging:
             (staging / "model.txt").write_text(model_text, encoding="utf-8")
             (staging / "metadata.json").write_text(meta_text, encoding="utf-8")
             (staging / "CHECKSUMS").write_text(
@@ -496,8 +492,6 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 staging.rename(path)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return path
 
     @classmethod
@@ -683,12 +677,6 @@ def _fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
     digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
     digest.update(pd.util.hash_pandas_object(y.astype("float64"), index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _sha256(data: bytes) -> str:
