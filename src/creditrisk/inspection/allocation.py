@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from creditrisk.inspection.frequency import OTHER, _rules, frequency_table, period_years
+from creditrisk.inspection.frequency import OTHER, frequency_table, minimum_rules, period_years
 from creditrisk.policy import Policy
 
 __all__ = ["Allocation", "allocate"]
@@ -83,15 +83,7 @@ def _bounds(policy: Policy, tier: str, sector: str, years: float) -> tuple[float
     low, high = ins.get("ratio_ranges", {}).get(tier, [ratio, ratio])
     if low is None or high is None:
         raise ValueError(f"policy {policy.name!r}: no ratio range for tier {tier!r}")
-    floors = [
-        low * scale,
-        *(
-            rate
-            for rate, rule in _rules(policy, tier, sector, years)
-            if not rule.startswith("ratio ")
-        ),
-    ]
-    lower = max(floors)
+    lower = max([low * scale, *(r for r, _ in minimum_rules(policy, tier, sector, years))])
     return lower, max(high * scale, lower)
 
 

@@ -226,8 +226,11 @@ def _assign(visits, register, policy, last, rng):
     second = np.empty(len(visits), dtype=object)
     sent: dict[str, set[int]] = {}
     short: dict[tuple[str, str, str], int] = {}
+    entities = visits["entity_id"].to_numpy(dtype=object)
+    regions = visits["region"].to_numpy(dtype=object)
+    sectors = visits["key_sector"].to_numpy(dtype=object)
     for k in rng.permutation(len(visits)):
-        e, r, ks = visits["entity_id"].iat[k], visits["region"].iat[k], visits["key_sector"].iat[k]
+        e, r, ks = entities[k], regions[k], sectors[k]
         barred = conflicts.get(e, set()) | {position[i] for i in last.get(e, ()) if i in position}
         barred |= sent.get(e, set())
         local = by_region.get(r, empty)

@@ -29,7 +29,14 @@ import pandas as pd
 
 from creditrisk.policy import Policy
 
-__all__ = ["OTHER", "frequency_table", "period_years", "plot_frequency_table", "strata"]
+__all__ = [
+    "OTHER",
+    "frequency_table",
+    "minimum_rules",
+    "period_years",
+    "plot_frequency_table",
+    "strata",
+]
 
 OTHER = "other"  # entities outside the policy's key sectors
 _PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([YM])\s*$", re.IGNORECASE)
@@ -86,18 +93,23 @@ def strata(scores: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return pd.DataFrame({"tier": tier.to_numpy(), "sector": sector.to_numpy()}, index=scores.index)
 
 
-def _rules(policy: Policy, tier: str, sector: str, years: float) -> list[tuple[float, str]]:
-    """Every (rate per entity per period, rule) that applies to a stratum."""
+def minimum_rules(policy: Policy, tier: str, sector: str, years: float) -> list[tuple[float, str]]:
+    """The (rate, rule) pairs a stratum may never go below: tier minimum, key-sector
+    minimum and random floor, as inspections per entity over ``years``.
+
+    Example
+    -------
+    >>> from creditrisk.policy import Policy
+    >>> minimum_rules(Policy.load("national"), "A", "food", 1.0)
+    [(0.5, 'key sector food: 1 every 2Y'), (0.01, 'random floor: 1% per 1Y')]
+    """
     ins = policy.inspection
-    base = period_years(ins.get("period", "1Y"))
-    scale = years / base
+    period = ins.get("period", "1Y")
+    scale = years / period_years(period)
     out = []
-    ratio = ins.get("ratios", {}).get(tier)
-    if ratio is not None:
-        out.append((ratio * scale, f"ratio {tier}: {ratio:.0%} per {ins.get('period', '1Y')}"))
     minimum = ins.get("min_inspections", {}).get(tier, 0)
     if minimum:
-        out.append((minimum * scale, f"minimum {tier}: {minimum:g} per {ins.get('period', '1Y')}"))
+        out.append((minimum * scale, f"minimum {tier}: {minimum:g} per {period}"))
     if sector != OTHER:
         rule = ins["key_sectors"][sector]
         every = rule.get("every", "1Y")
@@ -105,7 +117,21 @@ def _rules(policy: Policy, tier: str, sector: str, years: float) -> list[tuple[f
         out.append((rate, f"key sector {sector}: {rule.get('min_inspections', 1):g} every {every}"))
     floor = ins.get("random_floor", 0)
     if floor:
-        out.append((floor * scale, f"random floor: {floor:.0%} per {ins.get('period', '1Y')}"))
+        out.append((floor * scale, f"random floor: {floor:.0%} per {period}"))
+    return out
+
+
+def _rules(policy: Policy, tier: str, sector: str, years: float) -> list[tuple[float, str]]:
+    """Every (rate per entity per period, rule) that applies to a stratum."""
+    ins = policy.inspection
+    period = ins.get("period", "1Y")
+    out = []
+    ratio = ins.get("ratios", {}).get(tier)
+    if ratio is not None:
+        out.append(
+            (ratio * years / period_years(period), f"ratio {tier}: {ratio:.0%} per {period}")
+        )
+    out += minimum_rules(policy, tier, sector, years)
     if not out:
         raise ValueError(f"policy {policy.name!r}: no inspection ratio for tier {tier!r}")
     return out
