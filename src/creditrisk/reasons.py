@@ -2,8 +2,8 @@
 
 Each catalogue feature has a template here; :func:`sentence` fills it with an
 entity's value ("2 general administrative penalties in the last 12 months", "2023
-annual report not filed"). :func:`sentences` formats many at once, one call per
-distinct (feature, value, as_of), which is what makes reasons for millions of rows
+annual report not filed"). :func:`coded_sentences` formats many at once, one call per
+distinct value (and report year), which is what makes reasons for millions of rows
 cheap: most values repeat.
 
 Example
@@ -34,7 +34,6 @@ __all__ = [
     "feature_sentences",
     "last_report_year",
     "sentence",
-    "sentences",
 ]
 
 
@@ -194,8 +193,12 @@ def last_report_year(as_of: pd.Timestamp | None) -> int | None:
     """
     if as_of is None or pd.isna(as_of):
         return None
-    as_of = pd.Timestamp(as_of)
-    return as_of.year - 1 if (as_of.month, as_of.day) > (6, 30) else as_of.year - 2
+    return int(_report_years(pd.DatetimeIndex([as_of]))[0])
+
+
+def _report_years(dates: pd.DatetimeIndex) -> np.ndarray:
+    # a report for year Y is due by 30 June of Y+1
+    return np.where(dates.month > 6, dates.year - 1, dates.year - 2).astype(np.int64)
 
 
 def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
@@ -210,11 +213,13 @@ def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
     >>> sentence("penalty_days_since_last", float("nan"))
     'No counted penalty'
     """
-    try:
-        template = TEMPLATES[feature]
-    except KeyError:
-        raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()") from None
-    year = last_report_year(as_of)
+    if feature not in TEMPLATES:
+        raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
+    return _sentence(feature, value, last_report_year(as_of))
+
+
+def _sentence(feature: str, value, year: int | None) -> str:
+    template = TEMPLATES[feature]
     year_text = str(year) if year is not None else "The last"
     missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
     if "flag" in template:
@@ -236,31 +241,6 @@ def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
         return text.format(v=value.replace("_", " "))
     v = float(value)
     return text.format(v=v, p=100 * v)
-
-
-def sentences(
-    features: Sequence[str], values: Sequence, as_of: Sequence[pd.Timestamp] | None = None
-) -> np.ndarray:
-    """One sentence per (feature, value, as_of); each distinct triple is formatted once.
-
-    Example
-    -------
-    >>> sentences(["times_listed", "times_listed", "times_listed"], [2, 2, 1]).tolist()
-    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
-    """
-    n = len(features)
-    if not n:
-        return np.array([], dtype=object)
-    frame = pd.DataFrame(
-        {
-            "feature": np.asarray(features, dtype=object),
-            "value": np.asarray(values, dtype=object),
-            "as_of": pd.NaT if as_of is None else pd.to_datetime(np.asarray(as_of)),
-        }
-    )
-    codes, uniques = pd.MultiIndex.from_frame(frame).factorize()
-    text = np.array([sentence(f, v, a) for f, v, a in uniques], dtype=object)
-    return text[codes]
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, list]:
@@ -297,15 +277,11 @@ def coded_sentences(
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
     if "{year}" in str(TEMPLATES[feature]) and as_of is not None:
-        dates = pd.DatetimeIndex(np.asarray(as_of))
-        years = np.where(dates.month > 6, dates.year - 1, dates.year - 2).astype(np.int64)
+        years = _report_years(pd.DatetimeIndex(np.asarray(as_of)))
         pair, pairs = pd.factorize(codes * 10_000 + years)
-        text = [
-            sentence(feature, _plain(uniques[c // 10_000]), pd.Timestamp(f"{c % 10_000 + 1}-07-01"))
-            for c in pairs
-        ]
+        text = [_sentence(feature, _plain(uniques[c // 10_000]), c % 10_000) for c in pairs]
         return pair.astype(np.int64), text
-    return codes, [sentence(feature, _plain(u)) for u in uniques]
+    return codes, [_sentence(feature, _plain(u), None) for u in uniques]
 
 
 def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray:
