@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -211,9 +212,9 @@ class Policy:
             "description": self.description,
             "tiers": tiers,
             "overrides": [rule.to_dict() for rule in self.overrides],
-            "disclosure": asdict_plain(self.disclosure),
-            "restoration": asdict_plain(self.restoration),
-            "inspection": asdict_plain(self.inspection),
+            "disclosure": copy.deepcopy(self.disclosure),
+            "restoration": copy.deepcopy(self.restoration),
+            "inspection": copy.deepcopy(self.inspection),
         }
 
     # -- what the rest of the library asks -----------------------------------------
@@ -281,11 +282,6 @@ class Policy:
         unknown = sorted(set(ratios) - set(self.tiers))
         if unknown:
             raise PolicyError(f"{where}: inspection.ratios names unknown tier {unknown[0]!r}")
-
-
-def asdict_plain(d: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of nested plain data (dicts, lists, scalars)."""
-    return {k: asdict_plain(v) if isinstance(v, dict) else _plain(v) for k, v in d.items()}
 
 
 def _plain(v: Any) -> Any:
