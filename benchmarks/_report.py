@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -37,3 +38,21 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
+
+
+def source_commit() -> str:
+    """The git commit of the source tree measured (read only), and whether src/ differs."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "../src"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown commit"
+    return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")

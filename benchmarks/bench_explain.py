@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import tempfile
 import time
 import warnings
@@ -48,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _report import markdown, peak_rss, reset_peak_rss, rss
+from _report import markdown, peak_rss, reset_peak_rss, rss, source_commit
 
 START, END = "2018-01-01", "2025-12-31"
 TRAIN = ("2019-01-01", "2019-07-01", "2020-01-01", "2020-07-01", "2021-01-01")
@@ -56,24 +55,6 @@ SCORE = ("2021-07-01", "2022-01-01", "2022-07-01", "2023-01-01", "2023-07-01")
 TARGET_RATE = 50_000  # enterprises per second, issue 4, 2 cores
 REPEATS = 3  # best of, for the subset timings
 GIB = 2**30
-
-
-def _source() -> str:
-    """The git commit of the source tree measured (read only), and whether src/ differs."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "../src"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown commit"
-    return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")
 
 
 class Split:
@@ -159,7 +140,7 @@ def main() -> None:
         f"# bench_explain  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
         f"{os.cpu_count()} cores  Python {platform.python_version()}  "
         f"pandas {pd.__version__}  numpy {np.__version__}  lightgbm {lgb.__version__}  "
-        f"shap {shap.__version__}  creditrisk {cr.__version__} ({_source()})"
+        f"shap {shap.__version__}  creditrisk {cr.__version__} ({source_commit()})"
     )
 
     # data and model ----------------------------------------------------------------------
@@ -315,7 +296,7 @@ def main() -> None:
 
     md = [
         f"`.venv/bin/python benchmarks/bench_explain.py` on {time.strftime('%Y-%m-%d')}, "
-        f'machine "{platform.node()}" ({os.cpu_count()} cores), {_source()}; '
+        f'machine "{platform.node()}" ({os.cpu_count()} cores), {source_commit()}; '
         f"shap {shap.__version__}, LightGBM "
         f"{lgb.__version__}. A synthetic world of {args.n:,} enterprises ({START} .. {END}, "
         f"seed {args.seed}); the first {len(X):,} rows of its spines at "

@@ -30,12 +30,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import time
 
 import numpy as np
 import pandas as pd
-from _report import markdown, peak_rss
+from _report import markdown, peak_rss, source_commit
 from sklearn.metrics import roc_auc_score
 
 START, END = "2018-01-01", "2025-12-31"
@@ -66,24 +65,6 @@ def _params(model) -> str:
         f"reg_lambda {p['reg_lambda']:g}, monotone {p['monotone']}, calibration "
         f"{p['calibration']}"
     )
-
-
-def _source() -> str:
-    """The git commit of the source tree measured (read only), and whether src/ differs."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "../src"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown commit"
-    return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")
 
 
 def explain_speed(model, X_rows: pd.DataFrame) -> dict:
@@ -134,7 +115,7 @@ def main() -> None:
         f"# bench_model  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
         f"{os.cpu_count()} cores  Python {platform.python_version()}  "
         f"pandas {pd.__version__}  numpy {np.__version__}  lightgbm {lgb.__version__}  "
-        f"creditrisk {cr.__version__} ({_source()})"
+        f"creditrisk {cr.__version__} ({source_commit()})"
     )
 
     # data ---------------------------------------------------------------------------------
@@ -196,7 +177,7 @@ def main() -> None:
 
     md = [
         f"`.venv/bin/python benchmarks/bench_model.py` on {time.strftime('%Y-%m-%d')}, "
-        f'machine "{platform.node()}" ({os.cpu_count()} cores), {_source()}. '
+        f'machine "{platform.node()}" ({os.cpu_count()} cores), {source_commit()}. '
         f"A synthetic world of {args.n:,} enterprises "
         f"({START} .. {END}, seed {args.seed}); training as-of dates every 6 months {TRAIN[0]} .. "
         f"{TRAIN[-1]} ({len(X):,} rows, {int(y.notna().sum()):,} labelled by a random "

@@ -42,12 +42,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import time
 
 import numpy as np
 import pandas as pd
-from _report import markdown, peak_rss
+from _report import markdown, peak_rss, source_commit
 
 START, END = "2018-01-01", "2025-12-31"
 TRAIN = [str(d.date()) for d in pd.date_range("2019-07-01", "2023-07-01", freq="6MS")]
@@ -59,24 +58,6 @@ DRAW_SEED = 20261125
 SAMPLE_SEED = 5  # (a): which entities the uniform draw picks
 OUTCOME_SEED = 7  # the simulated realisation
 GIB = 2**30
-
-
-def _source() -> str:
-    """The git commit of the source tree measured (read only), and whether src/ differs."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "../src"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown commit"
-    return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")
 
 
 def scaled_table(table: pd.DataFrame, budget: float) -> tuple[pd.DataFrame, float, list[str]]:
@@ -170,7 +151,7 @@ def main() -> None:
         f"# bench_targeting  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
         f"{os.cpu_count()} cores  Python {platform.python_version()}  "
         f"pandas {pd.__version__}  numpy {np.__version__}  "
-        f"creditrisk {cr.__version__} ({_source()})"
+        f"creditrisk {cr.__version__} ({source_commit()})"
     )
 
     # world, model, scores ---------------------------------------------------------------
@@ -474,7 +455,7 @@ def main() -> None:
     met = [(t, p, r) for t, p, r in target_met if r >= TARGET]
     md = [
         f"`.venv/bin/python benchmarks/bench_targeting.py` on {time.strftime('%Y-%m-%d')}, "
-        f'machine "{platform.node()}" ({os.cpu_count()} cores), {_source()}. A synthetic '
+        f'machine "{platform.node()}" ({os.cpu_count()} cores), {source_commit()}. A synthetic '
         f"world of {args.n:,} enterprises ({START} .. {END}, seed {args.seed}); "
         f"`RiskModel(num_threads=2)` trained on as-of dates every 6 months {TRAIN[0]} .. "
         f"{TRAIN[-1]} ({len(X):,} rows, {int(y.notna().sum()):,} labelled; "
