@@ -229,13 +229,19 @@ def plan(
         drawn = inspection.draw(scores, register, chosen, seed, period, table, tables)
     except ValueError as exc:  # StaffingError included
         raise _fail(str(exc)) from None
-    with atomic_file(out_file) as tmp:
-        drawn.to_parquet(tmp, index=False)
-    load = inspection.workload(drawn, register)["visits"]
+    workload = _write_plan(drawn, register, out_file)
     out.print(
         f"Plan of {len(drawn):,} visits to {drawn['entity_id'].nunique():,} entities, seed "
-        f"{seed}, workload {load.min()}-{load.max()} visits per inspector; wrote {out_file}"
+        f"{seed}, {workload}; wrote {out_file}"
     )
+
+
+def _write_plan(drawn: pd.DataFrame, register, target: Path) -> str:
+    """Write a plan atomically; its inspector workload in words."""
+    with atomic_file(target) as tmp:
+        drawn.to_parquet(tmp, index=False)
+    load = inspection.workload(drawn, register)["visits"]
+    return f"workload {load.min()}-{load.max()} visits per inspector"
 
 
 @app.command("verify-plan")
@@ -383,12 +389,10 @@ def demo(
     out.print(_frequency_rich(table, f"Inspection frequency table ({model.policy_.name}, 1Y)"))
     drawn = inspection.draw(population, register, model.policy_, seed=20260101, history=tables)
     target = out_dir / "plan.parquet"
-    with atomic_file(target) as tmp:
-        drawn.to_parquet(tmp, index=False)
-    load = inspection.workload(drawn, register)["visits"]
+    workload = _write_plan(drawn, register, target)
     out.print(
-        f"Double-random plan: {len(drawn):,} visits, two inspectors each, workload "
-        f"{load.min()}-{load.max()} visits per inspector (seed 20260101); wrote {target}"
+        f"Double-random plan: {len(drawn):,} visits, two inspectors each, {workload} "
+        f"(seed 20260101); wrote {target}"
     )
 
 
