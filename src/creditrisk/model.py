@@ -308,13 +308,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             index=X.index,
         )
         tiers = assign_tiers(probability, X, self.policy_, self.cutoffs_)
-        out = pd.concat([out, tiers], axis=1)
-        positions, values = top_reasons(phi[:, :-1], k) if k > 0 else (np.empty((len(X), 0)), None)
-        for i in range(positions.shape[1]):
-            out = pd.concat(
-                [out, self._reason_columns(X, positions[:, i], values[:, i], i + 1)], axis=1
-            )
-        return out
+        parts = [out, tiers]
+        if k > 0:
+            positions, values = top_reasons(phi[:, :-1], k)
+            parts += [
+                self._reason_columns(X, positions[:, i], values[:, i], i + 1)
+                for i in range(positions.shape[1])
+            ]
+        return pd.concat(parts, axis=1)
 
     def _reason_columns(self, X: pd.DataFrame, pos: np.ndarray, contrib: np.ndarray, rank: int):
         # sentences and values repeat: format each distinct value once, then gather
