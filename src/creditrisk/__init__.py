@@ -15,7 +15,19 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
-from creditrisk import evaluation, explain, inspection, recourse, schema, synth, temporal, tiers
+from creditrisk import (
+    evaluation,
+    explain,
+    inspection,
+    monitoring,
+    recourse,
+    schema,
+    scoring,
+    synth,
+    temporal,
+    tiers,
+    tracking,
+)
 from creditrisk.cohort import spine
 from creditrisk.data import EventTables, load_sample
 from creditrisk.features import (
@@ -28,6 +40,8 @@ from creditrisk.labels import build_labels
 from creditrisk.model import ModelError, RiskModel
 from creditrisk.policy import Policy, PolicyError
 from creditrisk.schema import SchemaError
+from creditrisk.scoring import score_register
+from creditrisk.tracking import TrainConfig, train
 from creditrisk.training import fit_model, sample_model_path
 
 try:
@@ -44,6 +58,7 @@ __all__ = [
     "PolicyError",
     "RiskModel",
     "SchemaError",
+    "TrainConfig",
     "__version__",
     "build_features",
     "build_labels",
@@ -53,11 +68,16 @@ __all__ = [
     "fit_model",
     "inspection",
     "load_sample",
+    "monitoring",
     "recourse",
     "sample_model_path",
     "schema",
+    "score_register",
+    "scoring",
     "spine",
     "synth",
     "temporal",
     "tiers",
+    "tracking",
+    "train",
 ]

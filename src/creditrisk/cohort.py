@@ -23,7 +23,7 @@ import pandas as pd
 from creditrisk.keys import positions
 from creditrisk.schema import DATE_DTYPE
 
-__all__ = ["KNOWN_DATE_COLUMNS", "as_of_list", "check_spine", "data_span", "spine"]
+__all__ = ["KNOWN_DATE_COLUMNS", "as_of_list", "check_dates", "check_spine", "data_span", "spine"]
 
 #: per table, the columns dated when the regulator learned something (they bound the
 #: data: scheduled dates such as expires_on or disclosure_ends_on do not)
@@ -75,9 +75,17 @@ def as_of_list(as_of) -> list[pd.Timestamp]:
     return sorted(pd.Timestamp(d) for d in days.unique())
 
 
-def _check_dates(tables, dates: list[pd.Timestamp], first=None, last=None) -> None:
-    if first is None:
-        first, last = data_span(tables)
+def check_dates(dates: list[pd.Timestamp], first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Refuse as-of dates outside the data (after the first registration, at most the day
+    after the last known date), naming them and the span.
+
+    Example
+    -------
+    >>> check_dates([pd.Timestamp("2030-01-01")], pd.Timestamp("2018-01-01"),
+    ...             pd.Timestamp("2025-12-31"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: as_of 2030-01-01 is outside the data: ...
+    """
     outside = [d for d in dates if not (first < d <= last + pd.Timedelta(days=1))]
     if outside:
         shown = ", ".join(str(d.date()) for d in outside[:5])
@@ -96,11 +104,14 @@ def spine(
     region: str | Iterable[str] | None = None,
     key_sector: str | Iterable[str] | None = None,
     industry: str | Iterable[str] | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """Entities registered before, and not deregistered by, each as-of date.
 
     Rows are ordered by as_of, then by their order in ``enterprises``. The cohort
-    filters keep entities whose attribute is one of the given values.
+    filters keep entities whose attribute is one of the given values. ``span`` is the
+    data's (first, last) dates when ``tables`` is a part of a larger register (a chunk
+    of entities): as-of dates are checked against the whole register's span.
 
     Example
     -------
@@ -110,7 +121,7 @@ def spine(
     True
     """
     dates = as_of_list(as_of)
-    _check_dates(tables, dates)
+    check_dates(dates, *(span or data_span(tables)))
     ent = tables.enterprises
     keep = np.ones(len(ent), dtype=bool)
     for column, wanted in (
@@ -149,12 +160,12 @@ def spine(
     return out
 
 
-def check_spine(tables, spine: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def check_spine(tables, spine: pd.DataFrame, span=None) -> tuple[np.ndarray, np.ndarray]:
     """Validate a spine against the tables; return entity positions and as-of days.
 
     Raises ValueError naming the offending rows when an entity is not in
     ``enterprises``, was not yet registered on its as-of date, or an as-of date falls
-    outside the data.
+    outside the data (``span``, as in :func:`spine`, when the tables are a chunk).
 
     Example
     -------
@@ -182,7 +193,7 @@ def check_spine(tables, spine: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"{int(unknown.sum())} spine rows name entities not in enterprises:\n{examples}"
         )
-    _check_dates(tables, as_of_list(as_of.unique()))
+    check_dates(as_of_list(as_of.unique()), *(span or data_span(tables)))
     registered = ent["registered_on"].to_numpy()[pos]
     early = registered >= as_of.to_numpy(dtype="datetime64[s]")
     if early.any():

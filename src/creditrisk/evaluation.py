@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-__all__ = ["metrics", "model_card", "reliability_table", "tier_table"]
+__all__ = ["metrics", "model_card", "plot_reliability", "reliability_table", "tier_table"]
 
 
 def _labelled(y, *others):
@@ -73,6 +73,31 @@ def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
         high=("p", "max"),
     )
     return table
+
+
+def plot_reliability(y, probability, bins: int = 10, ax=None):
+    """Reliability diagram (scikit-learn's ``CalibrationDisplay``, bins of equal count).
+
+    Rows with an undefined label are left out. Returns the matplotlib Figure.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0); p = rng.random(500)
+    >>> fig = plot_reliability(rng.random(500) < p, p, bins=5)
+    >>> fig.axes[0].get_xlabel()
+    'Predicted probability'
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import CalibrationDisplay
+
+    y, p = _labelled(y, probability)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
+    ax.set_xlabel("Predicted probability")
+    ax.set_ylabel("Observed finding rate (random inspections)")
+    ax.set_title("Reliability")
+    return ax.figure
 
 
 def tier_table(scores: pd.DataFrame, y=None) -> pd.DataFrame:

@@ -301,7 +301,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         probability = self._calibrate(raw)
         out = pd.DataFrame(
             {
-                "entity_id": X["entity_id"].astype("str").to_numpy(),
+                "entity_id": pd.array(X["entity_id"].astype("str").to_numpy(), dtype="str"),
                 "as_of": X["as_of"].to_numpy(),
                 "probability": probability,
             },
@@ -443,19 +443,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return matrix
 
     # -- save and load -------------------------------------------------------------
-    def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write the model as a directory: ``model.txt`` (LightGBM text) and
-        ``metadata.json`` (features, categories, constraints, calibration, cut-offs,
-        policy, versions, training fingerprint, file hashes). No pickle.
-
-        The directory appears complete or not at all.
-        """
+    def _parts(self) -> tuple[str, dict]:
+        """The LightGBM model text and the metadata a model directory holds."""
         from creditrisk import __version__
 
         self._check_fitted()
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         model_text = self.booster_.model_to_string()
         meta = {
             "format_version": FORMAT_VERSION,
@@ -477,6 +469,48 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "validation": self.validation_,
             "files": {"model.txt": _sha256(model_text.encode())},
         }
+        return model_text, _jsonable(meta)
+
+    @classmethod
+    def _from_parts(cls, model_text: str, meta: dict) -> RiskModel:
+        """A model from its text and metadata (see :meth:`_parts`), e.g. on a Spark worker."""
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(
+                f"model format {meta.get('format_version')}: this creditrisk reads format "
+                f"{FORMAT_VERSION}"
+            )
+        if meta["files"]["model.txt"] != _sha256(model_text.encode()):
+            raise ModelError("model.txt does not match the SHA-256 in metadata.json")
+        params = {k: v for k, v in meta["params"].items() if k in cls._get_param_names()}
+        policy = Policy.from_dict(meta["policy"])
+        model = cls(**(params | {"policy": policy}))
+        model.policy_ = policy
+        model.booster_ = lgb.Booster(model_str=model_text)
+        model.n_trees_ = model.booster_.num_trees()
+        model.feature_names_in_ = np.array(meta["features"], dtype=object)
+        model.n_features_in_ = len(model.feature_names_in_)
+        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        model.classes_ = np.array([0, 1])
+        model.calibration_ = meta["calibration"]
+        model.cutoffs_ = tuple(meta["cutoffs"])
+        model.training_ = meta["training"]
+        model.slices_ = meta["slices"]
+        model.validation_ = meta["validation"]
+        model.metadata_ = meta
+        model._explainer = None
+        return model
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model as a directory: ``model.txt`` (LightGBM text) and
+        ``metadata.json`` (features, categories, constraints, calibration, cut-offs,
+        policy, versions, training fingerprint, file hashes). No pickle.
+
+        The directory appears complete or not at all.
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        model_text, meta = self._parts()
         meta_text = json.dumps(_jsonable(meta), indent=2, sort_keys=False)
         with staging_dir(path) as staging:
             (staging / "model.txt").write_text(model_text, encoding="utf-8")
@@ -524,32 +558,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                     f"{actual[:12]}... differs from the recorded {str(recorded.get(name))[:12]}...)"
                 )
         meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelError(
-                f"{path} has model format {meta.get('format_version')}, this creditrisk "
-                f"reads format {FORMAT_VERSION}"
-            )
         model_text = (path / "model.txt").read_text(encoding="utf-8")
-        if meta["files"]["model.txt"] != _sha256(model_text.encode()):
-            raise ModelError(f"{path / 'model.txt'} does not match metadata.json")
-        params = {k: v for k, v in meta["params"].items() if k in cls._get_param_names()}
-        policy = Policy.from_dict(meta["policy"])
-        model = cls(**(params | {"policy": policy}))
-        model.policy_ = policy
-        model.booster_ = lgb.Booster(model_str=model_text)
-        model.n_trees_ = model.booster_.num_trees()
-        model.feature_names_in_ = np.array(meta["features"], dtype=object)
-        model.n_features_in_ = len(model.feature_names_in_)
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
-        model.classes_ = np.array([0, 1])
-        model.calibration_ = meta["calibration"]
-        model.cutoffs_ = tuple(meta["cutoffs"])
-        model.training_ = meta["training"]
-        model.slices_ = meta["slices"]
-        model.validation_ = meta["validation"]
-        model.metadata_ = meta
-        model._explainer = None
-        return model
+        try:
+            return cls._from_parts(model_text, meta)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -78,11 +78,16 @@ def _selected(spec: FeatureSpec) -> list[str]:
     return [f.name for f in CATALOGUE if f.name in set(spec.features)]
 
 
-def build_features(tables, spine: pd.DataFrame, spec: FeatureSpec | None = None) -> pd.DataFrame:
+def build_features(
+    tables, spine: pd.DataFrame, spec: FeatureSpec | None = None, *, span=None
+) -> pd.DataFrame:
     """Features for every spine row: entity_id, as_of, then the catalogue's columns.
 
     The result has the spine's index and row order. Rows for many as-of dates are
-    computed date by date, so they equal rows computed one date at a time.
+    computed date by date, so they equal rows computed one date at a time. Every
+    feature uses only the entity's own events, so a chunk of entities gives the rows
+    the whole register gives (``span``: the whole register's dates, see
+    :func:`creditrisk.spine`).
 
     Example
     -------
@@ -95,12 +100,12 @@ def build_features(tables, spine: pd.DataFrame, spec: FeatureSpec | None = None)
     """
     spec = spec or FeatureSpec()
     names = _selected(spec)
-    pos, days = check_spine(tables, spine)
+    pos, days = check_spine(tables, spine, span)
     src = Source(tables)
     parts, order = [], []
     dates = np.unique(days)
     if not len(dates):  # an empty spine: empty columns of the right dtypes
-        dates = np.array([int(src.days("enterprises", "registered_on").max()) + 1])
+        dates = np.array([int(src.days("enterprises", "registered_on").max(initial=0)) + 1])
     for day in dates:
         rows = np.flatnonzero(days == day)
         values: dict[str, object] = {}

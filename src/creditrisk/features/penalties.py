@@ -102,7 +102,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
         rows = mask if days is None else mask & (decided >= as_of - days)
         cell = ent[rows] * k + severity[rows]
         counts = np.bincount(cell, minlength=n * k).reshape(n, k)[pos]
-        fines = np.bincount(cell, weights=fine[rows], minlength=n * k).reshape(n, k)[pos]
+        fines = per_entity(n * k, cell, fine[rows]).reshape(n, k)[pos]
         for j, sev in enumerate(SEVERITIES):
             out[f"penalties_{sev}_{w}"] = counts[:, j].astype(np.int64)
             if j:

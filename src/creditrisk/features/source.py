@@ -96,7 +96,9 @@ class Source:
 
 def per_entity(n: int, index: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Sum of ``weights`` (or count) per entity position, for all ``n`` entities."""
-    return np.bincount(index, weights=weights, minlength=n)
+    sums = np.bincount(index, weights=weights, minlength=n)
+    # numpy sums no weights into integers: keep sums of weights float even when empty
+    return sums if weights is None else sums.astype(np.float64, copy=False)
 
 
 def last_per_entity(ent: np.ndarray, key: np.ndarray) -> np.ndarray:
