@@ -1,4 +1,5 @@
-"""The ``creditrisk`` command: generate, validate, features, train, plan, verify-plan, demo.
+"""The ``creditrisk`` command: generate, validate, features, train, score, compare, plan,
+verify-plan, demo.
 
 Bad input exits with code 2 and a message naming the table, column, rule and rows,
 never a traceback.
@@ -13,6 +14,8 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,17 +23,25 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from creditrisk import inspection, synth
+from creditrisk import inspection, monitoring, scoring, synth, tracking
 from creditrisk.cohort import data_span, spine
 from creditrisk.data import EventTables, atomic_file, load_sample
 from creditrisk.evaluation import tier_table
 from creditrisk.features import FeatureSpec, build_features
 from creditrisk.labels import build_labels
+from creditrisk.model import ModelError
 from creditrisk.policy import Policy, PolicyError
 from creditrisk.schema import SchemaError
+from creditrisk.tracking import TrainConfig
 from creditrisk.training import fit_model
 
 app = typer.Typer(
@@ -154,32 +165,255 @@ def features(
 @app.command()
 def train(
     data: Annotated[Path, typer.Option("--data", help="Directory of event tables.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write the model directory here.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="train.toml: train, log to MLflow, register, promote if better."),
+    ] = None,
+    track: Annotated[
+        bool, typer.Option(help="Log to MLflow with the default settings (no --config).")
+    ] = False,
+    promote: Annotated[
+        bool, typer.Option(help="Make the new version champion whatever the comparison.")
+    ] = False,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)."),
+    ] = None,
     policy: Annotated[
-        str, typer.Option(help="Policy: a shipped name (national, daqing) or a TOML path.")
-    ] = "national",
+        str | None,
+        typer.Option(help="Policy: a shipped name (national, daqing) or a TOML path."),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
-    threads: Annotated[int, typer.Option(help="LightGBM threads.")] = 2,
+    threads: Annotated[int | None, typer.Option(help="LightGBM threads (default 2).")] = None,
 ) -> None:
-    """Train a risk model over as-of dates, test it on a later one, save it with its card.
+    """Train a risk model over as-of dates and test it on a later one.
 
-    Writes the model directory (LightGBM text + JSON metadata) and MODEL_CARD.md in it.
+    With --config (or --track) the run is logged to MLflow, registered as a new version
+    of the model and made champion only if it beats the current one. With --out the
+    model directory (LightGBM text + JSON metadata, MODEL_CARD.md) is written too.
     """
-    tables = _read(data)
-    if out_dir.exists() and not overwrite:
+    if out_dir is None and config is None and not track:
+        raise _fail("nothing to do: give --out DIR, --config train.toml, or --track")
+    if out_dir is not None and out_dir.exists() and not overwrite:
         raise _fail(f"{out_dir} exists; pass --overwrite to replace it")
+    tables = _read(data)
     try:
-        result = fit_model(tables, policy=policy, num_threads=threads)
-    except (ValueError, PolicyError) as exc:
+        settings = TrainConfig.from_toml(config) if config else TrainConfig()
+        if policy is not None:
+            settings = dataclasses.replace(settings, policy=policy)
+        if threads is not None or "num_threads" not in settings.model:
+            model_params = settings.model | {"num_threads": threads or 2}
+            settings = dataclasses.replace(settings, model=model_params)
+        if config or track:
+            run = tracking.train(tables, settings, tracking_uri=tracking_uri, promote=promote)
+            result = run.result
+        else:
+            result = fit_model(
+                tables,
+                settings.policy,
+                settings.train_as_of,
+                settings.test_as_of,
+                settings.horizon,
+                **settings.model,
+            )
+    except (ValueError, PolicyError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    result.model.save(out_dir, overwrite=overwrite)
-    (out_dir / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
     m = result.metrics
     out.print(
-        f"Trained {result.model.n_trees_} trees; test AUC {m['auc']:.3f}, Brier "
-        f"{m['brier']:.4f} on {m['n']:,} labelled rows. Wrote {out_dir} (card: "
-        f"{out_dir / 'MODEL_CARD.md'})"
+        f"Trained {result.model.n_trees_} trees; test AUC {m['auc']:.3f}, average precision "
+        f"{m['average_precision']:.3f}, Brier {m['brier']:.4f} on {m['n']:,} labelled rows."
     )
+    if out_dir is not None:
+        result.model.save(out_dir, overwrite=overwrite)
+        (out_dir / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
+        out.print(f"Wrote {out_dir} (card: {out_dir / 'MODEL_CARD.md'})")
+    if config or track:
+        c = run.comparison
+        against = (
+            f"champion v{c['champion_version']} {c['champion']:.4f}"
+            if c["champion"] is not None
+            else "no champion to compare"
+        )
+        out.print(
+            f"MLflow run {run.run_id} ({run.tracking_uri}): registered "
+            f"{run.registered_model} v{run.version}; {c['metric']} {c['challenger']:.4f} vs "
+            f"{against}: {c['decision']}; "
+            + (f"now {run.model_uri} is @champion" if run.promoted else "champion unchanged")
+        )
+
+
+@app.command()
+def score(
+    model: Annotated[
+        str, typer.Option(help="Model directory or MLflow URI (models:/creditrisk@champion).")
+    ],
+    data: Annotated[Path, typer.Option("--data", help="Directory of event tables.")],
+    as_of: Annotated[list[str], typer.Option("--as-of", help="As-of date (repeat for several).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file of scores to write.")],
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Entities per chunk (memory follows the chunk).")
+    ] = 250_000,
+    features: Annotated[
+        bool, typer.Option(help="Write the features beside the scores (for compare).")
+    ] = True,
+    top_k: Annotated[int | None, typer.Option(min=0, help="Reasons per entity.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Threads for explanations.")] = None,
+    engine: Annotated[str, typer.Option(help="pandas (one machine) or spark.")] = "pandas",
+    spark_master: Annotated[str, typer.Option(help="Spark master for --engine spark.")] = (
+        "local[*]"
+    ),
+    buckets: Annotated[
+        int | None, typer.Option(min=1, help="Entity buckets for --engine spark.")
+    ] = None,
+) -> None:
+    """Score every registered entity: probability, tier and reasons, with a manifest.
+
+    The output is written under a temporary name and renamed when complete: an
+    interrupted job leaves no partial file. The manifest (model version and hash, data
+    fingerprint, as_of, counts, timings) is written beside it.
+    """
+    if engine not in ("pandas", "spark"):
+        raise _fail(f"--engine must be pandas or spark, not {engine!r}")
+    try:
+        chosen, _ = scoring.resolve_model(model)
+    except (ModelError, OSError) as exc:
+        raise _fail(f"cannot load the model {model}: {exc}") from None
+    if threads is not None:
+        chosen.set_params(num_threads=threads)
+    if engine == "spark":
+        _score_spark(chosen, data, as_of, out_file, features, top_k, spark_master, buckets)
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("entities"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("scoring", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            manifest = scoring.score_register(
+                data,
+                chosen,
+                as_of,
+                out_file,
+                chunk_size=chunk_size,
+                features=features,
+                top_k=top_k,
+                progress=progress,
+            )
+    except SchemaError as exc:
+        raise _fail(f"{data} does not hold valid event tables\n{exc}") from None
+    except (ModelError, ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    manifest["model"]["source"] = model
+    _print_scoring(manifest, out_file)
+
+
+def _print_scoring(manifest: dict, out_file: Path) -> None:
+    tiers = ", ".join(f"{t} {n:,}" for t, n in sorted(manifest["tiers"].items()))
+    timing = manifest["timings_s"]["total"]
+    out.print(
+        f"Scored {manifest['rows']:,} rows as of {', '.join(manifest['as_of'])} in "
+        f"{timing:.1f} s; tiers: {tiers}. Wrote {out_file} and "
+        f"{scoring.manifest_path(out_file)}"
+    )
+
+
+def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets) -> None:
+    from creditrisk import spark as engine
+
+    if not data.is_dir():
+        raise _fail(f"no event-table directory at {data}")
+    session = engine.local_session(master)
+    try:
+        engine.score(
+            session,
+            data,
+            model,
+            as_of,
+            out_file,
+            buckets=buckets,
+            features=features,
+            top_k=top_k,
+        )
+    except (ModelError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    manifest = json.loads(scoring.manifest_path(out_file).read_text(encoding="utf-8"))
+    _print_scoring(manifest, out_file)
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="Scores of the earlier run (parquet).")],
+    new: Annotated[Path, typer.Argument(help="Scores of the later run (parquet).")],
+    psi_warn: Annotated[float, typer.Option(help="Warn at this PSI.")] = 0.10,
+    psi_alert: Annotated[float, typer.Option(help="Alert at this PSI.")] = 0.25,
+    migration_warn: Annotated[
+        float, typer.Option(help="Warn when this share of entities changes tier.")
+    ] = 0.10,
+    tier_share_warn: Annotated[
+        float, typer.Option(help="Warn when a tier's share moves this much (absolute).")
+    ] = 0.05,
+    bins: Annotated[int, typer.Option(min=2, help="PSI bins (equal count in OLD).")] = 10,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the comparison as JSON.")
+    ] = None,
+    fail_on_alert: Annotated[
+        bool, typer.Option(help="Exit with code 1 when any PSI reaches the alert level.")
+    ] = False,
+) -> None:
+    """Population stability (score and every feature) and tier migration between runs."""
+    frames = []
+    for path in (old, new):
+        try:
+            frames.append(pd.read_parquet(path))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot read scores from {path}: {exc}") from None
+    limits = monitoring.Thresholds(psi_warn, psi_alert, migration_warn, tier_share_warn)
+    try:
+        result = monitoring.compare(*frames, thresholds=limits, bins=bins)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    s = result.summary
+    out.print(
+        f"{s['in_both']:,} entities in both runs ({s['only_old']:,} only in {old.name}, "
+        f"{s['only_new']:,} only in {new.name}); score PSI {s['score_psi']:.4f}; "
+        f"{s['tier_changed_share']:.1%} changed tier ({s['to_riskier_tier']:,} riskier, "
+        f"{s['to_safer_tier']:,} safer)"
+    )
+    shown = Table(title="Tier migration (rows: old tier, columns: new tier)")
+    shown.add_column("old tier")
+    for tier in result.migration.columns:
+        shown.add_column(str(tier), justify="right")
+    for tier, row in result.migration.iterrows():
+        shown.add_row(str(tier), *(f"{v:,}" for v in row))
+    out.print(shown)
+    psi_table = Table(title="Population stability index (largest first)")
+    for column in ("variable", "kind", "PSI", "status"):
+        psi_table.add_column(column, justify="right" if column == "PSI" else "left")
+    top = pd.concat([result.psi.iloc[:1], result.psi.iloc[1:].head(10)])
+    for variable, row in top.iterrows():
+        psi_table.add_row(str(variable), row["kind"], f"{row['psi']:.4f}", row["status"])
+    out.print(psi_table)
+    for warning in result.warnings:
+        err.print(f"[yellow]{escape(warning)}[/]", highlight=False)
+    if not result.warnings:
+        out.print("No warnings.")
+    if json_out is not None:
+        with atomic_file(json_out) as tmp:
+            tmp.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
+        out.print(f"Wrote {json_out}")
+    if fail_on_alert and result.alert:
+        raise typer.Exit(1)
 
 
 def _plan_inputs(scores_file: Path, inspectors: Path, policy: str, history: Path | None):
