@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -188,7 +189,8 @@ def test_validate_a_missing_directory(tmp_path: Path) -> None:
 
 
 # -- demo ------------------------------------------------------------------------------
-def test_demo_prints_the_summary(tmp_path) -> None:
+def test_demo_prints_the_summary(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert_clean_exit(result, 0)
     sample = cr.load_sample()
@@ -205,8 +207,21 @@ def test_demo_prints_the_summary(tmp_path) -> None:
         assert f"│ {tier} " in result.output
     assert result.output.count("log-odds)") >= 3
     assert "override: " in result.output
-    # the inspection part: the frequency table and a plan that verifies
+    # tracked in an MLflow store inside the output directory, registered as champion
+    flat = " ".join(result.output.split())  # Rich wraps lines at 80 columns
+    assert (tmp_path / "mlflow.db").is_file()
+    assert "Registered creditrisk v1" in flat
+    assert "it is now @champion" in flat
+    # the register scored today, with its manifest, and compared with the test date
+    scores = pd.read_parquet(tmp_path / "scores.parquet")
+    manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
+    assert manifest["rows"] == len(scores) > 0
+    assert manifest["as_of"] == ["2026-01-01"]
+    assert f"Scored {len(scores):,} rows as of 2026-01-01" in flat
+    assert "score PSI" in flat
+    # the inspection part: the frequency table and a plan drawn from today's scores
     assert "Inspection frequency table" in result.output
     plan = pd.read_parquet(tmp_path / "plan.parquet")
+    assert set(plan["entity_id"]) <= set(scores["entity_id"])
     assert f"{len(plan):,} visits" in result.output
     assert (plan["inspector_1"] != plan["inspector_2"]).all()

@@ -102,3 +102,25 @@ def test_readme_python_runs(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "out" / "copy" / "penalties.csv").exists()
+
+
+def test_the_documented_training_config_is_valid_and_holds_the_defaults():
+    from creditrisk.tracking import TrainConfig
+
+    config = TrainConfig.from_toml(ROOT / "configs" / "train.toml")
+    defaults = TrainConfig()
+    for name in (
+        "policy",
+        "horizon",
+        "every_months",
+        "history_years",
+        "experiment",
+        "registered_model",
+        "metric",
+        "promote",
+    ):
+        assert getattr(config, name) == getattr(defaults, name), name
+    model_defaults = cr.RiskModel().get_params()
+    for name, value in config.model.items():
+        if name != "num_threads":  # the file asks for the 2 cores the CLI uses
+            assert value == model_defaults[name], name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -558,9 +559,9 @@ def demo(
         int, typer.Option("--n", help="Generate this many enterprises instead of the sample.")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed when generating.")] = 7,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the plan.")] = Path(
-        "demo-output"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write scores, plan and the MLflow store.")
+    ] = Path("demo-output"),
 ) -> None:
     """Run the whole flow on the packaged sample (or a freshly generated world)."""
     if n:
@@ -597,12 +598,26 @@ def demo(
         f"{defined.sum():,} ({defined.mean():.1%}), positive rate {label[defined].mean():.1%}"
     )
 
-    out.print("Training a risk model (policy national)...")
-    result = fit_model(tables, policy="national", num_threads=2)
+    store = tracking.resolve_tracking_uri(
+        None if "MLFLOW_TRACKING_URI" in os.environ else f"sqlite:///{out_dir.resolve()}/mlflow.db"
+    )
+    out.print(f"Training a risk model (policy national), tracked in MLflow at {store}...")
+    run = tracking.train(
+        tables,
+        TrainConfig(model={"num_threads": 2}, experiment="creditrisk-demo"),
+        tracking_uri=store,
+    )
+    result = run.result
     model, m = result.model, result.metrics
     out.print(
         f"{model.n_trees_} trees of depth {model.max_depth}; test as of "
         f"{result.X_test['as_of'].iloc[0].date()}: AUC {m['auc']:.3f}, Brier {m['brier']:.4f}"
+    )
+    c = run.comparison
+    out.print(
+        f"Registered {run.registered_model} v{run.version} (run {run.run_id}); "
+        f"{c['decision']}: "
+        + ("it is now @champion" if run.promoted else f"v{c['champion_version']} stays champion")
     )
     scores = model.score(result.X_test)
     out.print(_tier_rich(tier_table(scores, result.y_test), "Tiers on the test date"))
@@ -616,17 +631,34 @@ def demo(
         if len(example):
             out.print(_explanation(example.iloc[0], model.top_k))
 
-    # inspection planning for the year after the test date
-    features = result.X_test.set_index(scores.index)[["key_sector", "region"]]
-    population = scores.join(features)
-    table = inspection.frequency_table(population, model.policy_)
+    # batch scoring of the register today (the day after the data ends), with a manifest
+    today = last_day + pd.Timedelta(days=1)
+    target = out_dir / "scores.parquet"
+    manifest = scoring.score_register(tables, model, today, target, chunk_size=4_000)
+    _print_scoring(manifest, target)
+    current = pd.read_parquet(target)
+    test_scores = scoring.score_chunk(tables, model, result.X_test["as_of"].iloc[0])
+    drift = monitoring.compare(test_scores, current)
+    out.print(
+        f"Since the test date: score PSI {drift.summary['score_psi']:.3f}, "
+        f"{drift.summary['tier_changed_share']:.1%} of entities changed tier; "
+        f"{len(drift.warnings)} warning(s)"
+    )
+
+    # inspection planning for the year ahead, from today's scores
+    table = inspection.frequency_table(current, model.policy_)
     out.print(_frequency_rich(table, f"Inspection frequency table ({model.policy_.name}, 1Y)"))
-    drawn = inspection.draw(population, register, model.policy_, seed=20260101, history=tables)
+    drawn = inspection.draw(current, register, model.policy_, seed=20260101, history=tables)
     target = out_dir / "plan.parquet"
     workload = _write_plan(drawn, register, target)
     out.print(
         f"Double-random plan: {len(drawn):,} visits, two inspectors each, {workload} "
         f"(seed 20260101); wrote {target}"
+    )
+    out.print(
+        f"Everything went to {out_dir}: scores.parquet (+ manifest), plan.parquet; the "
+        f"MLflow run, model versions and artifacts are in {store} (browse with "
+        f"`mlflow ui --backend-store-uri {store}`)"
     )
 
 

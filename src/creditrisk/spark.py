@@ -32,9 +32,13 @@ executor's memory (about 50,000 entities per bucket is a comfortable start).
 Example
 -------
 >>> import creditrisk as cr
->>> from pyspark.sql import SparkSession
->>> spark = local_session()  # doctest: +SKIP
->>> scores = score(spark, cr.load_sample(), cr.sample_model_path(), "2025-01-01")  # doctest: +SKIP
+>>> tables = cr.load_sample()
+>>> few = tables.subset(tables.enterprises["entity_id"].head(200))
+>>> rows = score(local_session(), few, cr.sample_model_path(), "2025-01-01").toPandas()
+>>> pandas_rows = cr.scoring.score_chunk(few, cr.RiskModel.load(cr.sample_model_path()),
+...                                      "2025-01-01", span=cr.cohort.data_span(tables))
+>>> len(rows) == len(pandas_rows), bool((rows["probability"] == pandas_rows["probability"]).all())
+(True, True)
 """
 
 from __future__ import annotations
@@ -68,8 +72,8 @@ def local_session(master: str = "local[2]", app_name: str = "creditrisk"):
 
     Example
     -------
-    >>> spark = local_session()  # doctest: +SKIP
-    >>> spark.conf.get("spark.sql.session.timeZone")  # doctest: +SKIP
+    >>> spark = local_session()
+    >>> spark.conf.get("spark.sql.session.timeZone")
     'UTC'
     """
     from pyspark.sql import SparkSession

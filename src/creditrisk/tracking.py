@@ -26,6 +26,8 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 import tomllib
@@ -252,7 +254,7 @@ def train(
         )
         train_as_of = train_as_of or tuple(str(d.date()) for d in planned_train)
         test_as_of = test_as_of or str(planned_test.date())
-    with _tracking(uri) as client:
+    with _tracking(uri) as client, _quiet_mlflow():
         experiment_id = _experiment_id(client, config, uri)
         with mlflow.start_run(experiment_id=experiment_id) as run:
             mlflow.set_tags({"creditrisk.task": "train", "creditrisk.version": _version()})
@@ -291,9 +293,10 @@ def train(
                     pip_requirements=_pip_requirements(),
                     metadata={"creditrisk_version": _version(), "data_fingerprint": fingerprint},
                 )
-            version = mlflow.register_model(
-                info.model_uri, config.registered_model, await_registration_for=0
-            ).version
+            with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its progress
+                version = mlflow.register_model(
+                    info.model_uri, config.registered_model, await_registration_for=0
+                ).version
             comparison = _compare_with_champion(client, config, result)
             promoted = bool(force or comparison["decision"] in ("no champion", "better"))
             if force and comparison["decision"] not in ("no champion", "better"):
@@ -461,6 +464,20 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
             raise ModelError(f"{uri} is not a creditrisk pyfunc model (no data directory)")
         model = RiskModel.load(local / data)  # read whole into memory: tmp may go
     return model, {"source": uri, "version": version, "tracking_uri": uri_used}
+
+
+@contextmanager
+def _quiet_mlflow():
+    """MLflow's INFO chatter (input example validation, run links) kept out of the way."""
+    import logging
+
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextmanager
