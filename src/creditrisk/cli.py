@@ -330,7 +330,12 @@ def _print_scoring(manifest: dict, out_file: Path) -> None:
 
 
 def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets) -> None:
-    from creditrisk import spark as engine
+    try:
+        import pyspark  # noqa: F401
+
+        from creditrisk import spark as engine
+    except ImportError:
+        raise _fail("--engine spark needs PySpark: pip install 'creditrisk[spark]'") from None
 
     if not data.is_dir():
         raise _fail(f"no event-table directory at {data}")

@@ -15,14 +15,16 @@ of the booster), checked against its SHA-256 on arrival.
 Submitting to a cluster (YARN, Kubernetes, standalone): install creditrisk (and its
 dependencies) into the Python environment the executors use, e.g. a packed virtualenv
 shipped with ``--archives venv.tar.gz#venv`` and
-``--conf spark.pyspark.python=./venv/bin/python``; put the event tables and the model
-where every node reads them (HDFS, S3, a shared filesystem); then run ::
+``--conf spark.pyspark.python=./venv/bin/python``; put the event tables where every
+node reads them (HDFS, S3, a shared filesystem) and the model where the driver reads it
+(a mounted directory, or a ``models:/`` URI); write a one-line driver script and
+submit it ::
 
+    echo 'from creditrisk.spark import main; main()' > score_job.py
     spark-submit --master yarn --deploy-mode cluster \\
         --archives venv.tar.gz#venv --conf spark.pyspark.python=./venv/bin/python \\
         --conf spark.sql.session.timeZone=UTC \\
-        $(python -c "import creditrisk.spark as s; print(s.__file__)") \\
-        --data hdfs:///register/2026-11 --model hdfs:///models/creditrisk-12 \\
+        score_job.py --data hdfs:///register/2026-11 --model /shared/models/creditrisk-12 \\
         --as-of 2026-12-01 --out hdfs:///scores/2026-12-01.parquet
 
 A ``models:/`` URI works too when the driver reaches the MLflow tracking server
@@ -333,7 +335,7 @@ def _delete(spark, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - spark-submit entry
-    """Entry point for ``spark-submit creditrisk/spark.py --data ... --model ...``."""
+    """Entry point of a ``spark-submit`` driver script (see the module's docstring)."""
     parser = argparse.ArgumentParser(description="Score a register with creditrisk on Spark.")
     parser.add_argument("--data", required=True, help="Directory of <table>.parquet files.")
     parser.add_argument("--model", required=True, help="Model directory or models:/ URI.")
@@ -343,7 +345,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - spark-sub
     args = parser.parse_args(argv)
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.appName("creditrisk-score").getOrCreate()
+    spark = (
+        SparkSession.builder.appName("creditrisk-score")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
     score(spark, args.data, args.model, args.as_of, args.out, buckets=args.buckets)
     spark.stop()
 

@@ -441,8 +441,8 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     Example: see :func:`train`.
     """
     import mlflow
-    import yaml
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
     uri_used = resolve_tracking_uri(tracking_uri)
     version = None
@@ -458,8 +458,8 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
                 local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=tmp))
         except MlflowException as exc:
             raise ModelError(f"cannot load {uri} from {uri_used}: {exc.message}") from None
-        spec = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
-        data = spec.get("flavors", {}).get("python_function", {}).get("data")
+        flavors = Model.load(str(local)).flavors
+        data = flavors.get("python_function", {}).get("data")
         if data is None:
             raise ModelError(f"{uri} is not a creditrisk pyfunc model (no data directory)")
         model = RiskModel.load(local / data)  # read whole into memory: tmp may go
