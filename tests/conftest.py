@@ -3,12 +3,27 @@
 Hypothesis: ``make test`` explores new examples on every run; CI (``.ci/run`` sets
 ``HYPOTHESIS_PROFILE=ci``) replays a fixed, derandomised set so a red build is
 reproducible. Neither keeps an example database in the working tree.
+
+Spark: one local SparkSession (``local[2]``) for the whole test session, started on
+first use (about 6 s) and stopped at the end.
 """
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("dev", database=None, deadline=None)
 settings.register_profile("ci", database=None, deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The test session's SparkSession: local[2], UTC, Arrow (creditrisk.spark.local_session)."""
+    from creditrisk.spark import local_session
+
+    session = local_session("local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -61,12 +61,34 @@ from creditrisk.model import RiskModel
 from creditrisk.schema import TABLE_NAMES, TABLES, empty_table
 from creditrisk.scoring import manifest_path, resolve_model, score_chunk
 
-__all__ = ["local_session", "output_schema", "score"]
+__all__ = ["SparkJobError", "local_session", "output_schema", "score"]
 
 _TABLE = "_table"
 _BUCKET = "_bucket"
 _SEP = "__"
 _MODELS: dict[str, RiskModel] = {}  # per worker process: the model, rebuilt once
+
+
+class SparkJobError(ValueError):
+    """A bucket's data refused on a worker (invalid tables, unknown categories...): the
+    worker's own message, without the Python and JVM stack traces.
+
+    Example
+    -------
+    >>> str(SparkJobError("penalties.fine_amount [non-negative]"))
+    'penalties.fine_amount [non-negative]'
+    """
+
+
+def _worker_error(exc: Exception) -> SparkJobError | None:
+    """The creditrisk error raised in a Spark worker, if that is what ``exc`` carries."""
+    text = str(exc)
+    for kind in ("SchemaError", "ModelError", "ValueError"):
+        marker = f"{kind}: "
+        if marker in text and "Traceback" in text:
+            message = text.split(marker, 1)[1].split("\n\tat ", 1)[0].strip()
+            return SparkJobError(f"a Spark task refused its bucket ({kind}): {message}")
+    return None
 
 
 def local_session(master: str = "local[2]", app_name: str = "creditrisk"):
@@ -231,7 +253,9 @@ def score(
     ``model``: a :class:`RiskModel`, a model directory or an MLflow ``models:/`` URI.
     With ``out``, the rows are written as parquet under a temporary name, renamed into
     place when complete (with a ``.manifest.json`` beside it) and read back. ``sort``
-    orders rows by entity_id and as_of, as the pandas engine does.
+    orders rows by entity_id and as_of, as the pandas engine does. Invalid data raises
+    :class:`SparkJobError` with the worker's message when writing; without ``out`` the
+    rows are computed lazily and such errors surface when they are.
     """
 
     started = time.perf_counter()
@@ -276,6 +300,11 @@ def score(
     try:
         result.write.parquet(staging)
         _replace(spark, staging, out)
+    except Exception as exc:  # a worker's error arrives as a PythonException
+        error = _worker_error(exc)
+        if error is None:
+            raise
+        raise error from None
     finally:
         _delete(spark, staging)
     written = spark.read.parquet(out)
