@@ -261,3 +261,16 @@ def test_cli_spark_engine_reports_bad_tables_as_bad_input(spark, part_dir, tmp_p
     assert "Traceback" not in result.output
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["register"]
+
+
+def test_a_key_repeated_across_buckets_is_refused(spark, part, model, tmp_path) -> None:
+    """Buckets validate alone; ids that are not per entity are checked register-wide."""
+    small = part.subset(part.enterprises["entity_id"].iloc[:400])
+    penalties = small.penalties.sort_values("entity_id").reset_index(drop=True)
+    assert penalties["entity_id"].iloc[0] != penalties["entity_id"].iloc[-1]
+    penalties.loc[len(penalties) - 1, "penalty_id"] = penalties.loc[0, "penalty_id"]
+    bad = small.replace(penalties=penalties)
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(cr.SchemaError, match=r"penalties\.penalty_id \[duplicate key\]"):
+        engine.score(spark, bad, model, AS_OF, out, buckets=50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

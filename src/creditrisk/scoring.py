@@ -41,7 +41,8 @@ from creditrisk.cohort import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_
 from creditrisk.data import EventTables, atomic_file
 from creditrisk.features import build_features
 from creditrisk.model import RiskModel
-from creditrisk.schema import TABLE_NAMES
+from creditrisk.schema import TABLE_NAMES, SchemaError
+from creditrisk.validation import cross_entity_keys, duplicate_keys
 
 __all__ = ["ChunkedRegister", "manifest_path", "resolve_model", "score_chunk", "score_register"]
 
@@ -118,6 +119,24 @@ class ChunkedRegister:
             for name in TABLE_NAMES
         }
         return EventTables(**frames)
+
+    def check_keys(self) -> None:
+        """Refuse identifiers shared across chunks (penalty_id, license_id, ...).
+
+        Each chunk is validated on its own; a key that is not per entity can repeat in
+        two chunks, so it is checked here on the whole register, one column at a time.
+        """
+        problems = []
+        for name, key in cross_entity_keys().items():
+            if self._tables is not None:
+                frame = getattr(self._tables, name)[[*key, "entity_id"]]
+            else:
+                frame = pq.read_table(
+                    self.root / f"{name}.parquet", columns=[*key, "entity_id"]
+                ).to_pandas()
+            problems += duplicate_keys(frame, name, key)
+        if problems:
+            raise SchemaError(problems)
 
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """First registration and last known date of the whole register (column by column)."""
@@ -246,6 +265,8 @@ def score_register(
     dates = as_of_list(as_of)
     span = register.span()
     check_dates(dates, *span)
+    if validate:
+        register.check_keys()  # the rest of the rules hold within an entity's chunk
     data_info = register.fingerprint()
     out = Path(out)
     manifest_file = manifest_path(out)

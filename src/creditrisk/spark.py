@@ -58,8 +58,9 @@ import pandas as pd
 from creditrisk.cohort import KNOWN_DATE_COLUMNS, as_of_list, check_dates
 from creditrisk.data import EventTables, atomic_file
 from creditrisk.model import RiskModel
-from creditrisk.schema import TABLE_NAMES, TABLES, empty_table
+from creditrisk.schema import TABLE_NAMES, TABLES, Problem, SchemaError, empty_table
 from creditrisk.scoring import manifest_path, resolve_model, score_chunk
+from creditrisk.validation import cross_entity_keys, duplicate_keys
 
 __all__ = ["SparkJobError", "local_session", "output_schema", "score"]
 
@@ -199,6 +200,25 @@ def _span(frames: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(first).normalize(), max(lasts).normalize()
 
 
+def _check_keys(frames: dict) -> None:
+    """Identifiers that are not per entity must be unique across buckets too."""
+    from pyspark.sql import functions as F
+
+    problems = []
+    for name, key in cross_entity_keys().items():
+        counts = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
+        repeated = counts.filter(F.col("_rows") > 1)
+        shown = repeated.limit(5).toPandas()
+        if len(shown):
+            rows = frames[name].join(repeated.select(*key).limit(5), on=key)
+            sample = rows.select(*key, "entity_id").limit(5).toPandas()
+            problems += duplicate_keys(sample, name, key) or [
+                Problem(name, ", ".join(key), "duplicate key", "must identify one row")
+            ]
+    if problems:
+        raise SchemaError(problems)
+
+
 def _tagged(frames: dict, buckets: int):
     """All six tables in one frame: prefixed columns, the table's name and the bucket."""
     from pyspark.sql import functions as F
@@ -265,6 +285,8 @@ def score(
     frames = _read_tables(spark, tables_or_paths)
     span = _span(frames)
     check_dates(dates, *span)
+    if validate:
+        _check_keys(frames)  # the rest of the rules hold within an entity's bucket
     entities = frames["enterprises"].count()
     if buckets is None:
         parallelism = spark.sparkContext.defaultParallelism

@@ -106,8 +106,11 @@ class TrainConfig:
             raise ValueError(
                 f"[model] has unknown parameters {unknown}; RiskModel takes {sorted(known)}"
             )
+        # TOML reads a bare 2025-01-01 as a date: keep dates as text either way
         if self.train_as_of is not None:
             object.__setattr__(self, "train_as_of", tuple(str(d) for d in self.train_as_of))
+        if self.test_as_of is not None:
+            object.__setattr__(self, "test_as_of", str(self.test_as_of))
 
     @classmethod
     def from_dict(cls, config: dict) -> TrainConfig:

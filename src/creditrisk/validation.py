@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.keys import positions
-from creditrisk.schema import TABLES, Problem, offending_rows
+from creditrisk.schema import TABLE_NAMES, TABLES, Problem, offending_rows
 
-__all__ = ["check"]
+__all__ = ["check", "cross_entity_keys", "duplicate_keys"]
 
 # (table, earlier column, later column, rule, detail): the later date may not precede
 # the earlier one. Empty dates are not compared.
@@ -105,7 +105,7 @@ def check(tables) -> list[Problem]:
     for name, schema in TABLES.items():
         frame = getattr(tables, name)
         problems += _required(frame, name)
-        problems += _duplicates(frame, name, list(schema.key))
+        problems += duplicate_keys(frame, name, list(schema.key))
     problems += _dates_in_order(tables)
     problems += _non_negative(tables)
     problems += _removal_reason(tables.list_entries)
@@ -126,7 +126,30 @@ def _required(frame: pd.DataFrame, table: str) -> list[Problem]:
     return out
 
 
-def _duplicates(frame: pd.DataFrame, table: str, key: list[str]) -> list[Problem]:
+def cross_entity_keys() -> dict[str, list[str]]:
+    """Tables whose key is an identifier of its own (not per entity): a chunk of
+    entities cannot see a duplicate in another chunk, so these keys are checked on the
+    whole register (:mod:`creditrisk.scoring`, :mod:`creditrisk.spark`).
+
+    Example
+    -------
+    >>> cross_entity_keys()["penalties"]
+    ['penalty_id']
+    """
+    return {
+        name: list(TABLES[name].key) for name in TABLE_NAMES if "entity_id" not in TABLES[name].key
+    }
+
+
+def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Problem]:
+    """The duplicate-key problem of ``frame`` (empty list when its key is unique).
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"penalty_id": ["P1", "P1"], "entity_id": ["E1", "E2"]})
+    >>> duplicate_keys(frame, "penalties", ["penalty_id"])[0].headline()
+    'penalties.penalty_id [duplicate key]: penalty_id must identify one row (2 rows)'
+    """
     mask = frame.duplicated(subset=key, keep=False).to_numpy()
     if not mask.any():
         return []

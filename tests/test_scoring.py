@@ -1,0 +1,377 @@
+"""Batch scoring of a register: chunks, sources, atomic output, the manifest, bad input
+and a registered model.
+
+Expectations come from scoring the whole tables at once (``score_chunk``), from the
+files on disk (SHA-256 with hashlib) and from the model directory's own metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import creditrisk as cr
+from creditrisk.cohort import data_span
+from creditrisk.schema import TABLE_NAMES
+from creditrisk.scoring import (
+    ChunkedRegister,
+    manifest_path,
+    resolve_model,
+    score_chunk,
+    score_register,
+)
+
+AS_OF = "2025-01-01"
+TWO_DATES = ["2024-01-01", "2025-01-01"]
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+# -- fixtures and helpers ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tables() -> cr.EventTables:
+    return cr.load_sample()
+
+
+@pytest.fixture(scope="module")
+def model() -> cr.RiskModel:
+    return cr.RiskModel.load(cr.sample_model_path())
+
+
+@pytest.fixture(scope="module")
+def whole(tables, model) -> pd.DataFrame:
+    """The register scored at once: what every chunked run must reproduce."""
+    return score_chunk(tables, model, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def whole_two_dates(tables, model) -> pd.DataFrame:
+    return score_chunk(tables, model, TWO_DATES)
+
+
+@pytest.fixture(scope="module")
+def sources(tables, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("sources")
+    return {
+        "parquet": tables.write(root / "parquet"),
+        "csv": tables.write(root / "csv", format="csv"),
+        "memory": tables,
+    }
+
+
+@pytest.fixture(scope="module")
+def registry(tables, tmp_path_factory):
+    """A registered champion in a temporary store."""
+    root = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{root}/mlflow.db"
+    run = cr.train(tables, {"model": {"n_estimators": 20, "num_threads": 1}}, tracking_uri=uri)
+    assert run.promoted
+    return uri, run
+
+
+def read(path: Path) -> pd.DataFrame:
+    """A scoring output as score_chunk returns it (parquet stores as_of in ms)."""
+    frame = pd.read_parquet(path)
+    assert frame["as_of"].dtype.kind == "M"
+    return frame.assign(as_of=frame["as_of"].astype("datetime64[s]"))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_sorted_by_keys(frame: pd.DataFrame) -> None:
+    keys = frame[["entity_id", "as_of"]]
+    expected = keys.sort_values(["entity_id", "as_of"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(keys, expected)
+    assert not keys.duplicated().any()
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+# -- chunks ------------------------------------------------------------------------------
+@pytest.mark.parametrize("chunk_size", [1, 7])
+def test_tiny_chunks_give_the_rows_of_one_chunk(tables, model, tmp_path, chunk_size) -> None:
+    ids = tables.enterprises["entity_id"].sample(40, random_state=5)
+    part = tables.subset(ids)
+    out = tmp_path / "scores.parquet"
+    manifest = score_register(part, model, AS_OF, out, chunk_size=chunk_size)
+    expected = score_chunk(part, model, AS_OF)
+    got = read(out)
+    assert len(got) > 0
+    # some of the 40 are not registered on AS_OF: their chunks are empty
+    assert len(got) < 40
+    pd.testing.assert_frame_equal(got, expected)
+    assert_sorted_by_keys(got)
+    assert manifest["chunks"] == math.ceil(40 / chunk_size)
+    assert manifest["rows"] == len(expected)
+
+
+@pytest.mark.parametrize("chunk_size", [777, 100_000])
+def test_chunk_size_does_not_change_the_rows(tables, model, whole, tmp_path, chunk_size) -> None:
+    out = tmp_path / "scores.parquet"
+    manifest = score_register(tables, model, AS_OF, out, chunk_size=chunk_size)
+    got = read(out)
+    pd.testing.assert_frame_equal(got, whole)
+    assert_sorted_by_keys(got)
+    assert manifest["chunks"] == math.ceil(len(tables.enterprises) / chunk_size)
+    # the same chunk size twice: the same bytes
+    again = tmp_path / "again.parquet"
+    second = score_register(tables, model, AS_OF, again, chunk_size=chunk_size)
+    assert again.read_bytes() == out.read_bytes()
+    assert second["output"]["sha256"] == manifest["output"]["sha256"] == sha256(out)
+
+
+def test_two_dates_in_chunks(tables, model, whole_two_dates, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    manifest = score_register(tables, model, TWO_DATES, out, chunk_size=2_500)
+    got = read(out)
+    assert_sorted_by_keys(got)
+    pd.testing.assert_frame_equal(got, whole_two_dates)
+    assert manifest["as_of"] == TWO_DATES
+    assert got["as_of"].nunique() == 2
+
+
+def test_chunked_register_covers_every_row_once(tables) -> None:
+    register = ChunkedRegister(tables, chunk_size=3_000)
+    parts = list(register)
+    assert len(parts) == len(register) == math.ceil(len(tables.enterprises) / 3_000)
+    for name in TABLE_NAMES:
+        assert sum(len(getattr(p, name)) for p in parts) == len(getattr(tables, name))
+    ids = [set(p.enterprises["entity_id"]) for p in parts]
+    assert set().union(*ids) == set(tables.enterprises["entity_id"])
+    assert sum(len(i) for i in ids) == len(tables.enterprises)
+    with pytest.raises(ValueError, match="chunk_size"):
+        ChunkedRegister(tables, chunk_size=0)
+
+
+# -- sources -----------------------------------------------------------------------------
+@pytest.mark.parametrize("source", ["parquet", "csv", "memory"])
+def test_sources_give_the_same_scores(sources, model, whole_two_dates, tmp_path, source) -> None:
+    out = tmp_path / "scores.parquet"
+    manifest = score_register(sources[source], model, TWO_DATES, out, chunk_size=3_000)
+    pd.testing.assert_frame_equal(read(out), whole_two_dates)
+    data = manifest["data"]
+    if source == "memory":
+        assert data["fingerprint"] == sources["memory"].fingerprint()
+    else:
+        directory = sources[source]
+        assert data["source"] == str(directory)
+        assert data["files"] == {
+            f"{name}.{source}": sha256(directory / f"{name}.{source}") for name in TABLE_NAMES
+        }
+
+
+# -- a killed job ------------------------------------------------------------------------
+class Killed(RuntimeError):
+    pass
+
+
+def kill_after_first_chunk(done: int, total: int) -> None:
+    raise Killed(f"killed after {done} of {total}")
+
+
+def test_killed_job_leaves_nothing(tables, model, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(Killed):
+        score_register(tables, model, AS_OF, out, chunk_size=2_000, progress=kill_after_first_chunk)
+    assert listing(tmp_path) == []
+
+
+def test_killed_job_keeps_the_older_output(tables, model, whole, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    score_register(tables, model, "2024-01-01", out, chunk_size=5_000)
+    before = {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)}
+    assert set(before) == {"scores.parquet", "scores.manifest.json"}
+    with pytest.raises(Killed):
+        score_register(tables, model, AS_OF, out, chunk_size=2_000, progress=kill_after_first_chunk)
+    assert {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)} == before
+    # a rerun without the failure replaces both
+    calls = []
+    manifest = score_register(
+        tables, model, AS_OF, out, chunk_size=2_000, progress=lambda d, t: calls.append((d, t))
+    )
+    assert listing(tmp_path) == ["scores.manifest.json", "scores.parquet"]
+    pd.testing.assert_frame_equal(read(out), whole)
+    assert json.loads(manifest_path(out).read_text())["as_of"] == [AS_OF]
+    assert manifest["as_of"] == [AS_OF]
+    n = len(tables.enterprises)
+    assert len(calls) == manifest["chunks"]
+    assert [t for _, t in calls] == [n] * len(calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == n
+
+
+# -- the manifest ------------------------------------------------------------------------
+def test_manifest(tables, tmp_path) -> None:
+    out = tmp_path / "runs" / "scores.parquet"
+    model_dir = cr.sample_model_path()
+    chunk_size = 3_000
+    manifest = score_register(SAMPLE_DIR, model_dir, AS_OF, out, chunk_size=chunk_size)
+    assert manifest_path(out) == out.with_name("scores.manifest.json")
+    assert json.loads(manifest_path(out).read_text(encoding="utf-8")) == manifest
+    frame = read(out)
+    assert manifest["rows"] == manifest["output"]["rows"] == len(frame)
+    assert manifest["output"]["sha256"] == sha256(out)
+    assert manifest["output"]["path"] == str(out)
+    assert manifest["as_of"] == [AS_OF]
+    assert sum(manifest["tiers"].values()) == manifest["rows"]
+    assert manifest["tiers"] == {
+        str(k): int(v) for k, v in frame["tier"].value_counts().items() if v > 0
+    }
+    assert manifest["score_tiers"] == {
+        str(k): int(v) for k, v in frame["score_tier"].value_counts().items() if v > 0
+    }
+    assert manifest["overridden"] == int((frame["override"] != "").sum())
+    metadata = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
+    assert manifest["model"]["model_sha256"] == metadata["files"]["model.txt"]
+    assert manifest["model"]["model_sha256"] == sha256(model_dir / "model.txt")
+    assert manifest["model"]["source"] == str(model_dir)
+    assert manifest["model"]["version"] is None
+    assert manifest["data"]["files"] == {
+        f"{name}.parquet": sha256(SAMPLE_DIR / f"{name}.parquet") for name in TABLE_NAMES
+    }
+    assert manifest["data"]["rows"] == {name: len(getattr(tables, name)) for name in TABLE_NAMES}
+    assert manifest["data"]["span"] == [str(d.date()) for d in data_span(tables)]
+    assert manifest["entities"]["in_register"] == len(tables.enterprises)
+    assert manifest["chunks"] == math.ceil(len(tables.enterprises) / chunk_size)
+    assert manifest["chunk_size"] == chunk_size
+    assert manifest["creditrisk_version"] == cr.__version__
+
+
+def test_without_features_only_score_columns(tables, model, whole, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    score_register(tables, model, AS_OF, out, features=False, top_k=1, chunk_size=4_000)
+    got = read(out)
+    expected = score_chunk(tables, model, AS_OF, features=False, top_k=1)
+    pd.testing.assert_frame_equal(got, expected)
+    assert not set(model.feature_names_in_) & set(got.columns)
+    assert [c for c in got if c.startswith("reason_") and c.count("_") == 1] == ["reason_1"]
+    np.testing.assert_array_equal(got["probability"], whole["probability"])
+
+
+# -- one entity --------------------------------------------------------------------------
+def test_one_entity_alone_equals_its_row_in_the_batch(tables, model, whole) -> None:
+    span = data_span(tables)
+    chosen = whole["entity_id"].sample(5, random_state=11).tolist()
+    chosen.append(whole.loc[whole["override"] != "", "entity_id"].iloc[0])
+    for entity in chosen:
+        alone = score_chunk(tables.subset([entity]), model, AS_OF, span=span)
+        row = whole[whole["entity_id"] == entity].reset_index(drop=True)
+        assert len(alone) == len(row) == 1
+        pd.testing.assert_frame_equal(alone, row)
+
+
+def test_one_entity_register_equals_its_row(tables, model, whole, tmp_path) -> None:
+    # an entity whose own events reach past AS_OF, so its own span covers the date
+    last_event = tables.annual_reports.groupby("entity_id", observed=True)["filed_on"].max()
+    late = set(last_event[last_event > pd.Timestamp(AS_OF)].index)
+    entity = next(e for e in whole["entity_id"] if e in late)
+    out = tmp_path / "one.parquet"
+    manifest = score_register(tables.subset([entity]), model, AS_OF, out, chunk_size=1)
+    assert manifest["rows"] == 1
+    row = whole[whole["entity_id"] == entity].reset_index(drop=True)
+    pd.testing.assert_frame_equal(read(out), row)
+
+
+# -- bad input ---------------------------------------------------------------------------
+def negative_fine(tables: cr.EventTables) -> cr.EventTables:
+    pen = tables.penalties.copy()
+    pen.loc[len(pen) // 2, "fine_amount"] = -500.0
+    return tables.replace(penalties=pen)
+
+
+def duplicate_penalty_id(tables: cr.EventTables) -> cr.EventTables:
+    """Two penalties of entities far apart in the register share one penalty_id."""
+    pen = tables.penalties.sort_values("entity_id").reset_index(drop=True)
+    pen.loc[len(pen) - 1, "penalty_id"] = pen.loc[0, "penalty_id"]
+    return tables.replace(penalties=pen)
+
+
+@pytest.mark.parametrize("chunk_size", [777, 100_000])
+@pytest.mark.parametrize("breaker", [negative_fine, duplicate_penalty_id])
+def test_invalid_tables_raise_and_write_nothing(
+    tables, model, tmp_path, breaker, chunk_size
+) -> None:
+    bad = breaker(tables)
+    with pytest.raises(cr.SchemaError):
+        bad.validate()  # the whole tables are invalid
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(cr.SchemaError):
+        score_register(bad, model, AS_OF, out, chunk_size=chunk_size)
+    assert listing(tmp_path) == []
+
+
+def test_invalid_table_files_raise_and_write_nothing(tables, model, tmp_path) -> None:
+    data = negative_fine(tables).write(tmp_path / "data")
+    out = tmp_path / "out" / "scores.parquet"
+    with pytest.raises(cr.SchemaError, match=r"penalties\.fine_amount"):
+        score_register(data, model, AS_OF, out, chunk_size=2_000)
+    assert not out.parent.exists() or listing(out.parent) == []
+
+
+@pytest.mark.parametrize("as_of", ["2030-01-01", "1970-01-01", ["2024-01-01", "2027-06-30"]])
+def test_as_of_outside_the_data(tables, model, tmp_path, as_of) -> None:
+    first, last = data_span(tables)
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(ValueError, match="outside the data") as info:
+        score_register(tables, model, as_of, out)
+    message = str(info.value)
+    assert str(first.date()) in message
+    assert str(last.date()) in message
+    assert listing(tmp_path) == []
+
+
+def test_missing_data_directory(model, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        score_register(tmp_path / "nowhere", model, AS_OF, out)
+    assert listing(tmp_path) == []
+
+
+def test_altered_model_directory(tables, tmp_path) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(cr.sample_model_path(), model_dir)
+    with (model_dir / "model.txt").open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    out = tmp_path / "out" / "scores.parquet"
+    with pytest.raises(cr.ModelError, match="altered"):
+        score_register(tables, model_dir, AS_OF, out)
+    with pytest.raises(cr.ModelError, match="no model directory"):
+        score_register(tables, tmp_path / "no-model", AS_OF, out)
+    assert not out.parent.exists()
+
+
+# -- a registered model ------------------------------------------------------------------
+@pytest.mark.parametrize("reference", ["@champion", "/1"])
+def test_registered_model_scores_like_the_risk_model(
+    registry, tables, tmp_path, monkeypatch, reference
+) -> None:
+    uri, run = registry
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    source = f"models:/creditrisk{reference}"
+    out = tmp_path / "scores.parquet"
+    manifest = score_register(tables, source, AS_OF, out, chunk_size=4_000)
+    pd.testing.assert_frame_equal(read(out), score_chunk(tables, run.model, AS_OF))
+    assert manifest["model"]["version"] == run.version == "1"
+    assert manifest["model"]["source"] == source
+    assert manifest["model"]["tracking_uri"] == uri
+    saved = run.model.save(tmp_path / "model")
+    metadata = json.loads((saved / "metadata.json").read_text(encoding="utf-8"))
+    assert manifest["model"]["model_sha256"] == metadata["files"]["model.txt"]
+    assert manifest["model"]["trees"] == run.model.n_trees_
+
+
+def test_resolve_model_refuses_an_unknown_alias(registry, monkeypatch) -> None:
+    uri, _ = registry
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with pytest.raises(cr.ModelError, match="nobody"):
+        resolve_model("models:/creditrisk@nobody")
