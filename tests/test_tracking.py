@@ -409,7 +409,7 @@ def test_default_store_is_mlflow_db_in_the_working_directory(tables, tmp_path, m
     previous = mlflow_tracking_utils._tracking_uri
     assert not (tmp_path / "mlflow.db").exists()
     run = cr.train(tables, WORSE)
-    assert run.tracking_uri == "sqlite:///mlflow.db"
+    assert run.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (tmp_path / "mlflow.db").is_file()
     assert (tmp_path / "mlartifacts").is_dir()
     assert "MLFLOW_TRACKING_URI" not in os.environ

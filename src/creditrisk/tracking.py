@@ -179,14 +179,19 @@ class TrainingRun:
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """The tracking store: ``uri`` if given, else ``MLFLOW_TRACKING_URI``, else
-    ``sqlite:///mlflow.db`` in the working directory.
+    ``mlflow.db`` in the working directory (as an absolute ``sqlite:///`` URI: MLflow
+    keeps one store per URI for the life of the process, so a relative path would stay
+    tied to the first working directory).
 
     Example
     -------
     >>> resolve_tracking_uri("sqlite:////tmp/x.db")
     'sqlite:////tmp/x.db'
     """
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if chosen == DEFAULT_TRACKING_URI:
+        return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    return chosen
 
 
 @contextmanager
