@@ -210,6 +210,36 @@ class EventTables:
             raise SchemaError(problems)
         return cls(**frames)
 
+    @classmethod
+    def read_sql(
+        cls,
+        source,
+        tables: dict[str, str] | None = None,
+        columns: dict[str, dict[str, str]] | None = None,
+        where: dict | None = None,
+        chunksize: int = 200_000,
+        validate: bool = True,
+    ) -> EventTables:
+        """Read the tables from a database (a SQLAlchemy URL, Engine or Connection).
+
+        Each table from a database table or a SQL query, columns renamed from the
+        register's names to ours, filters on enterprises run in the database, chunks
+        coerced as they arrive, then validated: see :func:`creditrisk.io.read_sql`.
+
+        Example
+        -------
+        >>> import creditrisk as cr, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     url = f"sqlite:///{d}/register.db"
+        ...     rows = sum(cr.io.write_sql(frame, url, name) for name, frame in cr.load_sample())
+        ...     kept = cr.EventTables.read_sql(url, where={"region": "district_01"})
+        >>> set(kept.enterprises["region"])
+        {'district_01'}
+        """
+        from creditrisk.io import read_sql
+
+        return read_sql(source, tables, columns, where, chunksize, validate)
+
     def write(
         self, path: str | os.PathLike, format: Format = "parquet", overwrite: bool = False
     ) -> Path:
