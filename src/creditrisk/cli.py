@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from creditrisk import inspection, monitoring, scoring, synth, tracking
+from creditrisk import inspection, io, monitoring, scoring, synth, tracking
 from creditrisk.cohort import data_span, spine
 from creditrisk.data import EventTables, atomic_file, load_sample
 from creditrisk.evaluation import tier_table
@@ -63,13 +64,42 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(BAD_INPUT)
 
 
-def _read(path: Path) -> EventTables:
+def _shown(source: str | Path) -> str:
+    """A data source as it may be printed (a database URL without its password)."""
+    if io.is_url(str(source)):
+        import sqlalchemy as sa
+
+        try:
+            return sa.make_url(str(source)).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return str(source)
+    return str(source)
+
+
+def _read(source: str | Path, data_map: Path | None = None) -> EventTables:
+    """Event tables from a directory or, for a database URL, through read_sql."""
     try:
-        return EventTables.read(path)
+        if io.is_url(str(source)):
+            import sqlalchemy as sa
+
+            mapping = io.read_mapping(data_map) if data_map else {}
+            try:
+                return EventTables.read_sql(str(source), **mapping)
+            except (sa.exc.SQLAlchemyError, ImportError) as exc:
+                raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
+        if data_map is not None:
+            raise _fail("--data-map applies to a database URL given as --data")
+        return EventTables.read(Path(source))
     except SchemaError as exc:
-        raise _fail(f"{path} does not hold valid event tables\n{exc}") from None
-    except FileNotFoundError as exc:
+        raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
+    except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+_DATA_HELP = (
+    "Directory of event tables, or a database URL (sqlite:///..., postgresql+psycopg://...)."
+)
+_MAP_HELP = "TOML mapping of a database's tables, columns and filters (see creditrisk.io)."
 
 
 def _summary_table(tables: EventTables, title: str) -> Table:
@@ -119,20 +149,21 @@ def generate(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Argument(help="Directory of event tables (parquet or CSV).")],
+    data: Annotated[str, typer.Argument(help=_DATA_HELP)],
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
 ) -> None:
     """Check event tables against the data model; exit 2 with the problems if any."""
-    tables = _read(data)
+    tables = _read(data, data_map)
     try:
         tables.validate()
     except SchemaError as exc:
-        raise _fail(f"{data} fails validation\n{exc}") from None
-    out.print(_summary_table(tables, f"{data}: valid"))
+        raise _fail(f"{_shown(data)} fails validation\n{exc}") from None
+    out.print(_summary_table(tables, f"{_shown(data)}: valid"))
 
 
 @app.command()
 def features(
-    data: Annotated[Path, typer.Option("--data", help="Directory of event tables.")],
+    data: Annotated[str, typer.Option("--data", help=_DATA_HELP)],
     as_of: Annotated[list[str], typer.Option("--as-of", help="As-of date (repeat for several).")],
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     outcome: Annotated[
@@ -146,9 +177,10 @@ def features(
     restored_penalties: Annotated[
         str, typer.Option(help="exclude (stop counting once restored) or include.")
     ] = "exclude",
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
 ) -> None:
     """Build point-in-time features (and optionally labels) for every registered entity."""
-    tables = _read(data)
+    tables = _read(data, data_map)
     try:
         spec = FeatureSpec(penalty_counting=penalty_counting, restored_penalties=restored_penalties)
         rows = spine(tables, as_of)
@@ -165,7 +197,7 @@ def features(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Directory of event tables.")],
+    data: Annotated[str, typer.Option("--data", help=_DATA_HELP)],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write the model directory here.")
     ] = None,
@@ -251,9 +283,11 @@ def score(
     model: Annotated[
         str, typer.Option(help="Model directory or MLflow URI (models:/creditrisk@champion).")
     ],
-    data: Annotated[Path, typer.Option("--data", help="Directory of event tables.")],
+    data: Annotated[str, typer.Option("--data", help=_DATA_HELP)],
     as_of: Annotated[list[str], typer.Option("--as-of", help="As-of date (repeat for several).")],
-    out_file: Annotated[Path, typer.Option("--out", help="Parquet file of scores to write.")],
+    out_file: Annotated[
+        str, typer.Option("--out", help="Parquet file of scores, or a database URL.")
+    ],
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Entities per chunk (memory follows the chunk).")
     ] = 250_000,
@@ -269,15 +303,30 @@ def score(
     buckets: Annotated[
         int | None, typer.Option(min=1, help="Entity buckets for --engine spark.")
     ] = None,
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+    table: Annotated[
+        str, typer.Option(help="Database table when --out is a URL.")
+    ] = "creditrisk_scores",
+    if_exists: Annotated[
+        str, typer.Option(help="When --out is a URL and the table exists: fail, replace, append.")
+    ] = "fail",
 ) -> None:
     """Score every registered entity: probability, tier and reasons, with a manifest.
 
     The output is written under a temporary name and renamed when complete: an
     interrupted job leaves no partial file. The manifest (model version and hash, data
-    fingerprint, as_of, counts, timings) is written beside it.
+    fingerprint, as_of, counts, timings) is written beside it. With a database URL as
+    --out, the rows go to --table in one transaction, each with the run's identifiers.
     """
     if engine not in ("pandas", "spark"):
         raise _fail(f"--engine must be pandas or spark, not {engine!r}")
+    if engine == "spark" and (io.is_url(data) or io.is_url(out_file)):
+        raise _fail("--engine spark reads and writes parquet: export the tables first")
+    if if_exists not in ("fail", "replace", "append"):
+        raise _fail(f"--if-exists must be fail, replace or append, not {if_exists!r}")
+    source = _read(data, data_map) if io.is_url(data) else Path(data)
+    if data_map is not None and not io.is_url(data):
+        raise _fail("--data-map applies to a database URL given as --data")
     try:
         chosen, _ = scoring.resolve_model(model)
     except (ModelError, OSError) as exc:
@@ -285,8 +334,30 @@ def score(
     if threads is not None:
         chosen.set_params(num_threads=threads)
     if engine == "spark":
-        _score_spark(chosen, data, as_of, out_file, features, top_k, spark_master, buckets)
+        _score_spark(
+            chosen, Path(data), as_of, Path(out_file), features, top_k, spark_master, buckets
+        )
         return
+    if io.is_url(out_file):
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "scores.parquet"
+            manifest = _score_pandas(chosen, source, as_of, target, chunk_size, features, top_k)
+            rows = pd.read_parquet(target)
+        try:
+            ids = io.run_identifiers(manifest)
+            io.write_sql(rows, out_file, table, if_exists, identifiers=ids)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        except Exception as exc:  # the database refused: nothing was written
+            raise _fail(f"cannot write to {_shown(out_file)}: {exc}") from None
+        _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
+        return
+    manifest = _score_pandas(chosen, source, as_of, Path(out_file), chunk_size, features, top_k)
+    manifest["model"]["source"] = model
+    _print_scoring(manifest, Path(out_file))
+
+
+def _score_pandas(chosen, source, as_of, out_file: Path, chunk_size, features, top_k) -> dict:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -302,7 +373,7 @@ def score(
                 bar.update(task, completed=done, total=total)
 
             manifest = scoring.score_register(
-                data,
+                source,
                 chosen,
                 as_of,
                 out_file,
@@ -312,20 +383,19 @@ def score(
                 progress=progress,
             )
     except SchemaError as exc:
-        raise _fail(f"{data} does not hold valid event tables\n{exc}") from None
+        raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
     except (ModelError, ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    manifest["model"]["source"] = model
-    _print_scoring(manifest, out_file)
+    return manifest
 
 
-def _print_scoring(manifest: dict, out_file: Path) -> None:
+def _print_scoring(manifest: dict, target: Path | str) -> None:
     tiers = ", ".join(f"{t} {n:,}" for t, n in sorted(manifest["tiers"].items()))
     timing = manifest["timings_s"]["total"]
+    where = f"{target} and {scoring.manifest_path(target)}" if isinstance(target, Path) else target
     out.print(
         f"Scored {manifest['rows']:,} rows as of {', '.join(manifest['as_of'])} in "
-        f"{timing:.1f} s; tiers: {tiers}. Wrote {out_file} and "
-        f"{scoring.manifest_path(out_file)}"
+        f"{timing:.1f} s; tiers: {tiers}. Wrote {where}"
     )
 
 
@@ -452,7 +522,9 @@ def plan(
         Path, typer.Option(help="Directory with inspectors and inspector_conflicts files.")
     ],
     seed: Annotated[int, typer.Option(help="Seed of the draw (publish it with the plan).")],
-    out_file: Annotated[Path, typer.Option("--out", help="Parquet file of the plan.")],
+    out_file: Annotated[
+        str, typer.Option("--out", help="Parquet file of the plan, or a database URL.")
+    ],
     policy: Annotated[str, typer.Option(help="Policy name or TOML path.")] = "national",
     period: Annotated[str, typer.Option(help="Planning period, e.g. 1Y or 6M.")] = "1Y",
     budget: Annotated[
@@ -461,6 +533,12 @@ def plan(
     history: Annotated[
         Path | None, typer.Option(help="Event tables: avoid each entity's last inspectors.")
     ] = None,
+    table: Annotated[
+        str, typer.Option(help="Database table when --out is a URL.")
+    ] = "creditrisk_plan",
+    if_exists: Annotated[
+        str, typer.Option(help="When --out is a URL and the table exists: fail, replace, append.")
+    ] = "fail",
 ) -> None:
     """Draw the targets and inspectors of a double-random inspection plan."""
     scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
@@ -469,10 +547,21 @@ def plan(
         drawn = inspection.draw(scores, register, chosen, seed, period, table, tables)
     except ValueError as exc:  # StaffingError included
         raise _fail(str(exc)) from None
-    workload = _write_plan(drawn, register, out_file)
+    if io.is_url(out_file):
+        try:
+            io.write_sql(drawn, out_file, table, if_exists)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        except Exception as exc:  # the database refused: nothing was written
+            raise _fail(f"cannot write to {_shown(out_file)}: {exc}") from None
+        where = f"{_shown(out_file)} table {table}"
+        workload = _workload(drawn, register)
+    else:
+        workload = _write_plan(drawn, register, Path(out_file))
+        where = out_file
     out.print(
         f"Plan of {len(drawn):,} visits to {drawn['entity_id'].nunique():,} entities, seed "
-        f"{seed}, {workload}; wrote {out_file}"
+        f"{seed}, {workload}; wrote {where}"
     )
 
 
@@ -480,6 +569,10 @@ def _write_plan(drawn: pd.DataFrame, register, target: Path) -> str:
     """Write a plan atomically; its inspector workload in words."""
     with atomic_file(target) as tmp:
         drawn.to_parquet(tmp, index=False)
+    return _workload(drawn, register)
+
+
+def _workload(drawn: pd.DataFrame, register) -> str:
     load = inspection.workload(drawn, register)["visits"]
     return f"workload {load.min()}-{load.max()} visits per inspector"
 

@@ -50,7 +50,7 @@ from creditrisk.schema import (
     empty_table,
 )
 
-__all__ = ["FILTERS", "is_url", "read_sql", "run_identifiers", "write_sql"]
+__all__ = ["FILTERS", "is_url", "read_mapping", "read_sql", "run_identifiers", "write_sql"]
 
 #: filters pushed down to the database, and the enterprises column each applies to
 FILTERS = {
@@ -287,6 +287,47 @@ def write_sql(
         if not isinstance(target, sa.engine.Engine):
             engine.dispose()
     return len(out) if written is None else int(written)
+
+
+def read_mapping(path) -> dict[str, dict]:
+    """The ``tables``, ``columns`` and ``where`` of :func:`read_sql` from a TOML file.
+
+    ::
+
+        [tables]                      # database table or query, per table
+        enterprises = "credit.reg_enterprise"
+        penalties = "SELECT * FROM credit.punish WHERE status <> 'revoked'"
+        [columns.enterprises]         # their name = our name
+        uscc = "entity_id"
+        district = "region"
+        [where]                       # run in the database
+        region = ["district_01", "district_02"]
+        registered_before = "2025-01-01"
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = pathlib.Path(d) / "map.toml"
+    ...     _ = path.write_text('[columns.enterprises]\\nuscc = "entity_id"\\n')
+    ...     read_mapping(path)
+    {'columns': {'enterprises': {'uscc': 'entity_id'}}}
+    """
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            config = tomllib.load(handle)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no database mapping at {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    unknown = sorted(set(config) - {"tables", "columns", "where"})
+    if unknown:
+        raise ValueError(f"{path}: unknown sections {unknown}; sections are tables, columns, where")
+    return config
 
 
 def is_url(value: str | Iterable | None) -> bool:
