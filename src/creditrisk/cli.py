@@ -543,8 +543,8 @@ def plan(
     """Draw the targets and inspectors of a double-random inspection plan."""
     scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
     try:
-        table = _rates(scores, chosen, period, budget)
-        drawn = inspection.draw(scores, register, chosen, seed, period, table, tables)
+        rates = _rates(scores, chosen, period, budget)
+        drawn = inspection.draw(scores, register, chosen, seed, period, rates, tables)
     except ValueError as exc:  # StaffingError included
         raise _fail(str(exc)) from None
     if io.is_url(out_file):

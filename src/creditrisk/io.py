@@ -258,7 +258,8 @@ def write_sql(
 ) -> int:
     """Write ``frame`` to a database table in one transaction; return the rows written.
 
-    ``if_exists``: ``fail``, ``replace`` or ``append``. ``identifiers`` (e.g.
+    ``table`` may name a schema (``credit.scores``). ``if_exists``: ``fail``,
+    ``replace`` or ``append``. ``identifiers`` (e.g.
     :func:`run_identifiers` of a scoring manifest) become columns of every row.
     Categories are written as text. A failure half-way rolls back everything: a
     replaced table is as it was, an appended one has no new row.
@@ -275,18 +276,29 @@ def write_sql(
     for name, dtype in out.dtypes.items():
         if isinstance(dtype, pd.CategoricalDtype) or dtype == "str":
             out[name] = out[name].astype(object).where(out[name].notna(), None)
+    schema, _, name = table.rpartition(".")
+    schema = schema or None
     engine = target if isinstance(target, sa.engine.Engine) else sa.create_engine(str(target))
     try:
-        with engine.begin() as connection:  # commits on success, rolls back on error
-            if if_exists == "fail" and sa.inspect(connection).has_table(table):
+        with engine.connect() as connection, connection.begin():  # commit or roll back
+            if connection.dialect.name == "sqlite":
+                # Python's sqlite3 runs DROP/CREATE outside any transaction unless one was
+                # opened explicitly: open it, so a failed replace rolls back the drop too
+                connection.exec_driver_sql("BEGIN")
+            if if_exists == "fail" and sa.inspect(connection).has_table(name, schema=schema):
                 raise ValueError(f"table {table!r} exists; pass if_exists='replace' or 'append'")
-            written = out.to_sql(
-                table, connection, if_exists=if_exists, index=False, chunksize=chunksize
+            out.to_sql(
+                name,
+                connection,
+                schema=schema,
+                if_exists=if_exists,
+                index=False,
+                chunksize=chunksize,
             )
     finally:
         if not isinstance(target, sa.engine.Engine):
             engine.dispose()
-    return len(out) if written is None else int(written)
+    return len(out)
 
 
 def read_mapping(path) -> dict[str, dict]:
