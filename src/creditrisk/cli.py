@@ -409,6 +409,9 @@ def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets)
 
     if not data.is_dir():
         raise _fail(f"no event-table directory at {data}")
+    from pyspark.sql import SparkSession
+
+    existing = SparkSession.getActiveSession()  # e.g. a notebook's: leave it running
     session = engine.local_session(master)
     try:
         engine.score(
@@ -423,6 +426,9 @@ def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets)
         )
     except (ModelError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if existing is None:
+            session.stop()
     manifest = json.loads(scoring.manifest_path(out_file).read_text(encoding="utf-8"))
     _print_scoring(manifest, out_file)
 

@@ -330,9 +330,12 @@ def score(
     finally:
         _delete(spark, staging)
     written = spark.read.parquet(out)
+    pairs = written.groupBy("tier", "score_tier").count().toPandas()  # one pass
     counts = {
-        "tiers": {r[0]: r[1] for r in written.groupBy("tier").count().collect()},
-        "score_tiers": {r[0]: r[1] for r in written.groupBy("score_tier").count().collect()},
+        "tiers": {str(k): int(v) for k, v in pairs.groupby("tier")["count"].sum().items()},
+        "score_tiers": {
+            str(k): int(v) for k, v in pairs.groupby("score_tier")["count"].sum().items()
+        },
     }
     rows = sum(counts["tiers"].values())
     from creditrisk import __version__
