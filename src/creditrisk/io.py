@@ -205,13 +205,18 @@ def _read_table(connection, query, name: str, chunksize: int) -> pd.DataFrame:
         c.name for c in TABLES[name].columns if c.kind == "category" and c.values is None
     ]
     try:
-        for chunk in pd.read_sql(query, connection, chunksize=chunksize):
+        # a server-side cursor, so the driver never holds a whole table's result; and
+        # Arrow-backed chunks: dates and numbers arrive as typed arrays, not Python
+        # objects, and coerce about 5x faster (benchmarks/bench_sql.py)
+        streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
+        chunks = pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
+        for chunk in chunks:
             part = coerce_table(chunk, name)
             for column in open_categories:  # categories differ between chunks: text
                 part[column] = part[column].astype("str").where(part[column].notna())
             parts.append(part)
     except SchemaError:
-        return coerce_table(pd.read_sql(query, connection), name)
+        return coerce_table(pd.read_sql(query, connection, dtype_backend="pyarrow"), name)
     if not parts:
         return empty_table(name)
     frame = pd.concat(parts, ignore_index=True)
