@@ -10,7 +10,6 @@ the same commands run on the files of ``data/sample``.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _postgres import postgres_url
 from typer.testing import CliRunner
 
 import creditrisk as cr
@@ -29,7 +29,6 @@ from creditrisk.scoring import manifest_path, resolve_model
 
 runner = CliRunner()
 BAD_INPUT = 2
-PG_ENV = "CREDITRISK_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 AS_OF = "2025-01-01"
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -53,34 +52,6 @@ def squashed(output: str) -> str:
 
 
 # -- databases (as in test_io.py) ------------------------------------------------------------
-_pg_unavailable: dict[str, str | None] = {}
-
-
-def postgres_url() -> sa.URL:
-    """The test server's URL, or skip when there is none (the only skip of these tests)."""
-    raw = os.environ.get(PG_ENV, "").strip()
-    if not raw:
-        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
-    if raw not in _pg_unavailable:
-        url = sa.make_url(raw)
-        shown = url.render_as_string(hide_password=True)
-        try:
-            engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
-            try:
-                with engine.connect() as connection:
-                    connection.execute(sa.text("SELECT 1"))
-            finally:
-                engine.dispose()
-            _pg_unavailable[raw] = None
-        except ImportError as exc:
-            _pg_unavailable[raw] = f"no PostgreSQL driver ({exc}): pip install 'creditrisk[sql]'"
-        except sa.exc.SQLAlchemyError as exc:
-            _pg_unavailable[raw] = f"PostgreSQL at {shown} does not answer: {exc.orig or exc}"
-    if _pg_unavailable[raw]:
-        pytest.skip(_pg_unavailable[raw])
-    return sa.make_url(raw)
-
-
 @dataclass(frozen=True)
 class Database:
     """A database to test against: tables created through ``url`` land in ``schema``."""

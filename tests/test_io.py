@@ -12,7 +12,6 @@ and ``EventTables.read`` of a directory holding the same broken values.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _postgres import postgres_url
 from pandas.io import sql as pandas_sql
 
 import creditrisk as cr
@@ -30,7 +30,6 @@ from creditrisk.io import FILTERS, is_url, read_mapping, read_sql, run_identifie
 from creditrisk.schema import TABLE_NAMES, TABLES
 from creditrisk.scoring import resolve_model, score_chunk, score_register
 
-PG_ENV = "CREDITRISK_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 AS_OF = "2025-01-01"
 #: the register's names for two enterprises columns: {their name: our name}
@@ -38,34 +37,6 @@ THEIRS = {"uscc": "entity_id", "district": "region"}
 
 
 # -- databases ---------------------------------------------------------------------------
-_pg_unavailable: dict[str, str | None] = {}
-
-
-def postgres_url() -> sa.URL:
-    """The test server's URL, or skip when there is none (the only skip of these tests)."""
-    raw = os.environ.get(PG_ENV, "").strip()
-    if not raw:
-        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
-    if raw not in _pg_unavailable:
-        url = sa.make_url(raw)
-        shown = url.render_as_string(hide_password=True)
-        try:
-            engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
-            try:
-                with engine.connect() as connection:
-                    connection.execute(sa.text("SELECT 1"))
-            finally:
-                engine.dispose()
-            _pg_unavailable[raw] = None
-        except ImportError as exc:
-            _pg_unavailable[raw] = f"no PostgreSQL driver ({exc}): pip install 'creditrisk[sql]'"
-        except sa.exc.SQLAlchemyError as exc:
-            _pg_unavailable[raw] = f"PostgreSQL at {shown} does not answer: {exc.orig or exc}"
-    if _pg_unavailable[raw]:
-        pytest.skip(_pg_unavailable[raw])
-    return sa.make_url(raw)
-
-
 @dataclass(frozen=True)
 class Database:
     """A database to test against: tables created through ``url`` land in ``schema``."""
