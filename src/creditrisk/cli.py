@@ -343,18 +343,23 @@ def score(
             target = Path(tmp) / "scores.parquet"
             manifest = _score_pandas(chosen, source, as_of, target, chunk_size, features, top_k)
             rows = pd.read_parquet(target)
-        try:
-            ids = io.run_identifiers(manifest)
-            io.write_sql(rows, out_file, table, if_exists, identifiers=ids)
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
-        except Exception as exc:  # the database refused: nothing was written
-            raise _fail(f"cannot write to {_shown(out_file)}: {exc}") from None
+        ids = io.run_identifiers(manifest)
+        _write_sql(rows, out_file, table, if_exists, ids)
         _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
         return
     manifest = _score_pandas(chosen, source, as_of, Path(out_file), chunk_size, features, top_k)
     manifest["model"]["source"] = model
     _print_scoring(manifest, Path(out_file))
+
+
+def _write_sql(frame: pd.DataFrame, url: str, table: str, if_exists: str, ids=None) -> None:
+    """Write rows to a database table in one transaction, or exit 2 having written none."""
+    try:
+        io.write_sql(frame, url, table, if_exists, identifiers=ids)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # the database refused: the transaction rolled back
+        raise _fail(f"cannot write to {_shown(url)}: {exc}") from None
 
 
 def _score_pandas(chosen, source, as_of, out_file: Path, chunk_size, features, top_k) -> dict:
@@ -554,12 +559,7 @@ def plan(
     except ValueError as exc:  # StaffingError included
         raise _fail(str(exc)) from None
     if io.is_url(out_file):
-        try:
-            io.write_sql(drawn, out_file, table, if_exists)
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
-        except Exception as exc:  # the database refused: nothing was written
-            raise _fail(f"cannot write to {_shown(out_file)}: {exc}") from None
+        _write_sql(drawn, out_file, table, if_exists)
         where = f"{_shown(out_file)} table {table}"
         workload = _workload(drawn, register)
     else:

@@ -99,10 +99,14 @@ class ChunkedRegister:
         for low, high in self.bounds:
             yield self.chunk(low, high)
 
-    def _column(self, table: str, column: str) -> pd.Series:
+    def _columns(self, table: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a whole table (only those are read from parquet)."""
         if self._tables is not None:
-            return getattr(self._tables, table)[column]
-        return pq.read_table(self.root / f"{table}.parquet", columns=[column]).column(0).to_pandas()
+            return getattr(self._tables, table)[columns]
+        return pq.read_table(self.root / f"{table}.parquet", columns=columns).to_pandas()
+
+    def _column(self, table: str, column: str) -> pd.Series:
+        return self._columns(table, [column])[column]
 
     def chunk(self, low: str | None, high: str | None) -> EventTables:
         """The tables of entities with ``low <= entity_id < high`` (None: unbounded)."""
@@ -128,12 +132,7 @@ class ChunkedRegister:
         """
         problems = []
         for name, key in cross_entity_keys().items():
-            if self._tables is not None:
-                frame = getattr(self._tables, name)[[*key, "entity_id"]]
-            else:
-                frame = pq.read_table(
-                    self.root / f"{name}.parquet", columns=[*key, "entity_id"]
-                ).to_pandas()
+            frame = self._columns(name, [*key, "entity_id"])
             problems += duplicate_keys(frame, name, key)
         if problems:
             raise SchemaError(problems)

@@ -46,6 +46,7 @@ Example
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -58,7 +59,7 @@ import pandas as pd
 from creditrisk.cohort import KNOWN_DATE_COLUMNS, as_of_list, check_dates
 from creditrisk.data import EventTables, atomic_file
 from creditrisk.model import RiskModel
-from creditrisk.schema import TABLE_NAMES, TABLES, Problem, SchemaError, empty_table
+from creditrisk.schema import TABLE_NAMES, TABLES, SchemaError, empty_table
 from creditrisk.scoring import manifest_path, resolve_model, score_chunk
 from creditrisk.validation import cross_entity_keys, duplicate_keys
 
@@ -208,12 +209,13 @@ def _check_keys(frames: dict) -> None:
     for name, key in cross_entity_keys().items():
         counts = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
         repeated = counts.filter(F.col("_rows") > 1)
-        shown = repeated.limit(5).toPandas()
-        if len(shown):
-            rows = frames[name].join(repeated.select(*key).limit(5), on=key)
-            sample = rows.select(*key, "entity_id").limit(5).toPandas()
-            problems += duplicate_keys(sample, name, key) or [
-                Problem(name, ", ".join(key), "duplicate key", "must identify one row")
+        total = repeated.agg(F.sum("_rows")).first()[0]
+        if total:
+            # the problem as validation words it, with example rows and the true count
+            examples = frames[name].join(repeated.select(*key).limit(5), on=key)
+            sample = examples.select(*key, "entity_id").toPandas()
+            problems += [
+                dataclasses.replace(p, n_rows=int(total)) for p in duplicate_keys(sample, name, key)
             ]
     if problems:
         raise SchemaError(problems)

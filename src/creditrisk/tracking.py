@@ -289,9 +289,11 @@ def train(
             mlflow.log_params(
                 {f"model.{k}": v for k, v in model.get_params().items() if k != "policy"}
             )
-            mlflow.log_metrics(_run_metrics(result))
+            scores = model.score(result.X_test, top_k=0)  # once, for metrics and artifacts
+            tiers = tier_table(scores, result.y_test)
+            mlflow.log_metrics(_run_metrics(result, tiers))
             with tempfile.TemporaryDirectory() as tmp:
-                model_dir = _log_artifacts(result, Path(tmp))
+                model_dir = _log_artifacts(result, scores, tiers, Path(tmp))
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     loader_module="creditrisk.tracking",
@@ -306,8 +308,9 @@ def train(
                     info.model_uri, config.registered_model, await_registration_for=0
                 ).version
             comparison = _compare_with_champion(client, config, result)
-            promoted = bool(force or comparison["decision"] in ("no champion", "better"))
-            if force and comparison["decision"] not in ("no champion", "better"):
+            earned = comparison["decision"] in ("no champion", "better")
+            promoted = bool(force or earned)
+            if promoted and not earned:
                 comparison["decision"] += ", promoted by request"
             comparison["promoted"] = promoted
             mlflow.log_dict(comparison, "champion_comparison.json")
@@ -346,22 +349,22 @@ def _version() -> str:
     return __version__
 
 
-def _run_metrics(result: TrainingResult) -> dict[str, float]:
+def _run_metrics(result: TrainingResult, tiers: pd.DataFrame) -> dict[str, float]:
     m = {f"test_{k}": float(v) for k, v in result.metrics.items() if np.isfinite(v)}
     m["trees"] = float(result.model.n_trees_)
-    scores = result.model.score(result.X_test, top_k=0)
-    tiers = tier_table(scores, result.y_test)
     for tier, row in tiers.iterrows():
         m[f"tier_{tier}_share"] = float(row["share"])
         if pd.notna(row["finding_rate"]):
             m[f"tier_{tier}_finding_rate"] = float(row["finding_rate"])
     for key, value in (result.model.validation_ or {}).items():
-        if isinstance(value, int | float) and value is not None and np.isfinite(value):
+        if isinstance(value, int | float) and np.isfinite(value):
             m[f"validation_{key}"] = float(value)
     return m
 
 
-def _log_artifacts(result: TrainingResult, tmp: Path) -> Path:
+def _log_artifacts(
+    result: TrainingResult, scores: pd.DataFrame, tiers: pd.DataFrame, tmp: Path
+) -> Path:
     """Write the model directory and the run's artifacts; log the artifacts."""
     import matplotlib
 
@@ -375,8 +378,7 @@ def _log_artifacts(result: TrainingResult, tmp: Path) -> Path:
     reports = tmp / "reports"
     reports.mkdir()
     (reports / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
-    scores = model.score(result.X_test, top_k=0)
-    tier_table(scores, result.y_test).to_csv(reports / "tier_table.csv")
+    tiers.to_csv(reports / "tier_table.csv")
     p = scores["probability"].to_numpy()
     reliability_table(result.y_test, p).to_csv(reports / "reliability.csv")
     figure = plot_reliability(result.y_test, p)
