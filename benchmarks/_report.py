@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
 import resource
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -56,3 +60,71 @@ def source_commit() -> str:
     except OSError:
         return "unknown commit"
     return f"commit {head or 'unknown'}" + (" with changes in src/" if dirty else "")
+
+
+GIB = 2**30
+SRC = Path(__file__).resolve().parent.parent / "src" / "creditrisk"
+
+
+def machine() -> str:
+    """The machine in one phrase: name, platform, cores, RAM, Python."""
+    try:
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+        ram = f"{kib * 1024 / GIB:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM unknown"
+    return (
+        f'machine "{platform.node()}" ({platform.platform()}, {os.cpu_count()} cores, {ram}), '
+        f"Python {platform.python_version()}"
+    )
+
+
+def source_hash(*parts: Path) -> str:
+    """A short SHA-256 of the Python files under ``parts`` (cache keys of generated data)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        files = sorted(part.rglob("*.py")) if part.is_dir() else [part]
+        for file in files:
+            digest.update(str(file.relative_to(SRC.parent)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def world_key(n: int, seed: int, start: str, end: str) -> dict:
+    """What a cached synthetic world depends on: benchmarks sharing it share this key."""
+    import creditrisk as cr
+
+    return {
+        "n": n,
+        "seed": seed,
+        "start": start,
+        "end": end,
+        "creditrisk": cr.__version__,
+        "synth_source": source_hash(SRC / "synth", SRC / "data.py", SRC / "schema.py"),
+    }
+
+
+def generate_world(n: int, seed: int, start: str, end: str, out: str) -> None:
+    """Child job: generate a world, write its tables as parquet, print timings as JSON."""
+    import creditrisk as cr
+
+    t0 = time.perf_counter()
+    world = cr.synth.generate(n, start, end, seed=seed)
+    t1 = time.perf_counter()
+    world.tables.write(out, overwrite=True)
+    t2 = time.perf_counter()
+    rows = {name: len(frame) for name, frame in world.tables}
+    print(
+        json.dumps(
+            {
+                "seconds_generate": t1 - t0,
+                "seconds_write": t2 - t1,
+                "rows": rows,
+                "peak": peak_rss(),
+            }
+        )
+    )

@@ -71,10 +71,8 @@ It prints a Markdown block to paste into RESULTS.md (date, machine, commit).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -86,7 +84,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _report import markdown, peak_rss, reset_peak_rss, rss, source_commit
+from _report import (
+    GIB,
+    SRC,
+    generate_world,
+    machine,
+    markdown,
+    peak_rss,
+    reset_peak_rss,
+    rss,
+    source_commit,
+    source_hash,
+    world_key,
+)
 
 START, END, AS_OF = "2018-01-01", "2025-12-31", "2025-07-01"
 SEED, MODEL_N, MODEL_SEED = 61, 200_000, 62
@@ -96,10 +106,8 @@ SAMPLE_EVERY = 0.5  # seconds between samples of the process tree's memory
 TIMEOUT = 3600  # seconds for one job
 RETRIES, DISTURBED = 2, 0.15  # a job run while others used >= 0.15 cores is run again
 LINGER = 60  # seconds a job's leftover processes get to end on their own
-GIB = 2**30
 TICKS = os.sysconf("SC_CLK_TCK")
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parent / "src" / "creditrisk"
 #: what the fitted model depends on (a change refits it; cli.py, scoring.py... do not)
 MODEL_SOURCES = (
     "synth",
@@ -125,27 +133,6 @@ SCORE_COLUMNS = (
 
 
 # -- child jobs (run as ``bench_scoring.py --child ...``) -----------------------------------
-def _child_generate(n: int, seed: int, out: str) -> None:
-    import creditrisk as cr
-
-    t0 = time.perf_counter()
-    world = cr.synth.generate(n, START, END, seed=seed)
-    t1 = time.perf_counter()
-    world.tables.write(out, overwrite=True)
-    t2 = time.perf_counter()
-    rows = {name: len(frame) for name, frame in world.tables}
-    print(
-        json.dumps(
-            {
-                "seconds_generate": t1 - t0,
-                "seconds_write": t2 - t1,
-                "rows": rows,
-                "peak": peak_rss(),
-            }
-        )
-    )
-
-
 def _child_fit(n: int, seed: int, out: str) -> None:
     import creditrisk as cr
 
@@ -417,16 +404,6 @@ def _group_alive(pgid: int) -> list[str]:
 
 
 # -- the cache --------------------------------------------------------------------------------
-def _source_hash(*parts: Path) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        files = sorted(part.rglob("*.py")) if part.is_dir() else [part]
-        for file in files:
-            digest.update(str(file.relative_to(SRC.parent)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def cached(
     directory: Path, key: dict, make: list[str], fresh: bool, logs: Path
 ) -> tuple[dict, bool]:
@@ -490,22 +467,6 @@ def agree(reference: pd.DataFrame, other: pd.DataFrame) -> tuple[str, str]:
 
 
 # -- main -------------------------------------------------------------------------------------
-def machine() -> str:
-    try:
-        kib = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal:")
-        )
-        ram = f"{kib * 1024 / GIB:.1f} GiB RAM"
-    except (OSError, StopIteration):
-        ram = "RAM unknown"
-    return (
-        f'machine "{platform.node()}" ({platform.platform()}, {os.cpu_count()} cores, {ram}), '
-        f"Python {platform.python_version()}"
-    )
-
-
 def _cli() -> list[str]:
     script = Path(sys.executable).parent / "creditrisk"
     return [str(script)] if script.exists() else [sys.executable, "-m", "creditrisk"]
@@ -533,7 +494,7 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "generate":
-        return _child_generate(args.n, args.seed, args.out)
+        return generate_world(args.n, args.seed, START, END, args.out)
     if args.child == "fit":
         return _child_fit(args.n, args.seed, args.out)
     if args.child == "naive":
@@ -567,14 +528,7 @@ def main() -> None:
 
     # 1. the world, 2. the model -------------------------------------------------------------
     data = cache / f"world-{args.n}-seed{args.seed}"
-    key = {
-        "n": args.n,
-        "seed": args.seed,
-        "start": START,
-        "end": END,
-        "creditrisk": cr.__version__,
-        "synth_source": _source_hash(SRC / "synth", SRC / "data.py", SRC / "schema.py"),
-    }
+    key = world_key(args.n, args.seed, START, END)
     make = [*me, "--child", "generate", "--n", str(args.n), "--seed", str(args.seed)]
     world, reused = cached(data, key, [*make, "--out", str(data)], args.fresh, logs)
     events = sum(v for k, v in world["rows"].items() if k != "enterprises")
@@ -592,7 +546,7 @@ def main() -> None:
         "start": START,
         "end": END,
         "creditrisk": cr.__version__,
-        "source": _source_hash(*(SRC / p for p in MODEL_SOURCES if (SRC / p).exists())),
+        "source": source_hash(*(SRC / p for p in MODEL_SOURCES if (SRC / p).exists())),
     }
     make = [*me, "--child", "fit", "--n", str(args.model_n), "--seed", str(args.model_seed)]
     fitted, reused = cached(model_dir, key, [*make, "--out", str(model_dir)], args.fresh, logs)

@@ -68,11 +68,9 @@ RESULTS.md (date, machine, PostgreSQL version, commit).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -81,7 +79,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _report import markdown, peak_rss, source_commit
+from _report import (
+    GIB,
+    generate_world,
+    machine,
+    markdown,
+    peak_rss,
+    source_commit,
+    world_key,
+)
 
 START, END = "2018-01-01", "2025-12-31"
 SEED = 61  # bench_scoring.py's world, so its cache can be reused
@@ -94,10 +100,8 @@ DEFAULT_URL = os.environ.get(
 )
 POLL, WAIT_AT_MOST = 20, 30 * 60  # seconds: polling for bench_scoring.py to end
 RETRIES = 2  # a job that bench_scoring.py ran beside is run again, at most twice
-GIB = 2**30
 TICKS = os.sysconf("SC_CLK_TCK")
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parent / "src" / "creditrisk"
 SQL_TYPES = {
     "id": "text",
     "category": "text",
@@ -206,27 +210,6 @@ def _child_read(method: str, source: str, chunksize: int) -> None:
                 "rows": rows,
                 "timers": timers,
                 "fingerprint": tables.fingerprint(),
-            }
-        )
-    )
-
-
-def _child_generate(n: int, seed: int, out: str) -> None:
-    import creditrisk as cr
-
-    t0 = time.perf_counter()
-    world = cr.synth.generate(n, START, END, seed=seed)
-    t1 = time.perf_counter()
-    world.tables.write(out, overwrite=True)
-    t2 = time.perf_counter()
-    rows = {name: len(frame) for name, frame in world.tables}
-    print(
-        json.dumps(
-            {
-                "seconds_generate": t1 - t0,
-                "seconds_write": t2 - t1,
-                "rows": rows,
-                "peak": peak_rss(),
             }
         )
     )
@@ -378,37 +361,13 @@ def run_job(args: list[str], log: Path) -> dict:
     return _run_once(args, log)
 
 
-def _source_hash(*parts: Path) -> str:
-    """As bench_scoring.py computes it, so the two caches share a key."""
-    digest = hashlib.sha256()
-    for part in parts:
-        files = sorted(part.rglob("*.py")) if part.is_dir() else [part]
-        for file in files:
-            digest.update(str(file.relative_to(SRC.parent)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def world_key(n: int, seed: int) -> dict:
-    import creditrisk as cr
-
-    return {
-        "n": n,
-        "seed": seed,
-        "start": START,
-        "end": END,
-        "creditrisk": cr.__version__,
-        "synth_source": _source_hash(SRC / "synth", SRC / "data.py", SRC / "schema.py"),
-    }
-
-
 def ensure_world(n: int, seed: int, fresh: bool, logs: Path) -> tuple[Path, dict, str]:
     """The parquet world in the cache: reused, copied from bench_scoring's, or generated."""
     from creditrisk.schema import TABLE_NAMES
 
     tmp = Path(tempfile.gettempdir())
     directory = tmp / "creditrisk-bench-sql" / f"world-{n}-seed{seed}"
-    marker, key = directory / "MARKER.json", world_key(n, seed)
+    marker, key = directory / "MARKER.json", world_key(n, seed, START, END)
     if not fresh and marker.exists():
         record = json.loads(marker.read_text())
         if record.get("key") == key:
@@ -489,18 +448,6 @@ def server_version(url: str) -> str:
     return f"PostgreSQL {version} (shared_buffers {buffers}, work_mem {work_mem})"
 
 
-def machine() -> str:
-    ram = sum(
-        int(line.split()[1]) * 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    return (
-        f'machine "{platform.node()}" ({platform.platform()}, {os.cpu_count()} cores, '
-        f"{ram / GIB:.1f} GiB RAM), Python {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="enterprises")
@@ -519,7 +466,7 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "generate":
-        return _child_generate(args.n, args.seed, args.out)
+        return generate_world(args.n, args.seed, START, END, args.out)
     if args.child == "load":
         return _child_load(args.data, args.source, args.key)
     if args.child == "read":
@@ -556,7 +503,7 @@ def main() -> None:
     )
 
     # 2. the database ------------------------------------------------------------------------
-    key = json.dumps(world_key(args.n, args.seed), sort_keys=True)
+    key = json.dumps(world_key(args.n, args.seed, START, END), sort_keys=True)
     bench_url, _, _ = _urls(args.url)
     loaded = ensure_database(args.url, key, args.reload, data, logs)
     version = server_version(args.url)
