@@ -12,6 +12,9 @@ Outcomes
     1 if a *random* (double-random) inspection in the window found issues or did not
     find the entity at its address, 0 if random inspections found nothing, and
     **undefined (NaN)** if no random inspection took place.
+``targeted_finding``
+    The same over the inspections the regulator chose: targeted, complaint and joint
+    (every kind but random). Biased by design; kept to be shown beside the random rate.
 ``any_finding``
     The same over inspections of every kind (random, targeted, complaint, joint).
 ``adverse_event``
@@ -49,12 +52,17 @@ import pandas as pd
 
 from creditrisk.cohort import check_spine, data_span
 from creditrisk.features.source import Source
-from creditrisk.schema import LISTS, OUTCOMES
+from creditrisk.schema import INSPECTION_KINDS, LISTS, OUTCOMES
 
 __all__ = ["OUTCOME_NAMES", "build_labels", "horizon_days"]
 
 #: outcome name -> whether it is defined for entities without an inspection
-OUTCOME_NAMES = {"inspection_finding": False, "any_finding": False, "adverse_event": True}
+OUTCOME_NAMES = {
+    "inspection_finding": False,
+    "targeted_finding": False,
+    "any_finding": False,
+    "adverse_event": True,
+}
 
 
 def horizon_days(horizon: str | pd.Timedelta | int) -> int:
@@ -130,6 +138,8 @@ def _label(src: Source, outcome: str, start: int, h: int) -> np.ndarray:
     seen &= src.days("inspections", "published_on") < end
     if outcome == "inspection_finding":
         seen &= src.codes("inspections", "kind", ("random",)) == 0
+    elif outcome == "targeted_finding":
+        seen &= src.codes("inspections", "kind", INSPECTION_KINDS) > 0
     finding = seen & (src.codes("inspections", "outcome", OUTCOMES) > 0)
     found = np.bincount(ent[finding], minlength=n) > 0
     if outcome != "adverse_event":
