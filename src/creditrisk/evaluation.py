@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-__all__ = ["metrics", "model_card", "plot_reliability", "reliability_table", "tier_table"]
+__all__ = [
+    "metrics",
+    "model_card",
+    "plot_reliability",
+    "reason_table",
+    "reliability_table",
+    "tier_table",
+]
 
 
 def _labelled(y, *others):
@@ -127,6 +134,71 @@ def tier_table(scores: pd.DataFrame, y=None) -> pd.DataFrame:
         table["labelled"] = grouped.size()
         table["finding_rate"] = grouped.mean()
     return table
+
+
+def reason_table(scores: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """Per tier, the features most often among the entities' reasons.
+
+    Columns: tier, feature, meaning (from the feature catalogue), entities (of the tier
+    with the feature among their ``reason_i_feature`` columns), share (of the tier),
+    first (entities for which it is the first reason), mean_contribution (log-odds,
+    over the entities where it is a reason). At most ``top`` features per tier, the most
+    frequent first.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"tier": pd.Categorical(["D", "D"], categories=["A", "D"]),
+    ...     "reason_1_feature": ["on_abnormal_list", "reports_not_filed"],
+    ...     "reason_1_contribution": [0.9, 0.5],
+    ...     "reason_2_feature": ["reports_not_filed", None],
+    ...     "reason_2_contribution": [0.2, np.nan]})
+    >>> reason_table(s)[["tier", "feature", "entities", "first"]].values.tolist()
+    [['D', 'reports_not_filed', 2, 1], ['D', 'on_abnormal_list', 1, 1]]
+    """
+    from creditrisk.features import CATALOGUE
+
+    meaning = {f.name: f.meaning for f in CATALOGUE}
+    ranks = sorted(
+        int(c.split("_")[1])
+        for c in scores.columns
+        if c.startswith("reason_") and c.endswith("_feature")
+    )
+    columns = ["tier", "feature", "meaning", "entities", "share", "first", "mean_contribution"]
+    tiers = scores["tier"].astype(str).to_numpy()
+    parts = [
+        pd.DataFrame(
+            {
+                "tier": tiers,
+                "feature": scores[f"reason_{r}_feature"].astype(object).to_numpy(),
+                "contribution": scores[f"reason_{r}_contribution"].to_numpy(dtype=np.float64),
+                "first": r == 1,
+            }
+        )
+        for r in ranks
+    ]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    long = pd.concat(parts, ignore_index=True).dropna(subset=["feature"])
+    long = long[long["feature"].astype(str) != ""]
+    size = pd.Series(tiers).value_counts()
+    table = (
+        long.groupby(["tier", "feature"], sort=False)
+        .agg(
+            entities=("contribution", "size"),
+            first=("first", "sum"),
+            mean_contribution=("contribution", "mean"),
+        )
+        .reset_index()
+    )
+    table["share"] = table["entities"] / table["tier"].map(size)
+    table["meaning"] = table["feature"].map(meaning).fillna("")
+    order = scores["tier"].cat.categories if hasattr(scores["tier"], "cat") else sorted(size.index)
+    table["tier"] = pd.Categorical(table["tier"], categories=[str(t) for t in order])
+    table = table.sort_values(
+        ["tier", "entities", "feature"], ascending=[True, False, True], kind="stable"
+    )
+    table = table.groupby("tier", observed=True, sort=False).head(top)
+    return table[columns].reset_index(drop=True)
 
 
 def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk model") -> str:
