@@ -409,6 +409,22 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
         return recourse(self, row)
 
+    def explain_card(self, entity, tables=None, as_of=None):
+        """One entity's explanation card (HTML and text): tier, records, reasons with
+        weights, overrides and recourse. See :func:`creditrisk.card.explain_card`.
+
+        Example
+        -------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = m.explain_card("E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> "Rights" in card.text
+        True
+        """
+        from creditrisk.card import explain_card
+
+        return explain_card(self, entity, tables=tables, as_of=as_of)
+
     # -- input checks --------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
