@@ -1,5 +1,5 @@
 """The ``creditrisk`` command: generate, validate, features, train, score, compare, plan,
-verify-plan, demo.
+verify-plan, report, explain, demo.
 
 Bad input exits with code 2 and a message naming the table, column, rule and rows,
 never a traceback.
@@ -35,6 +35,7 @@ from rich.progress import (
 from rich.table import Table
 
 from creditrisk import inspection, io, monitoring, scoring, synth, tracking
+from creditrisk.card import explain_card
 from creditrisk.cohort import data_span, spine
 from creditrisk.data import EventTables, atomic_file, load_sample
 from creditrisk.evaluation import tier_table
@@ -42,6 +43,7 @@ from creditrisk.features import FeatureSpec, build_features
 from creditrisk.labels import build_labels
 from creditrisk.model import ModelError
 from creditrisk.policy import Policy, PolicyError
+from creditrisk.report import build_report
 from creditrisk.schema import SchemaError
 from creditrisk.tracking import TrainConfig
 from creditrisk.training import fit_model
@@ -94,6 +96,20 @@ def _read(source: str | Path, data_map: Path | None = None) -> EventTables:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+def _read_scores(path: Path, what: str = "scores") -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {what} from {path}: {exc}") from None
+
+
+def _load_model(model: str):
+    try:
+        return scoring.resolve_model(model)[0]
+    except (ModelError, OSError) as exc:
+        raise _fail(f"cannot load the model {model}: {exc}") from None
 
 
 _DATA_HELP = (
@@ -327,10 +343,7 @@ def score(
     source = _read(data, data_map) if io.is_url(data) else Path(data)
     if data_map is not None and not io.is_url(data):
         raise _fail("--data-map applies to a database URL given as --data")
-    try:
-        chosen, _ = scoring.resolve_model(model)
-    except (ModelError, OSError) as exc:
-        raise _fail(f"cannot load the model {model}: {exc}") from None
+    chosen = _load_model(model)
     if threads is not None:
         chosen.set_params(num_threads=threads)
     if engine == "spark":
@@ -459,12 +472,7 @@ def compare(
     ] = False,
 ) -> None:
     """Population stability (score and every feature) and tier migration between runs."""
-    frames = []
-    for path in (old, new):
-        try:
-            frames.append(pd.read_parquet(path))
-        except (OSError, ValueError) as exc:
-            raise _fail(f"cannot read scores from {path}: {exc}") from None
+    frames = [_read_scores(path) for path in (old, new)]
     limits = monitoring.Thresholds(psi_warn, psi_alert, migration_warn, tier_share_warn)
     try:
         result = monitoring.compare(*frames, thresholds=limits, bins=bins)
@@ -504,10 +512,7 @@ def compare(
 
 
 def _plan_inputs(scores_file: Path, inspectors: Path, policy: str, history: Path | None):
-    try:
-        scores = pd.read_parquet(scores_file)
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read scores from {scores_file}: {exc}") from None
+    scores = _read_scores(scores_file)
     try:
         register = inspection.InspectorRegister.read(inspectors)
         chosen = Policy.load(policy)
@@ -606,6 +611,91 @@ def verify_plan(
     out.print(f"Verified: {plan_file} is the draw of seed {published['seed'].iat[0]}")
 
 
+@app.command()
+def report(
+    scores_file: Annotated[Path, typer.Option("--scores", help="Parquet of a scoring run.")],
+    model: Annotated[
+        str, typer.Option(help="Model directory or MLflow URI (models:/creditrisk@champion).")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help=_DATA_HELP + " For finding rates and fairness checks."),
+    ] = None,
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="Scores of the last run, for the tier migration.")
+    ] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Inspection plan (parquet) to summarise.")
+    ] = None,
+    inspectors: Annotated[
+        Path | None, typer.Option(help="Inspector register, for the plan's workload.")
+    ] = None,
+    outcome_as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="As-of date of the finding rates (default: the latest whose "
+            "12 months are in the data)."
+        ),
+    ] = None,
+    shap_rows: Annotated[
+        int, typer.Option(min=1, help="Rows sampled (seeded) for the SHAP summary.")
+    ] = 5_000,
+) -> None:
+    """Write the supervisor's report of a scoring run as one self-contained HTML file."""
+    scores = _read_scores(scores_file)
+    chosen = _load_model(model)
+    tables = _read(data, data_map) if data is not None else None
+    manifest_file = scoring.manifest_path(scores_file)
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    try:
+        register = inspection.InspectorRegister.read(inspectors) if inspectors else None
+        result = build_report(
+            scores,
+            chosen,
+            tables=tables,
+            previous=_read_scores(previous, "the previous run") if previous else None,
+            plan=_read_scores(plan_file, "the plan") if plan_file else None,
+            register=register,
+            manifest=manifest,
+            outcome_as_of=outcome_as_of,
+            max_shap_rows=shap_rows,
+        )
+    except (KeyError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    result.write(out_file)
+    for note in result.notes:
+        out.print(f"[dim]not shown: {escape(note)}[/]")
+    out.print(f"Wrote the report to {out_file} ({out_file.stat().st_size / 1024:,.0f} KiB)")
+
+
+@app.command()
+def explain(
+    entity_id: Annotated[str, typer.Argument(help="The enterprise's entity_id.")],
+    model: Annotated[
+        str, typer.Option(help="Model directory or MLflow URI (models:/creditrisk@champion).")
+    ],
+    data: Annotated[str, typer.Option("--data", help=_DATA_HELP)],
+    as_of: Annotated[str, typer.Option("--as-of", help="The date of the assessment.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the card here (.html, or .txt for text).")
+    ] = None,
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+) -> None:
+    """Explain one enterprise's tier: records, reasons with weights, overrides, recourse."""
+    chosen = _load_model(model)
+    tables = _read(data, data_map)
+    try:
+        card = explain_card(chosen, entity_id, tables=tables, as_of=as_of)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    out.print(card.text, highlight=False, markup=False)
+    if out_file is not None:
+        card.write(out_file)
+        out.print(f"Wrote the card to {out_file}")
+
+
 def _tier_rich(table: pd.DataFrame, title: str) -> Table:
     shown = Table(title=title)
     for column in ("tier", "entities", "share", "mean probability", "labelled", "finding rate"):
@@ -655,6 +745,23 @@ def _explanation(row: pd.Series, top_k: int) -> str:
                 f"[dim](+{row[f'reason_{i}_contribution']:.2f} log-odds)[/]"
             )
     return "\n".join(lines)
+
+
+def _example_card(model, scores: pd.DataFrame, tables, as_of):
+    """The card of the riskiest entity on the abnormal list that has a way to a lower
+    tier (of the first twenty), else of the riskiest entity."""
+    listed = scores[scores["on_abnormal_list"] == 1] if "on_abnormal_list" in scores else scores
+    candidates = listed.sort_values("probability", ascending=False, kind="stable").head(20)
+    first = None
+    for entity_id in [
+        *candidates["entity_id"],
+        scores.loc[scores["probability"].idxmax(), "entity_id"],
+    ]:
+        card = explain_card(model, str(entity_id), tables=tables, as_of=as_of)
+        if len(card.helpful_plans()):
+            return card
+        first = first or card
+    return first
 
 
 @app.command()
@@ -759,11 +866,39 @@ def demo(
         f"Double-random plan: {len(drawn):,} visits, two inspectors each, {workload} "
         f"(seed 20260101); wrote {target}"
     )
+
+    # the supervisor's report and one enterprise's explanation card
+    page = build_report(
+        current,
+        model,
+        tables=tables,
+        previous=test_scores,
+        plan=drawn,
+        register=register,
+        manifest=manifest,
+    )
+    report_file = page.write(out_dir / "report.html")
+    flagged = sum(
+        len(t.query("flag != ''")) for k, t in page.tables.items() if k.startswith("fairness-")
+    )
+    out.print(
+        f"Report: finding rates and fairness measured on {page.facts['outcomes']}; "
+        f"{flagged} group(s) flagged"
+    )
+    card = _example_card(model, current, tables, today)
+    card_file = card.write(out_dir / f"card-{card.entity_id}.html")
+    card.write(card_file.with_suffix(".txt"))
+    out.print(
+        f"Explanation card of {card.entity_id}: tier {card.tier}, "
+        f"{len(card.helpful_plans())} way(s) to a lower tier"
+    )
     out.print(
         f"Everything went to {out_dir}: scores.parquet (+ manifest), plan.parquet; the "
         f"MLflow run, model versions and artifacts are in {store} (browse with "
         f"`mlflow ui --backend-store-uri {store}`)"
     )
+    out.print(f"Report: {report_file.resolve()}")
+    out.print(f"Card:   {card_file.resolve()} (text: {card_file.with_suffix('.txt').name})")
 
 
 def main() -> None:  # pragma: no cover - console entry point
