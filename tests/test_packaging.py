@@ -33,6 +33,8 @@ def test_wheel_ships_the_sample(wheel):
     for table in TABLE_NAMES:
         assert f"creditrisk/sample/{table}.parquet" in names
     assert "creditrisk/sample/README.md" in names
+    templates = {n.split("/")[-1] for n in names if n.startswith("creditrisk/templates/")}
+    assert templates == {p.name for p in (ROOT / "src/creditrisk/templates").glob("*.j2")}
 
 
 def test_load_sample_from_installed_wheel(wheel, tmp_path):
@@ -54,6 +56,9 @@ def test_load_sample_from_installed_wheel(wheel, tmp_path):
     )
     code = (
         "import creditrisk as cr; t = cr.load_sample().validate(); "
+        "m = cr.RiskModel.load(cr.sample_model_path()); "
+        "card = m.explain_card('E0000025', tables=t, as_of='2025-01-01'); "
+        "assert card.html.startswith('<!DOCTYPE html>') and 'E0000025' in card.html; "
         "print(cr.__file__); print(len(t.enterprises))"
     )
     # -I would drop site-packages (the dependencies); put the wheel's copy first instead
@@ -124,3 +129,25 @@ def test_the_documented_training_config_is_valid_and_holds_the_defaults():
     for name, value in config.model.items():
         if name != "num_threads":  # the file asks for the 2 cores the CLI uses
             assert value == model_defaults[name], name
+
+
+NOTEBOOKS = ("01_quickstart", "02_retrain_with_mlflow", "03_inspection_planning", "04_model_review")
+
+
+def test_notebooks_are_committed_without_outputs():
+    import nbformat
+
+    for name in NOTEBOOKS:
+        book = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        code = [c for c in book.cells if c.cell_type == "code"]
+        assert code, name
+        assert all(c.outputs == [] and c.execution_count is None for c in code), name
+        assert book.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_make_test_runs_the_notebooks():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert "notebooks" in config["ini_options"]["testpaths"]
+    assert "--nbmake" in config["ini_options"]["addopts"].split()
