@@ -315,7 +315,7 @@ def plot_fairness(table: pd.DataFrame, group: str | None = None):
     part = table[table["group"] == group] if len(table) else table
     y = np.arange(len(part))
     with style():
-        fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(part) + 1.4))
+        fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(part) + 1.8))
         rate = part["random_finding_rate"].to_numpy(dtype=float)
         low = part["random_low"].to_numpy(dtype=float)
         high = part["random_high"].to_numpy(dtype=float)
@@ -339,6 +339,11 @@ def plot_fairness(table: pd.DataFrame, group: str | None = None):
         ax.grid(False, axis="y")
         ax.set_xlabel("finding rate")
         ax.set_title(f"Findings against tiers by {str(group).replace('_', ' ')}")
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.62 / (fig.get_figheight() - 1.0)),
+            ncol=2,
+            fontsize=8,
+        )
         fig.tight_layout()
     return fig
