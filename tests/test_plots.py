@@ -1,0 +1,315 @@
+"""Plots (creditrisk.plots): each draws the numbers of the table it is given, under STYLE.
+
+Bar heights, points, cells and tick labels are read back from the Figure and compared
+with the table (or a direct computation on the scores); every figure is closed after.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb, to_rgba
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+
+import creditrisk as cr
+from creditrisk import evaluation, fairness, inspection, monitoring, plots
+
+AS_OF = "2024-07-01"
+TIERS = ["A", "B", "C", "D"]
+
+
+@pytest.fixture(scope="module")
+def model() -> cr.RiskModel:
+    return cr.RiskModel.load(cr.sample_model_path())
+
+
+@pytest.fixture(scope="module")
+def run(model) -> dict:
+    tables = cr.load_sample()
+    scores = cr.scoring.score_chunk(tables, model, AS_OF)
+    before = cr.scoring.score_chunk(tables, model, "2024-01-01", top_k=0)
+    return {
+        "tables": tables,
+        "scores": scores,
+        "before": before,
+        "outcomes": fairness.outcomes(tables, scores),
+    }
+
+
+@pytest.fixture
+def drawn():
+    """Collects the figures a test makes; checks they are new and closes them after."""
+    figures: list[Figure] = []
+    before = set(plt.get_fignums())
+    location = plt.rcParams["axes.titlelocation"]
+
+    def keep(fig):
+        assert isinstance(fig, Figure)
+        assert fig.number not in before
+        # the style applies while drawing only: global settings are as they were
+        assert plt.rcParams["axes.titlelocation"] == location
+        figures.append(fig)
+        return fig
+
+    yield keep
+    for fig in figures:
+        number = fig.number
+        plt.close(fig)
+        assert number not in plt.get_fignums()
+    assert set(plt.get_fignums()) <= before
+
+
+def bars(ax) -> list[BarContainer]:
+    return [c for c in ax.containers if isinstance(c, BarContainer)]
+
+
+def heights(container: BarContainer) -> np.ndarray:
+    return np.array([p.get_height() for p in container.patches])
+
+
+def ticks(labels) -> list[str]:
+    return [t.get_text() for t in labels]
+
+
+def styled(ax, title: str) -> None:
+    """Drawn under STYLE: the title on the left in bold, no top or right spine."""
+    assert ax.get_title(loc="left") == title
+    assert ax.get_title(loc="center") == ""
+    assert ax.title.get_text() == ""
+    left = ax._left_title
+    assert left.get_fontweight() in ("bold", 700)
+    assert left.get_fontsize() == pytest.approx(10)
+    assert not ax.spines["top"].get_visible()
+    assert not ax.spines["right"].get_visible()
+
+
+def rendered(fig) -> None:
+    """The figure draws without error to a non-empty canvas."""
+    fig.canvas.draw()
+    width, height = fig.canvas.get_width_height()
+    assert width > 0 and height > 0
+
+
+# -- tier_colours ---------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8])
+def test_tier_colours_are_distinct_and_run_green_to_red(n) -> None:
+    colours = plots.tier_colours([f"T{i}" for i in range(n)])
+    assert len(colours) == n
+    assert len(set(colours)) == n
+    rgb = np.array([to_rgb(c) for c in colours])
+    greenness = rgb[:, 1] - rgb[:, 0]  # green minus red
+    assert np.argmax(greenness) == 0  # the lowest tier is the greenest
+    assert np.argmin(greenness) == n - 1  # the highest the reddest
+    assert greenness[0] > 0 > greenness[-1]
+
+
+def test_tier_colours_of_one_tier_is_green() -> None:
+    (colour,) = plots.tier_colours(["A"])
+    r, g, _ = to_rgb(colour)
+    assert g > r
+
+
+def test_style_is_a_context() -> None:
+    location = plt.rcParams["axes.titlelocation"]
+    with plots.style():
+        for key in ("axes.titlelocation", "axes.titleweight", "axes.spines.top"):
+            assert plt.rcParams[key] == plots.STYLE[key]
+    assert plt.rcParams["axes.titlelocation"] == location
+
+
+# -- the plots ----------------------------------------------------------------------------
+def test_plot_tiers_draws_the_counts(run, drawn) -> None:
+    scores = run["scores"]
+    fig = drawn(plots.plot_tiers(scores))
+    ax = fig.axes[0]
+    styled(ax, "Tier distribution")
+    assert ticks(ax.get_xticklabels()) == TIERS
+    by_score, by_rule = bars(ax)
+    tier = scores["tier"].astype(str)
+    moved = scores["override"].astype(str).ne("")
+    want_score = tier[~moved].value_counts().reindex(TIERS, fill_value=0).to_numpy()
+    want_rule = tier[moved].value_counts().reindex(TIERS, fill_value=0).to_numpy()
+    assert moved.any() and (~moved).any()
+    np.testing.assert_array_equal(heights(by_score), want_score)
+    np.testing.assert_array_equal(heights(by_rule), want_rule)
+    np.testing.assert_array_equal([p.get_y() for p in by_rule.patches], want_score)
+    colours = [to_rgba(c) for c in plots.tier_colours(TIERS)]
+    assert [p.get_facecolor() for p in by_score.patches] == colours
+    shares = tier.value_counts(normalize=True).reindex(TIERS, fill_value=0)
+    assert [t.get_text() for t in ax.texts] == [f"{s:.1%}" for s in shares]
+    rendered(fig)
+
+
+def test_plot_tiers_without_override_column(drawn) -> None:
+    scores = pd.DataFrame({"tier": pd.Categorical(list("AADDD"), categories=TIERS)})
+    ax = drawn(plots.plot_tiers(scores)).axes[0]
+    by_score, by_rule = bars(ax)
+    np.testing.assert_array_equal(heights(by_score), [2, 0, 0, 3])
+    np.testing.assert_array_equal(heights(by_rule), [0, 0, 0, 0])
+
+
+def test_plot_finding_rates_draws_the_selection_table(run, drawn) -> None:
+    table = fairness.selection_table(run["scores"], run["outcomes"])
+    fig = drawn(plots.plot_finding_rates(table))
+    ax = fig.axes[0]
+    styled(ax, "Finding rate by tier")
+    assert ticks(ax.get_xticklabels()) == TIERS
+    random, targeted = bars(ax)
+    per_tier = table[table["tier"] != "all"]
+    np.testing.assert_allclose(heights(random), per_tier["random_finding_rate"].fillna(0))
+    np.testing.assert_allclose(heights(targeted), per_tier["targeted_finding_rate"].fillna(0))
+    assert random.patches[0].get_facecolor() == to_rgba(plots.RANDOM_COLOUR)
+    assert targeted.patches[0].get_facecolor() == to_rgba(plots.TARGETED_COLOUR)
+    # the population's random rate is the dashed line
+    overall = table.loc[table["tier"] == "all", "random_finding_rate"].item()
+    levels = [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "--"]
+    assert levels == [pytest.approx(overall)]
+    rendered(fig)
+
+
+def test_plot_reliability_draws_the_binned_rates(run, drawn) -> None:
+    y, p = run["outcomes"]["random_finding"], run["scores"]["probability"]
+    fig = drawn(plots.plot_reliability(y, p, bins=10))
+    ax = fig.axes[0]
+    styled(ax, "Reliability")
+    known = y.notna()
+    observed, predicted = calibration_curve(y[known], p[known], n_bins=10, strategy="quantile")
+    (curve,) = [line for line in ax.lines if line.get_label() == "model"]
+    np.testing.assert_allclose(curve.get_xdata(), predicted)
+    np.testing.assert_allclose(curve.get_ydata(), observed)
+    rendered(fig)
+
+
+def test_plot_shap_summary_shows_the_top_features(run, model, drawn) -> None:
+    X = run["scores"].head(400)
+    fig = drawn(plots.plot_shap_summary(model, X, max_display=8))
+    ax = fig.axes[0]
+    styled(ax, "SHAP summary (log-odds)")
+    top = model.importance(X)["mean_abs_shap"]
+    shown = ticks(ax.get_yticklabels())[::-1]  # shap lists the largest at the top
+    assert len(shown) == 8
+    assert shown == top.index[:8].tolist()
+    points = [c for c in ax.collections if len(c.get_offsets())]
+    assert sum(len(c.get_offsets()) for c in points) >= 8 * len(X)
+    rendered(fig)
+
+
+def test_plot_reasons_draws_the_shares(run, drawn) -> None:
+    table = evaluation.reason_table(run["scores"], top=4)
+    fig = drawn(plots.plot_reasons(table, top=4))
+    present = [t for t in TIERS if (table["tier"].astype(str) == t).any()]
+    assert len(present) >= 2
+    assert len(fig.axes) == len(present)
+    colours = dict(zip(TIERS, plots.tier_colours(TIERS), strict=True))
+    for ax, tier in zip(fig.axes, present, strict=True):
+        styled(ax, f"tier {tier}")
+        part = table[table["tier"].astype(str) == tier].iloc[::-1]
+        (container,) = bars(ax)
+        widths = [p.get_width() for p in container.patches]
+        np.testing.assert_allclose(widths, part["share"])
+        assert ticks(ax.get_yticklabels()) == part["feature"].astype(str).tolist()
+        assert container.patches[0].get_facecolor() == to_rgba(colours[tier])
+    rendered(fig)
+
+
+def test_plot_reasons_of_an_empty_table(drawn) -> None:
+    empty = evaluation.reason_table(pd.DataFrame({"tier": pd.Categorical([], categories=TIERS)}))
+    fig = drawn(plots.plot_reasons(empty))
+    assert len(fig.axes) == 1
+    assert not bars(fig.axes[0]) or not len(bars(fig.axes[0])[0].patches)
+    rendered(fig)
+
+
+def test_plot_migration_draws_the_matrix(run, drawn) -> None:
+    matrix = monitoring.tier_migration(run["before"], run["scores"])
+    fig = drawn(plots.plot_migration(matrix))
+    ax = fig.axes[0]
+    styled(ax, "Tier migration")
+    (image,) = ax.images
+    np.testing.assert_allclose(image.get_array(), np.log1p(matrix.to_numpy(dtype=float)))
+    assert ticks(ax.get_xticklabels()) == TIERS
+    assert ticks(ax.get_yticklabels()) == TIERS
+    cells = {(t.get_position()[1], t.get_position()[0]): t.get_text() for t in ax.texts}
+    for (i, j), n in np.ndenumerate(matrix.to_numpy()):
+        assert cells[(i, j)] == f"{n:,}"
+    rendered(fig)
+
+
+def test_plot_frequency_draws_the_expected_counts(run, model, drawn) -> None:
+    table = inspection.frequency_table(run["scores"], model.policy_)
+    fig = drawn(plots.plot_frequency(table))
+    ax = fig.axes[0]
+    styled(ax, "Inspections per period by tier")
+    per_tier = table.groupby("tier", observed=True)[
+        ["expected_inspections", "expected_findings"]
+    ].sum()
+    assert ticks(ax.get_xticklabels()) == [str(t) for t in per_tier.index]
+    inspections, findings = bars(ax)
+    np.testing.assert_allclose(heights(inspections), per_tier["expected_inspections"])
+    np.testing.assert_allclose(heights(findings), per_tier["expected_findings"])
+    rendered(fig)
+
+
+def flagged_table() -> pd.DataFrame:
+    """group_table of three groups: x over-tiered, y under-tiered, w calibrated."""
+    tier, region, y = [], [], []
+    for name, cells in {
+        "w": [("B", 60, 30)],
+        "x": [("D", 100, 10)],
+        "y": [("D", 100, 90), ("A", 100, 0)],
+    }.items():
+        for t, n, k in cells:
+            tier += [t] * n
+            region += [name] * n
+            y += [1.0] * k + [0.0] * (n - k)
+    scores = pd.DataFrame(
+        {
+            "tier": pd.Categorical(tier, categories=TIERS),
+            "probability": np.linspace(0.05, 0.95, len(tier)),
+            "region": region,
+        }
+    )
+    found = pd.DataFrame({"random_finding": y, "targeted_finding": np.nan})
+    return fairness.group_table(scores, found, "region")
+
+
+def test_plot_fairness_draws_flagged_groups_in_the_flag_colour(drawn) -> None:
+    table = flagged_table()
+    assert table["flag"].tolist() == ["", "over-tiered", "under-tiered"]
+    fig = drawn(plots.plot_fairness(table))
+    ax = fig.axes[0]
+    styled(ax, "Findings against tiers by region")
+    assert ticks(ax.get_yticklabels()) == table["value"].tolist()
+    observed, implied = [c for c in ax.collections if c.get_label().startswith(("obs", "impl"))]
+    np.testing.assert_allclose(observed.get_offsets()[:, 0], table["random_finding_rate"])
+    np.testing.assert_allclose(observed.get_offsets()[:, 1], np.arange(len(table)))
+    np.testing.assert_allclose(implied.get_offsets()[:, 0], table["implied_rate"])
+    flag, plain = to_rgba(plots.FLAG_COLOUR), to_rgba(plots.RANDOM_COLOUR)
+    faces = [tuple(c) for c in observed.get_facecolors()]
+    assert faces == [plain, flag, flag]
+    (intervals,) = [c for c in ax.collections if c not in (observed, implied)]
+    segments = intervals.get_segments()
+    np.testing.assert_allclose([s[0][0] for s in segments], table["random_low"])
+    np.testing.assert_allclose([s[1][0] for s in segments], table["random_high"])
+    assert [tuple(c) for c in intervals.get_colors()] == [plain, flag, flag]
+    rendered(fig)
+
+
+def test_plot_fairness_picks_the_group_of_an_audit(run, drawn) -> None:
+    scores = run["scores"]
+    audit = fairness.audit(scores, run["outcomes"])
+    fig = drawn(plots.plot_fairness(audit, "entity_type"))
+    ax = fig.axes[0]
+    styled(ax, "Findings against tiers by entity type")
+    part = audit[audit["group"] == "entity_type"]
+    assert ticks(ax.get_yticklabels()) == part["value"].tolist()
+    assert sorted(part["value"]) == sorted(scores["entity_type"].astype(str).unique())
+    rendered(fig)
