@@ -155,12 +155,11 @@ def _plan_tables(plan: pd.DataFrame, frequency: pd.DataFrame | None, register):
     if frequency is not None:
         expected = frequency.groupby("tier", observed=False)["expected_inspections"].sum()
         per_tier["expected_inspections"] = per_tier["tier"].map(expected).astype(float)
+    in_key_sector = plan["key_sector"].astype(str).ne("none")
     per_region = (
-        plan.groupby("region", observed=True)
-        .agg(
-            visits=("entity_id", "size"),
-            key_sector_visits=("sector", lambda s: (s != "none").sum()),
-        )
+        plan.assign(key_sector_visit=in_key_sector)
+        .groupby("region", observed=True)
+        .agg(visits=("entity_id", "size"), key_sector_visits=("key_sector_visit", "sum"))
         .reset_index()
     )
     if register is not None:
