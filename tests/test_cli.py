@@ -225,3 +225,18 @@ def test_demo_prints_the_summary(tmp_path, monkeypatch) -> None:
     assert set(plan["entity_id"]) <= set(scores["entity_id"])
     assert f"{len(plan):,} visits" in result.output
     assert (plan["inspector_1"] != plan["inspector_2"]).all()
+    # the supervisor's report and one explanation card, with their paths printed
+    report = tmp_path / "report.html"
+    assert f"Report: {report.resolve()}" in flat
+    html = report.read_text(encoding="utf-8")
+    for section in ("tier-distribution", "tier-migration", "inspection", "fairness"):
+        assert f'<section id="{section}">' in html
+    assert f"{len(plan):,} to {plan['entity_id'].nunique():,} entities" in html
+    (card,) = tmp_path.glob("card-*.html")
+    entity = card.stem.removeprefix("card-")
+    assert f"Card: {card.resolve()}" in flat
+    text = card.with_suffix(".txt").read_text(encoding="utf-8")
+    assert text.startswith(f"Explanation card: enterprise {entity}, as of 2026-01-01")
+    tier = scores.loc[scores["entity_id"] == entity, "tier"].astype(str).item()
+    assert f"Tier {tier} (" in text
+    assert f"Explanation card of {entity}: tier {tier}" in flat
