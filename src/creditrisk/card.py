@@ -129,7 +129,7 @@ class ExplanationCard:
         from creditrisk.data import atomic_file
 
         path = Path(path)
-        content = self.text if path.suffix == ".txt" else self.html
+        content = self.text if path.suffix.lower() == ".txt" else self.html
         with atomic_file(path) as tmp:
             tmp.write_text(content, encoding="utf-8")
         return path
@@ -257,7 +257,8 @@ def _known(day, as_of: pd.Timestamp) -> bool:
 
 def records(tables, entity_id: str, as_of) -> pd.DataFrame:
     """The entity's records that the regulator knew before ``as_of``, in plain words,
-    oldest first: columns date, source (the table) and record.
+    oldest first: columns date, source (the table) and record. ``as_of`` is a day: a time
+    of day is dropped, as for a card.
 
     Example
     -------
@@ -266,17 +267,24 @@ def records(tables, entity_id: str, as_of) -> pd.DataFrame:
     >>> r["source"].iloc[0]
     'enterprises'
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = pd.Timestamp(as_of).normalize()
     own = tables.subset([entity_id])
     rows: list[tuple] = []
     for e in own.enterprises.itertuples():
-        sector = "" if str(e.key_sector) in ("none", "nan") else f", key sector {e.key_sector}"
+        if not _known(e.registered_on, as_of):
+            continue
+        sector = "" if str(e.key_sector) in ("none", "nan") else f", key sector {_w(e.key_sector)}"
+        capital = (
+            f"registered capital {e.registered_capital:,.0f} yuan"
+            if pd.notna(e.registered_capital)
+            else "no registered capital recorded"
+        )
         rows.append(
             (
                 e.registered_on,
                 "enterprises",
                 f"Registered as a {_w(e.entity_type)} in {_w(e.industry)}, {_w(e.region)}{sector}; "
-                f"registered capital {e.registered_capital:,.0f} yuan",
+                + capital,
             )
         )
         if _known(e.deregistered_on, as_of):
