@@ -888,3 +888,32 @@ def test_recourse_plans(label, chosen, card_of, batches, model) -> None:
         assert tiers.index(str(tier)) >= cutoff_tier(p, model.cutoffs_)
     if label == "helpful":
         assert len(helpful) > 0
+
+
+def test_raising_ignores_what_the_batch_ranks_as_zero() -> None:
+    """A contribution that rounds to zero where the batch ranks reasons
+    (explain.top_reasons) is no reason on the card either."""
+    phi = np.array([[0.3, 4e-12, -0.2, 0.3]])
+    positions, _ = cr.explain.top_reasons(phi, k=3)
+    card = ExplanationCard(
+        entity_id="E1",
+        as_of=AS_OF,
+        tier="B",
+        tier_label="general",
+        score_tier="B",
+        probability=0.2,
+        override="",
+        override_reason="",
+        reasons=pd.DataFrame(
+            {
+                "feature": list("abcd"),
+                "sentence": list("abcd"),
+                "value": 1.0,
+                "contribution": phi[0],
+            }
+        ),
+        base_value=-1.0,
+        recourse=pd.DataFrame(),
+    )
+    batch = [list("abcd")[p] for p in positions[0] if p >= 0]
+    assert card.raising()["feature"].tolist() == batch == ["a", "d"]

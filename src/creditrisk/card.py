@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditrisk.explain import RANK_DECIMALS
 from creditrisk.reasons import sentence
 
 __all__ = ["ExplanationCard", "explain_card", "records"]
@@ -93,7 +94,7 @@ class ExplanationCard:
 
     def raising(self) -> pd.DataFrame:
         """The reasons that raise the risk, largest first (at most ``top_k``)."""
-        up = self.reasons[self.reasons["contribution"] > 0]
+        up = self.reasons[self.reasons["contribution"].round(RANK_DECIMALS) > 0]
         return up.head(self.top_k)
 
     def lowering(self, k: int = 3) -> pd.DataFrame:
@@ -207,8 +208,9 @@ def explain_card(
             "contribution": phi[names].to_numpy(dtype=np.float64),
         }
     )
-    reasons = reasons[reasons["contribution"] != 0]
-    reasons = reasons.sort_values("contribution", ascending=False, kind="stable")
+    # ranked as the batch ranks reasons (explain.top_reasons): rounded, ties by position
+    rank = reasons["contribution"].round(RANK_DECIMALS).to_numpy()
+    reasons = reasons[rank != 0].iloc[np.argsort(-rank[rank != 0], kind="stable")]
     policy = model.policy_
     tier = str(score["tier"])
     labels = dict(zip(policy.tiers, policy.labels or policy.tiers, strict=True))

@@ -254,8 +254,12 @@ def _compile(nodes: list[dict], cuts: dict[int, np.ndarray], categorical: set[in
 
 
 # -- reasons in plain words ----------------------------------------------------------
+#: reasons are ranked on contributions rounded to this many places (batch and card alike)
+RANK_DECIMALS = 10
+
+
 def top_reasons(
-    contributions: np.ndarray, k: int = 3, decimals: int = 10
+    contributions: np.ndarray, k: int = 3, decimals: int = RANK_DECIMALS
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k largest risk-raising contributions per row: (feature positions, values).
 
