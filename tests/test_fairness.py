@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _groups import constructed
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import norm
@@ -316,25 +317,6 @@ def test_group_table_needs_the_column(scored) -> None:
 
 
 # -- flags on constructed groups --------------------------------------------------------------
-def constructed(groups: dict[str, list[tuple[str, int, int]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores and outcomes from ``{group: [(tier, inspected, findings), ...]}``."""
-    tier, region, y = [], [], []
-    for name, cells in groups.items():
-        for t, n, k in cells:
-            tier += [t] * n
-            region += [name] * n
-            y += [1.0] * k + [0.0] * (n - k)
-    scores = pd.DataFrame(
-        {
-            "tier": pd.Categorical(tier, categories=TIERS),
-            "probability": np.linspace(0.05, 0.95, len(tier)),
-            "region": region,
-        }
-    )
-    found = pd.DataFrame({"random_finding": y, "targeted_finding": np.nan})
-    return scores, found
-
-
 def flags(table: pd.DataFrame) -> dict[str, str]:
     return dict(zip(table["value"], table["flag"], strict=True))
 

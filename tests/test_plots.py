@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from _groups import constructed
 from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
@@ -260,24 +261,9 @@ def test_plot_frequency_draws_the_expected_counts(run, model, drawn) -> None:
 
 def flagged_table() -> pd.DataFrame:
     """group_table of three groups: x over-tiered, y under-tiered, w calibrated."""
-    tier, region, y = [], [], []
-    for name, cells in {
-        "w": [("B", 60, 30)],
-        "x": [("D", 100, 10)],
-        "y": [("D", 100, 90), ("A", 100, 0)],
-    }.items():
-        for t, n, k in cells:
-            tier += [t] * n
-            region += [name] * n
-            y += [1.0] * k + [0.0] * (n - k)
-    scores = pd.DataFrame(
-        {
-            "tier": pd.Categorical(tier, categories=TIERS),
-            "probability": np.linspace(0.05, 0.95, len(tier)),
-            "region": region,
-        }
+    scores, found = constructed(
+        {"w": [("B", 60, 30)], "x": [("D", 100, 10)], "y": [("D", 100, 90), ("A", 100, 0)]}
     )
-    found = pd.DataFrame({"random_finding": y, "targeted_finding": np.nan})
     return fairness.group_table(scores, found, "region")
 
 
