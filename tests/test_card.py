@@ -56,16 +56,6 @@ INJECTED = "<script>alert(1)</script> & <b>bold</b>"
 
 # -- shared objects ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def tables() -> EventTables:
-    return cr.load_sample()
-
-
-@pytest.fixture(scope="module")
-def model() -> cr.RiskModel:
-    return cr.RiskModel.load(cr.sample_model_path())
-
-
-@pytest.fixture(scope="module")
 def batches(tables, model) -> dict[pd.Timestamp, pd.DataFrame]:
     """The whole sample scored once per date (with reasons and features), sorted by id."""
     return {day: cr.scoring.score_chunk(tables, model, day) for day in (AS_OF, EARLY)}
@@ -147,6 +137,14 @@ def registered_at(tables: EventTables, entity_id: str, as_of: pd.Timestamp) -> b
 def first_registered(tables: EventTables, candidates, as_of: pd.Timestamp) -> str:
     """The first of ``candidates`` registered at ``as_of`` (one a card can be made for)."""
     return next(str(e) for e in candidates if registered_at(tables, str(e), as_of))
+
+
+def first_known(tables: EventTables, frame: pd.DataFrame, column: str) -> pd.Series:
+    """The first row (by entity id) of ``frame`` whose ``column`` was known before AS_OF,
+    of an entity registered at AS_OF."""
+    hit = frame[known(frame[column], AS_OF)].sort_values("entity_id")
+    entity_id = first_registered(tables, hit["entity_id"], AS_OF)
+    return hit[hit["entity_id"] == entity_id].iloc[0]
 
 
 OUTCOME_WORDS = {
@@ -579,10 +577,8 @@ def test_records_are_plain_words(tables, card_of) -> None:
 
 
 def test_restored_penalty_says_credit_restored(tables, card_of) -> None:
-    pen = tables.penalties
-    hit = pen[known(pen["restored_on"], AS_OF)].sort_values("entity_id")
-    entity_id = first_registered(tables, hit["entity_id"], AS_OF)
-    mine = hit[hit["entity_id"] == entity_id].iloc[0]
+    mine = first_known(tables, tables.penalties, "restored_on")
+    entity_id = mine["entity_id"]
     line = f"credit restored on {day(mine['restored_on'])}"
     card = card_of(entity_id)
     assert line in card.text
@@ -598,10 +594,8 @@ def test_restored_penalty_says_credit_restored(tables, card_of) -> None:
 
 
 def test_removed_list_entry_says_removed_on(tables, card_of) -> None:
-    lst = tables.list_entries
-    hit = lst[known(lst["removed_on"], AS_OF)].sort_values("entity_id")
-    entity_id = first_registered(tables, hit["entity_id"], AS_OF)
-    mine = hit[hit["entity_id"] == entity_id].iloc[0]
+    mine = first_known(tables, tables.list_entries, "removed_on")
+    entity_id = mine["entity_id"]
     line = f"removed on {day(mine['removed_on'])}"
     card = card_of(entity_id)
     assert line in card.text
@@ -732,9 +726,8 @@ def test_html_content(label, chosen, card_of, model) -> None:
 
 def test_html_escapes_record_text(tables, model) -> None:
     pen = tables.penalties
-    hit = pen[known(pen["published_on"], AS_OF)].sort_values("entity_id")
-    entity_id = first_registered(tables, hit["entity_id"], AS_OF)
-    penalty_id = hit.loc[hit["entity_id"] == entity_id, "penalty_id"].iloc[0]
+    mine = first_known(tables, pen, "published_on")
+    entity_id, penalty_id = mine["entity_id"], mine["penalty_id"]
     changed = pen.copy()
     changed["category"] = changed["category"].astype("str")
     changed.loc[changed["penalty_id"] == penalty_id, "category"] = INJECTED

@@ -31,16 +31,6 @@ TIERS = ["A", "B", "C", "D"]
 
 # -- shared objects ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def tables() -> EventTables:
-    return cr.load_sample()
-
-
-@pytest.fixture(scope="module")
-def model() -> cr.RiskModel:
-    return cr.RiskModel.load(cr.sample_model_path())
-
-
-@pytest.fixture(scope="module")
 def scored(tables, model) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores of the sample at AS_OF (with features and group attributes) and outcomes."""
     scores = cr.scoring.score_chunk(tables, model, AS_OF, top_k=0)

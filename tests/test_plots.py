@@ -28,11 +28,6 @@ TIERS = ["A", "B", "C", "D"]
 
 
 @pytest.fixture(scope="module")
-def model() -> cr.RiskModel:
-    return cr.RiskModel.load(cr.sample_model_path())
-
-
-@pytest.fixture(scope="module")
 def run(model) -> dict:
     tables = cr.load_sample()
     scores = cr.scoring.score_chunk(tables, model, AS_OF)

@@ -166,9 +166,7 @@ def assert_self_contained(html: str, page: Page) -> None:
 
 # -- shared objects --------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def run() -> dict:
-    tables = cr.load_sample()
-    model = cr.RiskModel.load(cr.sample_model_path())
+def run(tables, model) -> dict:
     today = cr.scoring.score_chunk(tables, model, TODAY)
     before = cr.scoring.score_chunk(tables, model, BEFORE, top_k=0)
     register = inspection.load_sample_register()
