@@ -210,7 +210,8 @@ def explain_card(
     )
     # ranked as the batch ranks reasons (explain.top_reasons): rounded, ties by position
     rank = reasons["contribution"].round(RANK_DECIMALS).to_numpy()
-    reasons = reasons[rank != 0].iloc[np.argsort(-rank[rank != 0], kind="stable")]
+    kept = rank != 0
+    reasons = reasons[kept].iloc[np.argsort(-rank[kept], kind="stable")]
     policy = model.policy_
     tier = str(score["tier"])
     labels = dict(zip(policy.tiers, policy.labels or policy.tiers, strict=True))
