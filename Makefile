@@ -34,11 +34,11 @@ bench: $(STAMP)
 # Regenerate the packaged sample (10,000 enterprises, 2018-2025).
 sample: $(STAMP)
 	$(BIN)/creditrisk generate --n 10000 --seed 7 --start 2018-01-01 --end 2025-12-31 \
-		--out src/creditrisk/sample --overwrite
+		--out src/creditrisk/data/sample --overwrite
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
 
-# Retrain the reference model on the sample (models/sample -> src/creditrisk/sample_model).
+# Retrain the reference model on the sample (models/sample -> src/creditrisk/model/sample).
 model: $(STAMP)
-	$(BIN)/creditrisk train --data data/sample --out src/creditrisk/sample_model --overwrite
+	$(BIN)/creditrisk train --data data/sample --out src/creditrisk/model/sample --overwrite

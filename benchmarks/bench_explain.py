@@ -10,7 +10,7 @@ calibration on 2021-01-01).
 
 Measured in one run:
 
-(a) ``model.score(X)`` on the 1,000,000 rows, in full (probability, tier with
+(a) ``model.classify(X)`` on the 1,000,000 rows, in full (probability, tier with
     overrides, top-3 reasons with feature, value, contribution and sentence), first
     right after the fit (cold pattern cache), then again (warm). The time is split by
     wrapping, for the call only, the steps ``score`` calls: building the matrix
@@ -25,7 +25,7 @@ Measured in one run:
     subset: best of 3 runs each.
 (d) Exactness on those rows: max |difference| between ``model.contributions`` and
     shap's values (and LightGBM's), and whether the top-3 reason features
-    (``creditrisk.explain.top_reasons`` on shap's values) agree with the features the
+    (``creditrisk.model.contributions.top_reasons`` on shap's values) agree with the features the
     score named (``reason_i_feature``) on every row.
 
 Usage::
@@ -109,7 +109,7 @@ def timed_score(model, X, module) -> tuple[pd.DataFrame, float, dict, int]:
     before = rss()
     with Split(model, module) as split:
         t0 = time.perf_counter()
-        scores = model.score(X)
+        scores = model.classify(X)
         total = time.perf_counter() - t0
     parts = dict(split.seconds)
     parts["the rest (calibration, DataFrame assembly)"] = total - sum(parts.values())
@@ -133,8 +133,8 @@ def main() -> None:
     import shap
 
     import creditrisk as cr
-    import creditrisk.model as cr_model
-    from creditrisk.explain import TreeContributions, top_reasons
+    import creditrisk.model.estimator as cr_model
+    from creditrisk.model.contributions import TreeContributions, top_reasons
 
     print(
         f"# bench_explain  {time.strftime('%Y-%m-%d')}  {platform.node()}  "
@@ -307,7 +307,7 @@ def main() -> None:
         f"{model.n_trees_} trees of depth <= {model.max_depth}. Times are wall clock; "
         f"the {len(X):,}-row scoring runs once cold and once warm.",
         "",
-        f"### Scoring {len(X):,} enterprises: `model.score(X)` with top-{model.top_k} reasons",
+        f"### Scoring {len(X):,} enterprises: `model.classify(X)` with top-{model.top_k} reasons",
         "",
         markdown(
             pd.DataFrame(
@@ -375,7 +375,7 @@ def main() -> None:
             pd.DataFrame(
                 [
                     (
-                        f"`model.score(X)`, all of it, {len(X):,} rows, cold",
+                        f"`model.classify(X)`, all of it, {len(X):,} rows, cold",
                         f"{cold_total:.2f} s",
                         f"{rate_cold:,.0f}",
                         f"{1e6 / rate_cold:.1f} s",

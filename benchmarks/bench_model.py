@@ -254,7 +254,7 @@ def main() -> None:
 
     for as_of in TESTS:
         X_test, y_test, _ = tests[as_of]
-        tiers = cr.evaluation.tier_table(model.score(X_test, top_k=0), y_test)
+        tiers = cr.evaluation.tier_table(model.classify(X_test, top_k=0), y_test)
         rates = tiers["finding_rate"].to_numpy()
         rising = bool(np.all(np.diff(rates) > 0))
         shown = tiers.reset_index()

@@ -94,7 +94,7 @@ def main() -> None:
     model = cr.RiskModel(num_threads=2)
     names = [c for c in X.columns if c not in ("entity_id", "as_of")]
     model.feature_names_in_ = np.array(names, dtype=object)
-    model.categories_ = cr.model._categories(X, names)
+    model.categories_ = cr.model.estimator._categories(X, names)
     base = model._lgb_params()
     matrix = model._matrix(X)
     as_of = X["as_of"]

@@ -190,7 +190,7 @@ def _child_naive(data: str, model_dir: str, as_of: str, out: str) -> None:
     step("validate", tables.validate)
     rows = step("spine", lambda: cr.spine(tables, as_of))
     X = step("features", lambda: cr.build_features(tables, rows, model.policy_.feature_spec()))
-    scores = step("score", lambda: model.score(X))
+    scores = step("score", lambda: model.classify(X))
 
     def write():  # scores and features, as the command writes them
         frame = pd.concat([scores, X.drop(columns=["entity_id", "as_of"])], axis=1)

@@ -130,9 +130,9 @@ class Timers(dict):
 
 def _instrument(timers: Timers) -> None:
     """Time pd.read_sql (query + transfer) and its chunks, coercion and validation."""
-    import creditrisk.data
-    import creditrisk.io
-    import creditrisk.validation
+    import creditrisk.data.sql
+    import creditrisk.data.tables
+    import creditrisk.data.validation
 
     read_sql = pd.read_sql
 
@@ -159,16 +159,16 @@ def _instrument(timers: Timers) -> None:
     pd.read_sql = timed_read_sql
     pd.read_parquet = timers.wrap("read files", pd.read_parquet)
     pd.read_sql_table = timers.wrap("query + rows to frames", pd.read_sql_table)
-    creditrisk.io.coerce_table = timers.wrap("coerce", creditrisk.io.coerce_table)
-    creditrisk.data.coerce_table = timers.wrap("coerce", creditrisk.data.coerce_table)
-    creditrisk.validation.check = timers.wrap("validate", creditrisk.validation.check)
+    creditrisk.data.sql.coerce_table = timers.wrap("coerce", creditrisk.data.sql.coerce_table)
+    creditrisk.data.tables.coerce_table = timers.wrap("coerce", creditrisk.data.tables.coerce_table)
+    creditrisk.data.validation.check = timers.wrap("validate", creditrisk.data.validation.check)
 
 
 def _child_read(method: str, source: str, chunksize: int) -> None:
     import sqlalchemy as sa
 
     import creditrisk as cr
-    from creditrisk.schema import TABLE_NAMES, TABLES
+    from creditrisk.data.schema import TABLE_NAMES, TABLES
 
     timers = Timers()
     _instrument(timers)
@@ -236,7 +236,7 @@ def _child_load(data: str, url: str, key: str) -> None:
     import pyarrow.csv as pv
     import pyarrow.parquet as pq
 
-    from creditrisk.schema import TABLE_NAMES, TABLES
+    from creditrisk.data.schema import TABLE_NAMES, TABLES
 
     seconds: dict[str, dict[str, float]] = {}
     options = pv.WriteOptions(include_header=False)
@@ -363,7 +363,7 @@ def run_job(args: list[str], log: Path) -> dict:
 
 def ensure_world(n: int, seed: int, fresh: bool, logs: Path) -> tuple[Path, dict, str]:
     """The parquet world in the cache: reused, copied from bench_scoring's, or generated."""
-    from creditrisk.schema import TABLE_NAMES
+    from creditrisk.data.schema import TABLE_NAMES
 
     tmp = Path(tempfile.gettempdir())
     directory = tmp / "creditrisk-bench-sql" / f"world-{n}-seed{seed}"

@@ -165,7 +165,7 @@ def main() -> None:
     model = cr.RiskModel(num_threads=2).fit(X, y)
     t2 = time.perf_counter()
     X_eval = cr.build_features(tables, cr.spine(tables, EVAL))
-    scores = model.score(X_eval, top_k=0).join(X_eval[["key_sector", "region"]])
+    scores = model.classify(X_eval, top_k=0).join(X_eval[["key_sector", "region"]])
     truth = world.truth.probability(EVAL).reindex(scores["entity_id"].astype(str))
     if truth.isna().any():
         raise RuntimeError(f"{int(truth.isna().sum())} scored entities have no true probability")

@@ -39,8 +39,8 @@ def model():
 
 @pytest.fixture(scope="session")
 def spark():
-    """The test session's SparkSession: local[2], UTC, Arrow (creditrisk.spark.local_session)."""
-    from creditrisk.spark import local_session
+    """The test session's SparkSession: local[2], UTC, Arrow (jobs.spark.local_session)."""
+    from creditrisk.jobs.spark import local_session
 
     session = local_session("local[2]")
     session.sparkContext.setLogLevel("ERROR")

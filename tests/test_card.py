@@ -1,9 +1,9 @@
-"""Explanation cards (creditrisk.card): one enterprise's "why am I in this tier?".
+"""Explanation cards (creditrisk.report.card): one enterprise's "why am I in this tier?".
 
 Every expectation is computed here, independently of the card:
 
 - Card equals batch: the card of an entity is compared, field by field and bit for bit,
-  with its row of :func:`creditrisk.scoring.score_chunk` run on the whole sample at the
+  with its row of :func:`creditrisk.jobs.scoring.score_chunk` run on the whole sample at the
   same as-of date. Entities are chosen by fixed rules: the first (by id) of each tier
   with no override, the first moved by each override rule, the first on the abnormal
   list with a plan that lowers its tier.
@@ -20,7 +20,7 @@ Every expectation is computed here, independently of the card:
 - Recourse: each plan's actions are re-applied to the feature row by hand (DOMAIN.md's
   actions) and the row re-scored.
 
-Three tests guard bugs these tests found in :func:`creditrisk.card.records`: a
+Three tests guard bugs these tests found in :func:`creditrisk.report.card.records`: a
 registration after as_of was listed, a missing capital read "nan", key sectors kept
 their underscores.
 """
@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 import creditrisk as cr
 from creditrisk import EventTables
-from creditrisk.card import RIGHTS, ExplanationCard, explain_card, records
+from creditrisk.report.card import RIGHTS, ExplanationCard, explain_card, records
 
 AS_OF = pd.Timestamp("2025-01-01")
 EARLY = pd.Timestamp("2021-07-01")
@@ -75,7 +75,7 @@ def card_of(tables, model):
     def get(entity_id: str, as_of: pd.Timestamp = AS_OF) -> ExplanationCard:
         key = (entity_id, pd.Timestamp(as_of))
         if key not in made:
-            made[key] = model.explain_card(entity_id, tables=tables, as_of=as_of)
+            made[key] = explain_card(model, entity_id, tables=tables, as_of=as_of)
         return made[key]
 
     return get
@@ -731,7 +731,7 @@ def test_html_escapes_record_text(tables, model) -> None:
     changed = pen.copy()
     changed["category"] = changed["category"].astype("str")
     changed.loc[changed["penalty_id"] == penalty_id, "category"] = INJECTED
-    card = model.explain_card(entity_id, tables=tables.replace(penalties=changed), as_of=AS_OF)
+    card = explain_card(model, entity_id, tables=tables.replace(penalties=changed), as_of=AS_OF)
     assert INJECTED in card.text
     html = card.html
     assert INJECTED not in html and "<b>" not in html and "<script" not in html.lower()
@@ -781,21 +781,21 @@ def test_feature_rows_must_be_one(features, model) -> None:
 # -- 6. errors --------------------------------------------------------------------------
 def test_unknown_entity(tables, model) -> None:
     with pytest.raises(ValueError, match="E9999999"):
-        model.explain_card("E9999999", tables=tables, as_of=AS_OF)
+        explain_card(model, "E9999999", tables=tables, as_of=AS_OF)
 
 
 def test_entity_id_needs_tables_and_as_of(tables, model) -> None:
     with pytest.raises(ValueError, match="tables= and as_of="):
-        model.explain_card("E0000025", as_of=AS_OF)
+        explain_card(model, "E0000025", as_of=AS_OF)
     with pytest.raises(ValueError, match="tables= and as_of="):
-        model.explain_card("E0000025", tables=tables)
+        explain_card(model, "E0000025", tables=tables)
 
 
 def test_entity_not_registered_at_as_of(tables, model) -> None:
     ent = tables.enterprises.sort_values("entity_id")
     young = ent[ent["registered_on"] > EARLY].iloc[0]
     with pytest.raises(ValueError, match="not registered") as err:
-        model.explain_card(young["entity_id"], tables=tables, as_of=EARLY)
+        explain_card(model, young["entity_id"], tables=tables, as_of=EARLY)
     message = str(err.value)
     assert young["entity_id"] in message
     assert f"registered_on {day(young['registered_on'])}" in message
@@ -803,12 +803,14 @@ def test_entity_not_registered_at_as_of(tables, model) -> None:
     assert f"deregistered_on {'never' if pd.isna(gone_on) else day(gone_on)}" in message
     gone = ent[ent["deregistered_on"] < EARLY].iloc[0]
     with pytest.raises(ValueError, match="not registered") as err:
-        model.explain_card(gone["entity_id"], tables=tables, as_of=EARLY)
+        explain_card(model, gone["entity_id"], tables=tables, as_of=EARLY)
     message = str(err.value)
     assert f"registered_on {day(gone['registered_on'])}" in message
     assert f"deregistered_on {day(gone['deregistered_on'])}" in message
     # on the deregistration day itself it still counts as registered (spine's rule)
-    on_the_day = model.explain_card(gone["entity_id"], tables=tables, as_of=gone["deregistered_on"])
+    on_the_day = explain_card(
+        model, gone["entity_id"], tables=tables, as_of=gone["deregistered_on"]
+    )
     assert on_the_day.entity_id == gone["entity_id"]
 
 
@@ -842,7 +844,7 @@ def test_records_take_as_of_as_a_day(tables) -> None:
 @pytest.mark.parametrize("label", ["B", "helpful"])
 def test_cards_repeat(label, chosen, tables, model) -> None:
     entity_id = chosen[AS_OF][label]
-    first = model.explain_card(entity_id, tables=tables, as_of=AS_OF)
+    first = explain_card(model, entity_id, tables=tables, as_of=AS_OF)
     again = explain_card(cr.RiskModel.load(cr.sample_model_path()), entity_id, tables, "2025-01-01")
     assert first.text == again.text
     assert first.html == again.html
@@ -874,7 +876,7 @@ def test_recourse_plans(label, chosen, card_of, batches, model) -> None:
     row = batch[batch["entity_id"] == entity_id][["entity_id", "as_of", *model.feature_names_in_]]
     for actions, tier, p in zip(plans["actions"], plans["tier"], plans["probability"], strict=True):
         steps = actions.split(" + ") if actions else []
-        rescored = model.score(apply_by_hand(row, steps), top_k=0).iloc[0]
+        rescored = model.classify(apply_by_hand(row, steps), top_k=0).iloc[0]
         assert rescored["probability"] == p, actions
         assert str(rescored["tier"]) == str(tier), actions
         # overrides only ever raise a tier under the national policy
@@ -887,7 +889,7 @@ def test_raising_ignores_what_the_batch_ranks_as_zero() -> None:
     """A contribution that rounds to zero where the batch ranks reasons
     (explain.top_reasons) is no reason on the card either."""
     phi = np.array([[0.3, 4e-12, -0.2, 0.3]])
-    positions, _ = cr.explain.top_reasons(phi, k=3)
+    positions, _ = cr.model.contributions.top_reasons(phi, k=3)
     card = ExplanationCard(
         entity_id="E1",
         as_of=AS_OF,

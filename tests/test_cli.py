@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import creditrisk as cr
 from creditrisk.cli import app
-from creditrisk.schema import TABLE_NAMES
+from creditrisk.data.schema import TABLE_NAMES
 
 runner = CliRunner()
 COMMANDS = typer.main.get_command(app).commands

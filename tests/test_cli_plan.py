@@ -21,7 +21,7 @@ def scores_file(tmp_path_factory) -> Path:
     tables = cr.load_sample()
     X = cr.build_features(tables, cr.spine(tables, "2025-01-01"))
     path = tmp_path_factory.mktemp("plan") / "scores.parquet"
-    model.score(X, top_k=0).join(X[["key_sector", "region"]]).to_parquet(path)
+    model.classify(X, top_k=0).join(X[["key_sector", "region"]]).to_parquet(path)
     return path
 
 

@@ -150,8 +150,8 @@ def test_explain_writes_text_for_a_txt_path(tmp_path) -> None:
     )
     ok(result)
     text = out.read_text(encoding="utf-8")
-    card = cr.RiskModel.load(MODEL).explain_card(
-        "E0000025", tables=cr.load_sample(), as_of="2025-01-01"
+    card = cr.report.explain_card(
+        cr.RiskModel.load(MODEL), "E0000025", tables=cr.load_sample(), as_of="2025-01-01"
     )
     assert text == card.text
     assert card.text.splitlines()[0] in result.output

@@ -1,7 +1,7 @@
 """``creditrisk train``, ``score`` and ``compare`` through Typer's CliRunner.
 
 Expectations come from the library behind each command (``score_register``,
-``creditrisk.monitoring.compare``, the MLflow registry) on the same inputs.
+``creditrisk.jobs.monitoring.compare``, the MLflow registry) on the same inputs.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 import creditrisk as cr
-from creditrisk import monitoring
 from creditrisk.cli import app
-from creditrisk.scoring import manifest_path, score_register
+from creditrisk.jobs import monitoring
+from creditrisk.jobs.scoring import manifest_path, score_register
 
 runner = CliRunner()
 BAD_INPUT = 2
@@ -186,7 +186,7 @@ def test_score_without_features(scored, tmp_path) -> None:
     got = pd.read_parquet(out)
     model = cr.RiskModel.load(MODEL_DIR)
     tables = cr.load_sample()
-    score_columns = list(model.score(cr.build_features(tables, cr.spine(tables, AS_OF))).columns)
+    score_columns = list(model.classify(cr.build_features(tables, cr.spine(tables, AS_OF))).columns)
     assert list(got.columns) == score_columns
     with_features = pd.read_parquet(scored)
     pd.testing.assert_frame_equal(got, with_features[score_columns])

@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 import creditrisk as cr
 from creditrisk.cli import app
-from creditrisk.io import run_identifiers, write_sql
-from creditrisk.scoring import manifest_path, resolve_model
+from creditrisk.data.sql import run_identifiers, write_sql
+from creditrisk.jobs.scoring import manifest_path, resolve_model
 
 runner = CliRunner()
 BAD_INPUT = 2

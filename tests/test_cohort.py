@@ -13,7 +13,7 @@ import pytest
 
 import creditrisk as cr
 from creditrisk import EventTables
-from creditrisk.cohort import data_span
+from creditrisk.data.spine import data_span
 
 DAY = pd.Timedelta(days=1)
 #: each of these days is both some entity's registration and another's deregistration

@@ -18,7 +18,7 @@ import pytest
 
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
-from creditrisk.schema import TABLE_NAMES, TABLES, Problem
+from creditrisk.data.schema import TABLE_NAMES, TABLES, Problem
 
 DAY = pd.Timedelta(days=1)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import creditrisk as cr
-from creditrisk.explain import TreeContributions, top_reasons
+from creditrisk.model.contributions import TreeContributions, top_reasons
 
 ATOL = 1e-12
 
@@ -351,8 +351,8 @@ def test_zero_as_missing_is_refused(rng) -> None:
 
 
 def test_public_path() -> None:
-    assert cr.explain.TreeContributions is TreeContributions
-    assert cr.explain.top_reasons is top_reasons
+    assert cr.model.contributions.TreeContributions is TreeContributions
+    assert cr.model.contributions.top_reasons is top_reasons
 
 
 # -- top_reasons -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fairness and selection checks (creditrisk.fairness) and the ``targeted_finding`` label.
+"""Fairness and selection checks (creditrisk.report.fairness) and the ``targeted_finding`` label.
 
 Expectations are computed here, independently: outcomes straight from the inspections
 table with pandas, group rates and ratios with groupby, Wilson intervals from their
@@ -20,7 +20,7 @@ from scipy.stats import norm
 
 import creditrisk as cr
 from creditrisk import EventTables, fairness
-from creditrisk.schema import TABLE_NAMES, empty_table
+from creditrisk.data.schema import TABLE_NAMES, empty_table
 
 AS_OF = pd.Timestamp("2023-07-01")
 LAST = pd.Timestamp("2025-12-31")

@@ -28,9 +28,7 @@ from sklearn.base import clone
 
 import creditrisk as cr
 from creditrisk import EventTables, FeatureBuilder, FeatureSpec, build_features, feature_catalogue
-from creditrisk.cohort import KNOWN_DATE_COLUMNS, data_span
-from creditrisk.features import CATALOGUE
-from creditrisk.schema import (
+from creditrisk.data.schema import (
     INSPECTION_KINDS,
     LIST_REASONS,
     LISTS,
@@ -42,6 +40,8 @@ from creditrisk.schema import (
     TABLES,
     empty_table,
 )
+from creditrisk.data.spine import KNOWN_DATE_COLUMNS, data_span
+from creditrisk.features.builder import CATALOGUE
 
 DAY = pd.Timedelta(days=1)
 KEYS = ["entity_id", "as_of"]

@@ -173,7 +173,7 @@ def policy(model) -> cr.Policy:
 @pytest.fixture(scope="module")
 def scores(model, tables) -> pd.DataFrame:
     X = cr.build_features(tables, cr.spine(tables, AS_OF))
-    return model.score(X, top_k=0).join(X[["key_sector", "region"]])
+    return model.classify(X, top_k=0).join(X[["key_sector", "region"]])
 
 
 @pytest.fixture(scope="module")

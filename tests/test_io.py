@@ -26,9 +26,9 @@ from pandas.io import sql as pandas_sql
 
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
-from creditrisk.io import FILTERS, is_url, read_mapping, read_sql, run_identifiers, write_sql
-from creditrisk.schema import TABLE_NAMES, TABLES
-from creditrisk.scoring import resolve_model, score_chunk, score_register
+from creditrisk.data.schema import TABLE_NAMES, TABLES
+from creditrisk.data.sql import FILTERS, is_url, read_mapping, run_identifiers, write_sql
+from creditrisk.jobs.scoring import resolve_model, score_chunk, score_register
 
 BACKENDS = ["sqlite", "postgresql"]
 AS_OF = "2025-01-01"
@@ -172,7 +172,7 @@ def assert_ordered_by_key(tables: EventTables) -> None:
 
 # -- reading the sample back -------------------------------------------------------------
 def test_read_sql_gives_back_the_sample(loaded: Database, sample: EventTables) -> None:
-    tables = read_sql(loaded.url, **register_mapping(loaded))
+    tables = EventTables.read_sql(loaded.url, **register_mapping(loaded))
     assert_same_tables(tables, sample)
 
 
@@ -201,7 +201,7 @@ def test_read_sql_from_an_engine_or_a_connection_leaves_them_open(
     with loaded.engine() as engine:
         assert_same_tables(EventTables.read_sql(engine, **mapping), sample)
         with engine.connect() as connection:
-            assert_same_tables(read_sql(connection, **mapping), sample)
+            assert_same_tables(EventTables.read_sql(connection, **mapping), sample)
             assert not connection.closed  # not ours to close
             assert connection.execute(sa.text("SELECT 1")).scalar() == 1
         with engine.connect() as connection:  # the engine still works
@@ -212,7 +212,7 @@ def test_read_sql_from_an_engine_or_a_connection_leaves_them_open(
 def test_chunked_reading_gives_the_same_tables_in_key_order(
     loaded: Database, sample: EventTables, chunksize: int, monkeypatch
 ) -> None:
-    import creditrisk.io as crio
+    import creditrisk.data.sql as crio
 
     coerced: dict[str, list[int]] = {name: [] for name in TABLE_NAMES}
     coerce = crio.coerce_table
@@ -222,7 +222,7 @@ def test_chunked_reading_gives_the_same_tables_in_key_order(
         return coerce(frame, table)
 
     monkeypatch.setattr(crio, "coerce_table", spy)
-    tables = read_sql(loaded.url, chunksize=chunksize, **register_mapping(loaded))
+    tables = EventTables.read_sql(loaded.url, chunksize=chunksize, **register_mapping(loaded))
     assert_same_tables(tables, sample)  # the database holds the rows shuffled
     assert_ordered_by_key(tables)
     for name, frame in sample:  # read in chunks of at most chunksize rows
@@ -265,7 +265,7 @@ def test_filters_run_in_the_database(loaded: Database, sample: EventTables, wher
         def capture(conn, cursor, statement, parameters, context, executemany):
             statements.append((statement, parameters))
 
-        tables = read_sql(engine, where=where, **register_mapping(loaded))
+        tables = EventTables.read_sql(engine, where=where, **register_mapping(loaded))
     assert_same_tables(tables, expected)
     # every table was read with one query filtered in the database
     reads = [(s, p) for s, p in statements if "ORDER BY" in s]
@@ -287,7 +287,7 @@ def test_filters_run_in_the_database(loaded: Database, sample: EventTables, wher
 
 def test_an_unknown_filter_is_a_value_error(loaded: Database) -> None:
     with pytest.raises(ValueError, match="'province'") as info:
-        read_sql(loaded.url, where={"province": "north"}, **register_mapping(loaded))
+        EventTables.read_sql(loaded.url, where={"province": "north"}, **register_mapping(loaded))
     for name in FILTERS:
         assert name in str(info.value)
 
@@ -296,7 +296,7 @@ def test_an_unknown_filter_is_a_value_error(loaded: Database) -> None:
 def test_an_unknown_table_name_is_a_value_error(loaded: Database, argument: str) -> None:
     value = "reg_enterprise" if argument == "tables" else dict(THEIRS)
     with pytest.raises(ValueError, match="enterprise'") as info:
-        read_sql(loaded.url, **{argument: {"enterprise": value}})
+        EventTables.read_sql(loaded.url, **{argument: {"enterprise": value}})
     assert not isinstance(info.value, SchemaError)
     assert "enterprises" in str(info.value)  # the tables there are
 
@@ -353,7 +353,7 @@ def test_a_broken_table_gives_the_schema_error_of_files(
         extra_table(loaded, f"broken_{name}", frame) as table,
         pytest.raises(SchemaError) as from_database,
     ):
-        read_sql(loaded.url, **with_tables(register_mapping(loaded), **{name: table}))
+        EventTables.read_sql(loaded.url, **with_tables(register_mapping(loaded), **{name: table}))
     assert len(from_files.value.problems) == 1, str(from_files.value)
     assert from_files.value.problems[0].headline().startswith(headline)
     assert problems_of(from_database.value) == problems_of(from_files.value)
@@ -367,7 +367,7 @@ def test_a_missing_table_is_a_schema_error(loaded: Database, spec: str) -> None:
         table, what = "licenses", "no_such_licenses"
         kwargs = with_tables(register_mapping(loaded), licenses=what)
     with pytest.raises(SchemaError) as info:
-        read_sql(loaded.url, **kwargs)
+        EventTables.read_sql(loaded.url, **kwargs)
     (problem,) = info.value.problems
     assert (problem.table, problem.column, problem.rule) == (table, None, "missing table")
     assert what in problem.detail
@@ -393,7 +393,7 @@ def test_a_missing_required_column_is_a_schema_error(
         loaded.execute(f"ALTER TABLE {table} DROP COLUMN {dropped}")
         mapping = with_tables(register_mapping(loaded), **{name: loaded.qualified(table)})
         with pytest.raises(SchemaError) as info:
-            read_sql(loaded.url, **mapping)
+            EventTables.read_sql(loaded.url, **mapping)
     (problem,) = info.value.problems
     assert (problem.table, problem.column, problem.rule) == (name, ours, "missing column")
     assert f"{name}.{ours} [missing column]" in str(info.value)
@@ -560,4 +560,4 @@ def test_read_mapping_refuses_unknown_sections_and_missing_files(tmp_path: Path)
 
 def test_read_sql_refuses_a_chunksize_below_one() -> None:
     with pytest.raises(ValueError, match="chunksize"):
-        read_sql("sqlite://", chunksize=0)
+        EventTables.read_sql("sqlite://", chunksize=0)

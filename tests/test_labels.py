@@ -3,7 +3,7 @@
 Exact values come from small hand-built tables: one entity ("E1") carries the events of
 a case, a second ("E2") has none, and a third ("LATE") registered on 2025-12-31 makes the
 data run to that day. On the sample, labels are checked against a direct pandas
-computation of the rules in :mod:`creditrisk.labels`.
+computation of the rules in :mod:`creditrisk.features.labels`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 import creditrisk as cr
 from creditrisk import EventTables
-from creditrisk.cohort import data_span
-from creditrisk.schema import LISTS, TABLE_NAMES, empty_table
+from creditrisk.data.schema import LISTS, TABLE_NAMES, empty_table
+from creditrisk.data.spine import data_span
 
 NAN = np.nan
 AS_OF = pd.Timestamp("2023-07-01")
@@ -315,7 +315,7 @@ def sample_spine(sample: EventTables) -> pd.DataFrame:
 
 
 def direct_labels(tables: EventTables, spine: pd.DataFrame, outcome: str, days: int) -> pd.Series:
-    """The rules of creditrisk.labels in plain pandas, one as-of date at a time."""
+    """The rules of creditrisk.features.labels in plain pandas, one as-of date at a time."""
     out = pd.Series(np.nan, index=spine.index, name=outcome)
     ins, pens, lst = tables.inspections, tables.penalties, tables.list_entries
     for as_of, rows in spine.groupby("as_of"):

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 import creditrisk as cr
 from creditrisk.cli import app
-from creditrisk.features import CATALOGUE
-from creditrisk.reasons import sentence
+from creditrisk.features.builder import CATALOGUE
+from creditrisk.model.reasons import sentence
 
 KEYS = ["entity_id", "as_of"]
 SMALL = {"n_estimators": 60, "num_threads": 1}
@@ -59,7 +59,7 @@ def y_test(result) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def scores(model, X_test) -> pd.DataFrame:
-    return model.score(X_test)
+    return model.classify(X_test)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +215,7 @@ def test_same_seed_same_model_scores_and_reasons(tables, model, X_test, scores) 
     again = cr.fit_model(tables, **SMALL).model
     assert again.booster_.model_to_string() == model.booster_.model_to_string()
     np.testing.assert_array_equal(again.predict_proba(X_test), model.predict_proba(X_test))
-    pd.testing.assert_frame_equal(again.score(X_test), scores)
+    pd.testing.assert_frame_equal(again.classify(X_test), scores)
 
 
 # -- scoring ---------------------------------------------------------------------------
@@ -241,9 +241,9 @@ def test_score_columns(scores, X_test) -> None:
 
 def test_top_k_changes_the_reason_columns(model, X_test) -> None:
     rows = X_test.head(50)
-    assert list(model.score(rows, top_k=0).columns)[-1] == "override_reason"
-    assert list(model.score(rows, top_k=1).columns)[-4:] == reason_columns(1)
-    five = model.score(rows, top_k=5)
+    assert list(model.classify(rows, top_k=0).columns)[-1] == "override_reason"
+    assert list(model.classify(rows, top_k=1).columns)[-4:] == reason_columns(1)
+    five = model.classify(rows, top_k=5)
     assert list(five.columns)[7:] == reason_columns(5)
 
 
@@ -253,13 +253,13 @@ def test_row_alone_equals_row_in_batch(saved, scores, X_test) -> None:
     positions += list(np.flatnonzero(scores["reason_3"].to_numpy() == "")[:2])
     for i in positions:
         fresh = cr.RiskModel.load(saved)  # no cached patterns from the batch
-        alone = fresh.score(X_test.iloc[[i]])
+        alone = fresh.classify(X_test.iloc[[i]])
         pd.testing.assert_frame_equal(alone, scores.iloc[[i]])
 
 
 def test_batch_order_does_not_matter(saved, scores, X_test) -> None:
     order = np.random.default_rng(4).permutation(len(X_test))[:2000]
-    shuffled = cr.RiskModel.load(saved).score(X_test.iloc[order])
+    shuffled = cr.RiskModel.load(saved).classify(X_test.iloc[order])
     pd.testing.assert_frame_equal(shuffled, scores.iloc[order])
 
 
@@ -350,7 +350,7 @@ def test_report_year_in_reason_sentences(model, X_test) -> None:
     assert len(rows)
     # the same entities as of 1 July 2024: the last report due is that of 2023
     rows["as_of"] = pd.Timestamp("2024-07-01")
-    s = model.score(rows, top_k=len(model.feature_names_in_))
+    s = model.classify(rows, top_k=len(model.feature_names_in_))
     hits = 0
     for i in range(1, len(model.feature_names_in_) + 1):
         mask = (s[f"reason_{i}_feature"] == "report_last_year_filed").to_numpy()
@@ -397,7 +397,7 @@ def test_cutoffs_split_the_latest_training_date_in_the_policy_shares(model, trai
 
 def test_features_in_the_index_score_the_same(model, scores, X_test) -> None:
     indexed = X_test.set_index(KEYS)
-    s = model.score(indexed)
+    s = model.classify(indexed)
     for column in ("probability", "tier", "reason_1", "override"):
         np.testing.assert_array_equal(s[column].to_numpy(), scores[column].to_numpy())
 
@@ -405,7 +405,7 @@ def test_features_in_the_index_score_the_same(model, scores, X_test) -> None:
 # -- refusing bad input ----------------------------------------------------------------
 def test_score_refuses_a_missing_feature(model, X_test) -> None:
     with pytest.raises(cr.ModelError, match="leverage_last"):
-        model.score(X_test.drop(columns="leverage_last").head(10))
+        model.classify(X_test.drop(columns="leverage_last").head(10))
 
 
 def test_score_refuses_an_unknown_category(model, X_test) -> None:
@@ -414,7 +414,7 @@ def test_score_refuses_an_unknown_category(model, X_test) -> None:
     region.iloc[3] = "district_99"
     rows["region"] = region
     with pytest.raises(cr.ModelError) as info:
-        model.score(rows)
+        model.classify(rows)
     message = str(info.value)
     assert "region" in message
     assert "district_99" in message
@@ -424,12 +424,12 @@ def test_score_refuses_text_in_a_numeric_feature(model, X_test) -> None:
     rows = X_test.head(5).copy()
     rows["age_years"] = rows["age_years"].astype(str)
     with pytest.raises(cr.ModelError, match="age_years"):
-        model.score(rows)
+        model.classify(rows)
 
 
 def test_score_refuses_missing_keys(model, X_test) -> None:
     with pytest.raises(cr.ModelError, match="entity_id"):
-        model.score(X_test.drop(columns="entity_id").head(5))
+        model.classify(X_test.drop(columns="entity_id").head(5))
 
 
 def test_category_with_other_category_order_scores_the_same(model, scores, X_test) -> None:
@@ -438,7 +438,7 @@ def test_category_with_other_category_order_scores_the_same(model, scores, X_tes
         list(reversed(rows["region"].cat.categories))
     )
     np.testing.assert_array_equal(
-        model.score(rows)["probability"].to_numpy(), scores["probability"].to_numpy()
+        model.classify(rows)["probability"].to_numpy(), scores["probability"].to_numpy()
     )
 
 
@@ -450,7 +450,7 @@ def test_text_region_scores_the_same_as_the_category(model, scores, X_test, dtyp
     rows["region"] = rows["region"].astype(dtype)
     assert not isinstance(rows["region"].dtype, pd.CategoricalDtype)
     np.testing.assert_array_equal(model.predict_proba(rows), model.predict_proba(X_test))
-    pd.testing.assert_frame_equal(model.score(rows), scores)
+    pd.testing.assert_frame_equal(model.classify(rows), scores)
 
 
 # -- save and load ---------------------------------------------------------------------
@@ -471,7 +471,7 @@ def test_saved_directory_holds_text_and_json_only(saved) -> None:
 
 def test_save_load_roundtrip(saved, model, scores, X_test) -> None:
     loaded = cr.RiskModel.load(saved)
-    pd.testing.assert_frame_equal(loaded.score(X_test), scores)
+    pd.testing.assert_frame_equal(loaded.classify(X_test), scores)
     np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     assert loaded.cutoffs_ == model.cutoffs_
     assert loaded.calibration_ == model.calibration_
@@ -548,9 +548,17 @@ def test_save_refuses_an_existing_directory(model, saved, tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
 
 
-def test_unfitted_model_refuses_to_score(X_test) -> None:
-    with pytest.raises(cr.ModelError, match="not fitted"):
-        cr.RiskModel().score(X_test.head(2))
+@pytest.mark.parametrize(
+    "method",
+    ["classify", "predict_proba", "predict", "decision_function", "contributions", "save"],
+)
+def test_unfitted_model_raises_scikit_learns_not_fitted_error(X_test, tmp_path, method) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    args = (tmp_path / "m",) if method == "save" else (X_test.head(2),)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        getattr(cr.RiskModel(), method)(*args)
+    assert not (tmp_path / "m").exists()
 
 
 # -- other policies --------------------------------------------------------------------
@@ -573,7 +581,7 @@ def test_five_tier_policy_end_to_end(tables, X_test) -> None:
     policy = cr.Policy.from_dict(d)
     m = cr.fit_model(tables, policy=policy, **SMALL).model
     assert len(m.cutoffs_) == 4
-    s = m.score(X_test)
+    s = m.classify(X_test)
     assert list(s["tier"].cat.categories) == ["A", "B", "C", "D", "E"]
     serious = (X_test["on_serious_list"] == 1).to_numpy()
     assert (s["tier"].to_numpy()[serious] == "E").all()
@@ -584,7 +592,7 @@ def test_five_tier_policy_end_to_end(tables, X_test) -> None:
 def test_reference_model_loads_and_scores(reference, X_test) -> None:
     assert reference.policy_.name == "national"
     assert reference.n_trees_ == reference.booster_.num_trees() > 0
-    s = reference.score(X_test.head(500))
+    s = reference.classify(X_test.head(500))
     assert list(s["tier"].cat.categories) == ["A", "B", "C", "D"]
     assert s["probability"].between(0, 1).all()
 
@@ -627,7 +635,7 @@ def test_auc_close_to_the_oracle(world_fit) -> None:
 
 def test_finding_rate_rises_across_tiers(world_fit) -> None:
     _, fit = world_fit
-    scores = fit.model.score(fit.X_test, top_k=0)
+    scores = fit.model.classify(fit.X_test, top_k=0)
     table = cr.evaluation.tier_table(scores, fit.y_test)
     assert list(table.index) == ["A", "B", "C", "D"]
     assert (table["labelled"] > 20).all()

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import creditrisk as cr
-from creditrisk import scoring
 from creditrisk.cli import app
-from creditrisk.monitoring import Comparison, Thresholds, compare, psi, tier_migration
+from creditrisk.jobs import scoring
+from creditrisk.jobs.monitoring import Comparison, Thresholds, compare, psi, tier_migration
 
 runner = CliRunner()
 TIERS = pd.CategoricalDtype(["A", "B", "C", "D"], ordered=True)

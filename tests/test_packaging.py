@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import creditrisk as cr
-from creditrisk.schema import TABLE_NAMES, data_dictionary
+from creditrisk.data.schema import TABLE_NAMES, data_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,10 +31,14 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_ships_the_sample(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for table in TABLE_NAMES:
-        assert f"creditrisk/sample/{table}.parquet" in names
-    assert "creditrisk/sample/README.md" in names
-    templates = {n.split("/")[-1] for n in names if n.startswith("creditrisk/templates/")}
-    assert templates == {p.name for p in (ROOT / "src/creditrisk/templates").glob("*.j2")}
+        assert f"creditrisk/data/sample/{table}.parquet" in names
+    assert "creditrisk/data/sample/README.md" in names
+    for part in ("metadata.json", "model.txt", "CHECKSUMS", "MODEL_CARD.md"):
+        assert f"creditrisk/model/sample/{part}" in names
+    assert {"creditrisk/policy/national.toml", "creditrisk/policy/daqing.toml"} <= names
+    assert "creditrisk/py.typed" in names
+    templates = {n.split("/")[-1] for n in names if n.startswith("creditrisk/report/templates/")}
+    assert templates == {p.name for p in (ROOT / "src/creditrisk/report/templates").glob("*.j2")}
 
 
 def test_load_sample_from_installed_wheel(wheel, tmp_path):
@@ -57,7 +61,7 @@ def test_load_sample_from_installed_wheel(wheel, tmp_path):
     code = (
         "import creditrisk as cr; t = cr.load_sample().validate(); "
         "m = cr.RiskModel.load(cr.sample_model_path()); "
-        "card = m.explain_card('E0000025', tables=t, as_of='2025-01-01'); "
+        "card = cr.report.explain_card(m, 'E0000025', tables=t, as_of='2025-01-01'); "
         "assert card.html.startswith('<!DOCTYPE html>') and 'E0000025' in card.html; "
         "print(cr.__file__); print(len(t.enterprises))"
     )
@@ -110,7 +114,7 @@ def test_readme_python_runs(tmp_path, monkeypatch):
 
 
 def test_the_documented_training_config_is_valid_and_holds_the_defaults():
-    from creditrisk.tracking import TrainConfig
+    from creditrisk.jobs.tracking import TrainConfig
 
     config = TrainConfig.from_toml(ROOT / "configs" / "train.toml")
     defaults = TrainConfig()

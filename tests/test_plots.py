@@ -1,4 +1,4 @@
-"""Plots (creditrisk.plots): each draws the numbers of the table it is given, under STYLE.
+"""Plots (creditrisk.report.plots): each draws the numbers of the table it is given, under STYLE.
 
 Bar heights, points, cells and tick labels are read back from the Figure and compared
 with the table (or a direct computation on the scores); every figure is closed after.
@@ -21,7 +21,10 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 
 import creditrisk as cr
-from creditrisk import evaluation, fairness, inspection, monitoring, plots
+from creditrisk import inspection
+from creditrisk.jobs import monitoring
+from creditrisk.model import evaluation
+from creditrisk.report import fairness, plots
 
 AS_OF = "2024-07-01"
 TIERS = ["A", "B", "C", "D"]

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.policy import available_policies
-from creditrisk.tiers import assign_tiers
+from creditrisk.policy.rules import available_policies
+from creditrisk.policy.tiers import assign_tiers
 
 
 def national_dict() -> dict:
@@ -93,7 +93,7 @@ def test_shipped_file_and_dict_agree(tmp_path: Path) -> None:
     """Loading the shipped file by name equals loading its exact text from a path."""
     from importlib import resources
 
-    text = resources.files("creditrisk.policies").joinpath("daqing.toml").read_text("utf-8")
+    text = resources.files("creditrisk.policy").joinpath("daqing.toml").read_text("utf-8")
     path = tmp_path / "copy_of_daqing.toml"
     path.write_text(text, encoding="utf-8")
     assert cr.Policy.load(path) == cr.Policy.load("daqing")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.recourse import ACTIONS, recourse
+from creditrisk.model.recourse import ACTIONS, recourse
 
 SMALL = {"n_estimators": 60, "num_threads": 1}
 COLUMNS = ["actions", "steps", "n_actions", "probability", "tier", "lower"]
@@ -203,7 +203,7 @@ def test_no_open_action_gives_a_single_row(model, X) -> None:
         assert only["actions"] == ""
         assert only["steps"] == "(as it stands)"
         assert not only["lower"]
-        now = model.score(row, top_k=0).iloc[0]
+        now = model.classify(row, top_k=0).iloc[0]
         assert only["tier"] == now["tier"]
         assert only["probability"] == now["probability"]
 
@@ -241,11 +241,11 @@ def test_reported_tier_is_the_score_of_the_changed_row(model, X) -> None:
         ("file_overdue_reports", filed),
         ("file_overdue_reports + leave_abnormal_list", both),
     ):
-        s = model.score(changed, top_k=0).iloc[0]
+        s = model.classify(changed, top_k=0).iloc[0]
         assert plans.loc[name, "tier"] == s["tier"], name
         assert plans.loc[name, "probability"] == pytest.approx(s["probability"], abs=1e-12)
     # the abnormal-list override no longer applies once off the list
-    s_both = model.score(both, top_k=0).iloc[0]
+    s_both = model.classify(both, top_k=0).iloc[0]
     assert "abnormal_list" not in s_both["override"]
 
 
@@ -263,7 +263,7 @@ def test_restoration_changes_by_hand(model, X) -> None:
         row = rows.iloc[[i]]
         plans = model.recourse(row).set_index("actions")
         assert set(plans.index) == {"", "restore_penalties"}
-        s = model.score(restore_by_hand(row), top_k=0).iloc[0]
+        s = model.classify(restore_by_hand(row), top_k=0).iloc[0]
         assert plans.loc["restore_penalties", "tier"] == s["tier"]
         assert plans.loc["restore_penalties", "probability"] == pytest.approx(
             s["probability"], abs=1e-12
@@ -283,7 +283,7 @@ def test_order_lower_plans_first_then_fewest_actions(model, X) -> None:
     for i in range(min(len(candidates), 80)):
         row = candidates.iloc[[i]]
         plans = model.recourse(row)
-        now = model.score(row, top_k=0).iloc[0]
+        now = model.classify(row, top_k=0).iloc[0]
         current = tiers.index(now["tier"])
         rank = np.array([tiers.index(t) for t in plans["tier"]])
         np.testing.assert_array_equal(plans["lower"].to_numpy(), rank < current)
@@ -349,7 +349,7 @@ def test_among_equal_sized_plans_the_lowest_tier_comes_first(X) -> None:
     row["abnormal_reason"] = pd.Series(
         ["unreachable_at_address"], index=row.index, dtype=X["abnormal_reason"].dtype
     )
-    now = model.score(row, top_k=0).iloc[0]
+    now = model.classify(row, top_k=0).iloc[0]
     assert now["score_tier"] == "low" and now["tier"] == "severe"
     plans = model.recourse(row)
     by_plan = dict(zip(plans["actions"], plans["tier"], strict=True))

@@ -1,4 +1,4 @@
-"""The supervisor's report (creditrisk.report.build_report), read back from its HTML.
+"""The supervisor's report (creditrisk.report.page.build_report), read back from its HTML.
 
 The report is built once from the sample: today's run, the run six months before, a
 drawn plan and its inspector register. Every HTML table is parsed back with the
@@ -27,8 +27,8 @@ from markupsafe import escape
 
 import creditrisk as cr
 from creditrisk import inspection
-from creditrisk.cohort import data_span
-from creditrisk.report import build_report
+from creditrisk.data.spine import data_span
+from creditrisk.report.page import build_report
 
 TODAY = pd.Timestamp("2026-01-01")
 BEFORE = pd.Timestamp("2025-07-01")
@@ -444,8 +444,8 @@ def test_the_report_and_a_card_render_in_headless_chromium(run, tmp_path) -> Non
     if executable is None:
         pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    card = run["model"].explain_card(
-        str(run["plan"]["entity_id"].iat[0]), tables=run["tables"], as_of=TODAY
+    card = cr.report.explain_card(
+        run["model"], str(run["plan"]["entity_id"].iat[0]), tables=run["tables"], as_of=TODAY
     )
     pages = {
         "report": (run["report"].write(tmp_path / "report.html"), len(run["report"].figures)),

@@ -18,12 +18,11 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.cohort import data_span
-from creditrisk.schema import TABLE_NAMES
-from creditrisk.scoring import (
+from creditrisk.data.schema import TABLE_NAMES
+from creditrisk.data.spine import data_span
+from creditrisk.jobs.scoring import (
     ChunkedRegister,
     manifest_path,
-    resolve_model,
     score_chunk,
     score_register,
 )
@@ -359,7 +358,11 @@ def test_registered_model_scores_like_the_risk_model(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     source = f"models:/creditrisk{reference}"
     out = tmp_path / "scores.parquet"
-    manifest = score_register(tables, source, AS_OF, out, chunk_size=4_000)
+    with pytest.raises(cr.ModelError, match=r"registry URI.*tracking\.load_model"):
+        score_register(tables, source, AS_OF, out, chunk_size=4_000)  # knows no registry
+    assert not out.exists()
+    model = cr.tracking.resolve_model(source)  # the registry is read here, once
+    manifest = score_register(tables, model, AS_OF, out, chunk_size=4_000)
     pd.testing.assert_frame_equal(read(out), score_chunk(tables, run.model, AS_OF))
     assert manifest["model"]["version"] == run.version == "1"
     assert manifest["model"]["source"] == source
@@ -374,4 +377,4 @@ def test_resolve_model_refuses_an_unknown_alias(registry, monkeypatch) -> None:
     uri, _ = registry
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     with pytest.raises(cr.ModelError, match="nobody"):
-        resolve_model("models:/creditrisk@nobody")
+        cr.tracking.resolve_model("models:/creditrisk@nobody")

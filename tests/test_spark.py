@@ -1,7 +1,7 @@
-"""The Spark engine (creditrisk.spark) gives the pandas engine's rows, in local[2].
+"""The Spark engine (creditrisk.jobs.spark) gives the pandas engine's rows, in local[2].
 
 Every test shares the session-scoped ``spark`` fixture of conftest.py. Expected rows
-always come from the pandas engine (:func:`creditrisk.scoring.score_chunk` or the
+always come from the pandas engine (:func:`creditrisk.jobs.scoring.score_chunk` or the
 ``score --engine pandas`` command) on the same tables; only the representation is
 normalised before comparing (categories and strings to ``str``/None, dates to one unit).
 """
@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 import creditrisk as cr
-from creditrisk import scoring
-from creditrisk import spark as engine
 from creditrisk.cli import app
+from creditrisk.jobs import scoring
+from creditrisk.jobs import spark as engine
 
 AS_OF = "2025-01-01"
 TWO_DATES = ["2023-06-30", "2025-01-01"]

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 import creditrisk as cr
 from creditrisk import EventTables
-from creditrisk.temporal import TemporalSplit, as_of_dates
+from creditrisk.features.temporal import TemporalSplit, as_of_dates
 
 YEAR = pd.Timedelta(days=365)
 YEARLY = [f"{y}-07-01" for y in range(2019, 2025)]  # 2019-07-01 .. 2024-07-01

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.tiers import assign_tiers, fit_cutoffs, override_mask, score_tiers, tier_dtype
+from creditrisk.policy.tiers import (
+    assign_tiers,
+    fit_cutoffs,
+    override_mask,
+    score_tiers,
+    tier_dtype,
+)
 
 TIERS = {"names": ["A", "B", "C", "D"], "method": "cutoffs", "cutoffs": [0.1, 0.3, 0.6]}
 CUTOFFS = (0.1, 0.3, 0.6)

@@ -4,7 +4,7 @@ tracking store in use, and TrainConfig.
 One temporary SQLite store per module holds three runs of the registered model
 ``creditrisk`` (a good model, a worse one, the worse one again promoted by request) and
 two runs of ``creditrisk-brier`` compared on the Brier score. Expectations come from the
-public API (``creditrisk.evaluation.metrics``, ``RiskModel.score``, ``tier_table``) or
+public API (``creditrisk.model.evaluation.metrics``, ``RiskModel.classify``, ``tier_table``) or
 from the files themselves, never from earlier runs.
 """
 
@@ -28,8 +28,8 @@ import yaml
 from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
 
 import creditrisk as cr
-from creditrisk.evaluation import metrics, tier_table
-from creditrisk.tracking import TrainConfig, load_model
+from creditrisk.jobs.tracking import TrainConfig, load_model
+from creditrisk.model.evaluation import metrics, tier_table
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "creditrisk"
@@ -233,7 +233,7 @@ def test_pyfunc_by_alias_scores_like_risk_model(champion_pyfunc, champion, rows)
     categorical = [c for c in rows if isinstance(rows[c].dtype, pd.CategoricalDtype)]
     assert categorical  # build_features gives pandas categories
     got = champion_pyfunc.predict(rows)
-    expected = champion.score(rows)
+    expected = champion.classify(rows)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
 
 
@@ -243,7 +243,7 @@ def test_pyfunc_takes_categories_as_text(champion_pyfunc, champion, rows, dtype)
     text = rows.astype(dict.fromkeys(categorical, dtype))
     assert not any(isinstance(text[c].dtype, pd.CategoricalDtype) for c in text)
     got = champion_pyfunc.predict(text)
-    expected = champion.score(rows)
+    expected = champion.classify(rows)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
 
 
@@ -251,7 +251,7 @@ def test_pyfunc_top_k_param(champion_pyfunc, champion, rows) -> None:
     got = champion_pyfunc.predict(rows, params={"top_k": 1})
     reasons = [c for c in got if c.startswith("reason_") and c.count("_") == 1]
     assert reasons == ["reason_1"]
-    expected = champion.score(rows, top_k=1)
+    expected = champion.classify(rows, top_k=1)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
 
 
@@ -307,7 +307,7 @@ def test_run_metrics(store, client) -> None:
     tiers = list(run.model.policy_.tiers)
     shares = [logged[f"tier_{t}_share"] for t in tiers]
     assert sum(shares) == pytest.approx(1.0)
-    scores = run.model.score(run.result.X_test, top_k=0)
+    scores = run.model.classify(run.result.X_test, top_k=0)
     y = run.result.y_test.to_numpy(dtype=float)
     for tier in tiers:
         in_tier = (scores["tier"] == tier).to_numpy()
@@ -336,7 +336,7 @@ def test_run_artifacts(store, client, tmp_path) -> None:
     catalogue = pd.read_csv(run_artifact(store, run.run_id, "feature_catalogue.csv", tmp_path))
     assert len(catalogue) == len(cr.feature_catalogue())
     table = pd.read_csv(run_artifact(store, run.run_id, "tier_table.csv", tmp_path), index_col=0)
-    expected = tier_table(run.model.score(run.result.X_test, top_k=0), run.result.y_test)
+    expected = tier_table(run.model.classify(run.result.X_test, top_k=0), run.result.y_test)
     assert [str(t) for t in table.index] == [str(t) for t in expected.index]
     np.testing.assert_allclose(table["share"], expected["share"])
     np.testing.assert_array_equal(table["entities"], expected["entities"])
@@ -348,7 +348,7 @@ def test_logged_model_has_signature_pins_and_no_pickle(store, downloaded) -> Non
     assert spec["signature"]["inputs"]
     assert spec["signature"]["outputs"]
     flavor = spec["flavors"]["python_function"]
-    assert flavor["loader_module"] == "creditrisk.tracking"
+    assert flavor["loader_module"] == "creditrisk.jobs.tracking"
     assert spec["metadata"]["data_fingerprint"] == cr.load_sample().fingerprint()
     requirements = [
         line.strip()

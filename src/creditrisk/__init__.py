@@ -1,5 +1,19 @@
 """creditrisk: enterprise credit-risk tiers, reasons and inspection plans for regulators.
 
+The package follows the flow, one sub-package per box, each importing only the boxes
+before it: :mod:`~creditrisk.data` (the register) → :mod:`~creditrisk.features`
+(features, labels, temporal splits) → :mod:`~creditrisk.policy` (policies and tiers) →
+:mod:`~creditrisk.model` (the estimator, contributions, reasons, recourse, evaluation)
+→ :mod:`~creditrisk.inspection` (frequency, allocation, the draw) →
+:mod:`~creditrisk.jobs` (batch scoring, Spark, MLflow, monitoring) →
+:mod:`~creditrisk.report` (report, cards, plots, fairness) → :mod:`creditrisk.cli`;
+:mod:`~creditrisk.synth` (the synthetic world) sits beside :mod:`~creditrisk.data`.
+
+The names a notebook uses most are here at the top, and so are the modules the README
+tour reaches through ``cr.``: ``cr.schema`` and ``cr.io`` (:mod:`creditrisk.data.schema`
+and :mod:`creditrisk.data.sql`), ``cr.temporal``, ``cr.evaluation``, ``cr.scoring``,
+``cr.tracking``, ``cr.monitoring``, ``cr.plots`` and ``cr.fairness``.
+
 Example
 -------
 >>> import creditrisk as cr
@@ -13,46 +27,24 @@ Example
 True
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-from creditrisk import (
-    card,
-    evaluation,
-    explain,
-    fairness,
-    inspection,
-    io,
-    monitoring,
-    plots,
-    recourse,
-    report,
-    schema,
-    scoring,
-    synth,
-    temporal,
-    tiers,
-    tracking,
-)
-from creditrisk.cohort import spine
-from creditrisk.data import EventTables, load_sample
+from creditrisk import data, features, inspection, jobs, model, policy, report, synth
+from creditrisk._version import __version__
+from creditrisk.data import EventTables, SchemaError, load_sample, schema, spine
+from creditrisk.data import sql as io
 from creditrisk.features import (
     FeatureBuilder,
     FeatureSpec,
     build_features,
+    build_labels,
     feature_catalogue,
+    temporal,
 )
-from creditrisk.labels import build_labels
-from creditrisk.model import ModelError, RiskModel
+from creditrisk.jobs import monitoring, scoring, tracking
+from creditrisk.jobs.scoring import score_register
+from creditrisk.jobs.tracking import TrainConfig, train
+from creditrisk.model import ModelError, RiskModel, evaluation, fit_model, sample_model_path
 from creditrisk.policy import Policy, PolicyError
-from creditrisk.schema import SchemaError
-from creditrisk.scoring import score_register
-from creditrisk.tracking import TrainConfig, train
-from creditrisk.training import fit_model, sample_model_path
-
-try:
-    __version__ = version("creditrisk")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+from creditrisk.report import fairness, plots
 
 __all__ = [
     "EventTables",
@@ -67,18 +59,20 @@ __all__ = [
     "__version__",
     "build_features",
     "build_labels",
-    "card",
+    "data",
     "evaluation",
-    "explain",
     "fairness",
     "feature_catalogue",
+    "features",
     "fit_model",
     "inspection",
     "io",
+    "jobs",
     "load_sample",
+    "model",
     "monitoring",
     "plots",
-    "recourse",
+    "policy",
     "report",
     "sample_model_path",
     "schema",
@@ -87,7 +81,6 @@ __all__ = [
     "spine",
     "synth",
     "temporal",
-    "tiers",
     "tracking",
     "train",
 ]

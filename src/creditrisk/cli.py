@@ -34,19 +34,22 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from creditrisk import inspection, io, monitoring, scoring, synth, tracking
-from creditrisk.card import explain_card
-from creditrisk.cohort import data_span, spine
-from creditrisk.data import EventTables, atomic_file, load_sample
-from creditrisk.evaluation import tier_table
-from creditrisk.features import FeatureSpec, build_features
-from creditrisk.labels import build_labels
-from creditrisk.model import ModelError
-from creditrisk.policy import Policy, PolicyError
-from creditrisk.report import build_report
-from creditrisk.schema import SchemaError
-from creditrisk.tracking import TrainConfig
-from creditrisk.training import fit_model
+from creditrisk import inspection, synth
+from creditrisk._version import __version__
+from creditrisk.data import sql as io
+from creditrisk.data.schema import SchemaError
+from creditrisk.data.spine import data_span, spine
+from creditrisk.data.tables import EventTables, atomic_file, load_sample
+from creditrisk.features.builder import FeatureSpec, build_features
+from creditrisk.features.labels import build_labels
+from creditrisk.jobs import monitoring, scoring, tracking
+from creditrisk.jobs.tracking import TrainConfig
+from creditrisk.model.estimator import ModelError
+from creditrisk.model.evaluation import tier_table
+from creditrisk.model.training import fit_model
+from creditrisk.policy.rules import Policy, PolicyError
+from creditrisk.report.card import explain_card
+from creditrisk.report.page import build_report
 
 app = typer.Typer(
     help="Enterprise credit-risk tiers, reasons and inspection plans for market regulators.",
@@ -56,6 +59,28 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"creditrisk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the installed version of creditrisk and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Enterprise credit-risk tiers, reasons and inspection plans for market regulators."""
+
 
 BAD_INPUT = 2
 
@@ -107,7 +132,7 @@ def _read_scores(path: Path, what: str = "scores") -> pd.DataFrame:
 
 def _load_model(model: str):
     try:
-        return scoring.resolve_model(model)[0]
+        return tracking.resolve_model(model)
     except (ModelError, OSError) as exc:
         raise _fail(f"cannot load the model {model}: {exc}") from None
 
@@ -115,7 +140,7 @@ def _load_model(model: str):
 _DATA_HELP = (
     "Directory of event tables, or a database URL (sqlite:///..., postgresql+psycopg://...)."
 )
-_MAP_HELP = "TOML mapping of a database's tables, columns and filters (see creditrisk.io)."
+_MAP_HELP = "TOML mapping of a database's tables, columns and filters (see creditrisk.data.sql)."
 
 
 def _summary_table(tables: EventTables, title: str) -> Table:
@@ -421,7 +446,7 @@ def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets)
     try:
         import pyspark  # noqa: F401
 
-        from creditrisk import spark as engine
+        from creditrisk.jobs import spark as engine
     except ImportError:
         raise _fail("--engine spark needs PySpark: pip install 'creditrisk[spark]'") from None
 
@@ -830,7 +855,7 @@ def demo(
         f"{c['decision']}: "
         + ("it is now @champion" if run.promoted else f"v{c['champion_version']} stays champion")
     )
-    scores = model.score(result.X_test)
+    scores = model.classify(result.X_test)
     out.print(_tier_rich(tier_table(scores, result.y_test), "Tiers on the test date"))
     examples = [
         scores[scores["tier"] == scores["tier"].cat.categories[-1]].head(1),

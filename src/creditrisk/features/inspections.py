@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from creditrisk.data.schema import INSPECTION_KINDS, OUTCOMES
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.source import Source, last_per_entity, per_entity
-from creditrisk.schema import INSPECTION_KINDS, OUTCOMES
 
 __all__ = ["FEATURES", "compute"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from creditrisk.data.schema import LIST_REASONS, LISTS, REMOVAL_REASONS
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.source import FAR, Source, last_per_entity, per_entity
-from creditrisk.schema import LIST_REASONS, LISTS, REMOVAL_REASONS
 
 __all__ = ["FEATURES", "compute"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditrisk.data.schema import SEVERITIES
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.source import FAR, Source, per_entity
-from creditrisk.schema import SEVERITIES
 
 __all__ = ["FEATURES", "WINDOWS", "compute"]
 

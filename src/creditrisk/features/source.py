@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from creditrisk.keys import positions
+from creditrisk.data.keys import positions
 
 __all__ = ["FAR", "Source", "to_day"]
 

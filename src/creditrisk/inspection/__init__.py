@@ -13,7 +13,7 @@ Example
 >>> from creditrisk import inspection
 >>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()
 >>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
->>> scores = m.score(X, top_k=0).join(X[["key_sector", "region"]])
+>>> scores = m.classify(X, top_k=0).join(X[["key_sector", "region"]])
 >>> table = inspection.frequency_table(scores, m.policy_)
 >>> int(table["entities"].sum()) == len(scores)
 True

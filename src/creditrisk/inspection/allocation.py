@@ -10,7 +10,7 @@ tier outside the key sectors.
 Example
 -------
 >>> import pandas as pd
->>> from creditrisk.policy import Policy
+>>> from creditrisk.policy.rules import Policy
 >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
 ...     "probability": [0.1] * 90 + [0.8] * 10,
 ...     "tier": pd.Categorical(["A"] * 90 + ["D"] * 10, categories=list("ABCD")),
@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from creditrisk.inspection.frequency import OTHER, frequency_table, minimum_rules, period_years
-from creditrisk.policy import Policy
+from creditrisk.policy.rules import Policy
 
 __all__ = ["Allocation", "allocate"]
 

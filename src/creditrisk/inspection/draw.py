@@ -25,7 +25,7 @@ Example
 >>> from creditrisk.inspection import draw, load_sample_register, verify
 >>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()
 >>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
->>> scores = m.score(X, top_k=0).join(X[["key_sector", "region"]])
+>>> scores = m.classify(X, top_k=0).join(X[["key_sector", "region"]])
 >>> plan = draw(scores, load_sample_register(), m.policy_, seed=20260101, history=t)
 >>> verify(plan, scores, load_sample_register(), m.policy_, history=t)
 True
@@ -41,7 +41,7 @@ import pandas as pd
 
 from creditrisk.inspection.frequency import frequency_table, strata
 from creditrisk.inspection.register import InspectorRegister
-from creditrisk.policy import Policy
+from creditrisk.policy.rules import Policy
 
 __all__ = ["PlanMismatch", "StaffingError", "draw", "inputs_digest", "verify", "workload"]
 
@@ -103,7 +103,7 @@ def inputs_digest(
     Example
     -------
     >>> import pandas as pd
-    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.policy.rules import Policy
     >>> from creditrisk.inspection import load_sample_register
     >>> s = pd.DataFrame({"entity_id": ["E1"], "tier": ["A"], "probability": [0.1],
     ...                   "key_sector": ["none"], "region": ["district_01"]})
@@ -186,7 +186,7 @@ def draw(
     inspector_1 (the lead), inspector_2, then seed, period, creditrisk_version and
     inputs_sha256 (the same on every row).
     """
-    from creditrisk import __version__
+    from creditrisk._version import __version__
 
     if not isinstance(register, InspectorRegister):
         raise TypeError("register must be an InspectorRegister (see load_sample_register)")

@@ -9,7 +9,7 @@ largest that applies; rates are inspections per entity per period (a rate of 0.0
 Example
 -------
 >>> import pandas as pd
->>> from creditrisk.policy import Policy
+>>> from creditrisk.policy.rules import Policy
 >>> scores = pd.DataFrame({"entity_id": ["E1", "E2", "E3"], "probability": [0.1, 0.2, 0.9],
 ...     "tier": pd.Categorical(["A", "A", "D"], categories=list("ABCD"), ordered=True),
 ...     "key_sector": ["none", "food", "none"]})
@@ -27,7 +27,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from creditrisk.policy import Policy
+from creditrisk.policy.rules import Policy
 
 __all__ = [
     "OTHER",
@@ -73,7 +73,7 @@ def strata(scores: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
     Example
     -------
-    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.policy.rules import Policy
     >>> s = pd.DataFrame({"tier": ["B"], "key_sector": ["drug"]})
     >>> strata(s, Policy.load("daqing"))["sector"].tolist()  # daqing: food only
     ['other']
@@ -99,7 +99,7 @@ def minimum_rules(policy: Policy, tier: str, sector: str, years: float) -> list[
 
     Example
     -------
-    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.policy.rules import Policy
     >>> minimum_rules(Policy.load("national"), "A", "food", 1.0)
     [(0.5, 'key sector food: 1 every 2Y'), (0.01, 'random floor: 1% per 1Y')]
     """

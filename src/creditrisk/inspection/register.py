@@ -89,7 +89,7 @@ class InspectorRegister:
 
 
 def _sample_dir() -> Path:
-    return Path(str(resources.files("creditrisk").joinpath("sample")))
+    return Path(str(resources.files("creditrisk.data").joinpath("sample")))
 
 
 def load_sample_register() -> InspectorRegister:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from creditrisk.schema import OUTCOMES, coerce_table
+from creditrisk.data.schema import OUTCOMES, coerce_table
 
 __all__ = ["add_results", "read_results", "results_to_inspections"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
-from creditrisk.schema import ENTITY_TYPES, KEY_SECTORS, MEASURES, SEVERITIES
+from creditrisk.data.schema import ENTITY_TYPES, KEY_SECTORS, MEASURES, SEVERITIES
 from creditrisk.synth.calendar import NA_DAY, Calendar, day_of
 from creditrisk.synth.params import (
     GENERAL_CATEGORIES,
@@ -47,7 +47,7 @@ STRICT_SECTORS = (
     KEY_SECTORS.index("drug"),
     KEY_SECTORS.index("special_equipment"),
 )
-# list codes and reason codes follow creditrisk.schema.LISTS / LIST_REASONS
+# list codes and reason codes follow creditrisk.data.schema.LISTS / LIST_REASONS
 ABNORMAL, MARK, SERIOUS = 0, 1, 2
 NOT_FILED, NOT_DISCLOSED, FALSE_INFO, UNREACHABLE, ESCALATED, VIOLATION = range(6)
 RESTORED, DEREGISTERED, ESCALATION, EXPIRED = range(4)

@@ -27,8 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import ndtr
 
-from creditrisk.data import EventTables, atomic_file
-from creditrisk.schema import (
+from creditrisk.data.schema import (
     ENTITY_TYPES,
     INSPECTION_KINDS,
     KEY_SECTORS,
@@ -39,6 +38,7 @@ from creditrisk.schema import (
     REMOVAL_REASONS,
     SEVERITIES,
 )
+from creditrisk.data.tables import EventTables, atomic_file
 from creditrisk.synth.calendar import NA_DAY, day_of, to_datetime
 from creditrisk.synth.params import WorldParams
 from creditrisk.synth.simulate import (

@@ -1,0 +1,569 @@
+"""The data model: six event tables with fixed columns, dtypes and vocabularies.
+
+Every table is described by a :class:`TableSchema`; :func:`coerce_table` turns any
+DataFrame with the right columns (from parquet, CSV or the caller's own code) into the
+declared dtypes, and raises :class:`SchemaError` naming the table, column and rows when
+a value cannot be read. Cross-table rules (unknown entities, dates out of order) live in
+:mod:`creditrisk.data.validation`.
+
+Each event carries the date it happened and the date the regulator knew it; the
+``known_date`` of a table is what point-in-time features filter on.
+
+Example
+-------
+>>> from creditrisk.data.schema import TABLES
+>>> TABLES["penalties"].known_date
+'published_on'
+>>> [c.name for c in TABLES["enterprises"].columns][:3]
+['entity_id', 'entity_type', 'industry']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DATE_DTYPE",
+    "TABLES",
+    "TABLE_NAMES",
+    "Column",
+    "Problem",
+    "SchemaError",
+    "TableSchema",
+    "coerce_table",
+    "data_dictionary",
+    "empty_table",
+]
+
+#: Dates are stored at second resolution: day-precision values, and far-future dates
+#: such as 9999-12-31 (used by registers for "no expiry") fit without overflow.
+DATE_DTYPE = "datetime64[s]"
+
+Kind = Literal["id", "category", "date", "integer", "count", "amount"]
+
+ENTITY_TYPES = ("company", "sole_proprietor", "partnership", "branch", "cooperative")
+KEY_SECTORS = ("none", "food", "drug", "industrial_product", "special_equipment")
+SEVERITIES = ("warning", "minor", "general", "serious")
+MEASURES = (
+    "warning",
+    "criticism_notice",
+    "fine",
+    "confiscation",
+    "suspension",
+    "license_revocation",
+    "qualification_downgrade",
+    "trade_ban",
+)
+INSPECTION_KINDS = ("random", "targeted", "complaint", "joint")
+OUTCOMES = ("compliant", "issues_found", "not_found_at_address")
+LISTS = ("abnormal_operation", "abnormal_mark", "serious_illegal")
+LIST_REASONS = (
+    "annual_report_not_filed",
+    "disclosure_not_made",
+    "false_information",
+    "unreachable_at_address",
+    "escalated_from_abnormal",
+    "serious_violation",
+)
+REMOVAL_REASONS = ("restored", "deregistered", "escalated", "expired")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an event table.
+
+    ``kind`` decides the dtype: ``id`` -> ``str``, ``category`` -> ``category`` (with a
+    fixed vocabulary when ``values`` is given), ``date`` -> ``datetime64[s]``,
+    ``integer`` -> ``int64``, ``count`` -> nullable ``Int64``, ``amount`` -> ``float64``.
+
+    Example
+    -------
+    >>> Column("fine_amount", "amount", "Fine in yuan; 0 when none.").dtype
+    'float64'
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    nullable: bool = False
+    values: tuple[str, ...] | None = None
+    #: an optional column may be absent from the input: it is then added, all empty
+    optional: bool = False
+
+    @property
+    def dtype(self) -> str | pd.CategoricalDtype:
+        if self.kind == "category":
+            if self.values is None:
+                return "category"
+            return pd.CategoricalDtype(list(self.values), ordered=self.name == "severity")
+        return {
+            "id": "str",
+            "date": DATE_DTYPE,
+            "integer": "int64",
+            "count": "Int64",
+            "amount": "float64",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Columns, key and dates of one event table.
+
+    ``event_date`` is when the thing happened; ``known_date`` is when the regulator
+    knew it (features may only use rows whose known date is before the as-of date).
+
+    Example
+    -------
+    >>> schema = TABLES["inspections"]
+    >>> schema.key, schema.event_date, schema.known_date
+    (('inspection_id',), 'inspected_on', 'published_on')
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    event_date: str
+    known_date: str
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_ID = Column("entity_id", "id", "Registered entity (e.g. unified social credit code).")
+
+TABLES: dict[str, TableSchema] = {
+    t.name: t
+    for t in (
+        TableSchema(
+            "enterprises",
+            "One row per registered market entity, including deregistered ones.",
+            (
+                _ID,
+                Column("entity_type", "category", "Legal form.", values=ENTITY_TYPES),
+                Column("industry", "category", "Industry of the registered business scope."),
+                Column(
+                    "key_sector",
+                    "category",
+                    "Key supervision sector, or 'none'.",
+                    values=KEY_SECTORS,
+                ),
+                Column("region", "category", "Registration authority's district."),
+                Column(
+                    "registered_capital",
+                    "amount",
+                    "Registered capital in yuan.",
+                    nullable=True,
+                ),
+                Column("registered_on", "date", "Date of establishment registration."),
+                Column(
+                    "deregistered_on",
+                    "date",
+                    "Date of deregistration; empty while registered.",
+                    nullable=True,
+                ),
+            ),
+            key=("entity_id",),
+            event_date="registered_on",
+            known_date="registered_on",
+        ),
+        TableSchema(
+            "annual_reports",
+            "One row per report due (entity, report_year); filed_on empty if never filed. "
+            "Reports for year Y are due 1 January - 30 June of Y+1.",
+            (
+                _ID,
+                Column("report_year", "integer", "The year the report covers."),
+                Column("filed_on", "date", "Date filed; empty if not filed.", nullable=True),
+                Column("employees", "count", "Headcount, if disclosed.", True, optional=True),
+                Column("revenue", "amount", "Revenue in yuan, if disclosed.", True, optional=True),
+                Column(
+                    "assets", "amount", "Total assets in yuan, if disclosed.", True, optional=True
+                ),
+                Column(
+                    "liabilities",
+                    "amount",
+                    "Total liabilities in yuan, if disclosed.",
+                    nullable=True,
+                    optional=True,
+                ),
+                Column(
+                    "tax_paid", "amount", "Tax paid in yuan, if disclosed.", True, optional=True
+                ),
+            ),
+            key=("entity_id", "report_year"),
+            event_date="filed_on",
+            known_date="filed_on",
+        ),
+        TableSchema(
+            "licenses",
+            "Administrative licenses (permits) granted to entities.",
+            (
+                Column("license_id", "id", "License number."),
+                _ID,
+                Column("license_type", "category", "Kind of license (food_business, ...)."),
+                Column("issued_on", "date", "Date granted."),
+                Column("expires_on", "date", "End of validity; empty if none.", nullable=True),
+                Column("revoked_on", "date", "Date revoked; empty if not.", nullable=True),
+            ),
+            key=("license_id",),
+            event_date="issued_on",
+            known_date="issued_on",
+        ),
+        TableSchema(
+            "penalties",
+            "Administrative penalty decisions. Warnings are recorded but never disclosed "
+            "(disclosure_ends_on empty).",
+            (
+                Column("penalty_id", "id", "Penalty decision number."),
+                _ID,
+                Column("decided_on", "date", "Date of the penalty decision."),
+                Column(
+                    "published_on",
+                    "date",
+                    "Date the decision entered the credit-information record.",
+                ),
+                Column(
+                    "severity",
+                    "category",
+                    "warning < minor < general < serious.",
+                    values=SEVERITIES,
+                ),
+                Column("measure", "category", "Heaviest measure imposed.", values=MEASURES),
+                Column("fine_amount", "amount", "Fine in yuan; 0 when no fine."),
+                Column("category", "category", "Area of the violation (food_safety, ...)."),
+                Column(
+                    "disclosure_ends_on",
+                    "date",
+                    "End of public disclosure; empty for undisclosed warnings.",
+                    nullable=True,
+                ),
+                Column(
+                    "restored_on",
+                    "date",
+                    "Date disclosure stopped early by credit restoration; empty if not.",
+                    nullable=True,
+                ),
+            ),
+            key=("penalty_id",),
+            event_date="decided_on",
+            known_date="published_on",
+        ),
+        TableSchema(
+            "inspections",
+            "Inspections and their published results.",
+            (
+                Column("inspection_id", "id", "Inspection record number."),
+                _ID,
+                Column("inspected_on", "date", "Date of the inspection."),
+                Column(
+                    "kind",
+                    "category",
+                    "random (double-random draw), targeted, complaint, or joint.",
+                    values=INSPECTION_KINDS,
+                ),
+                Column("outcome", "category", "Result of the inspection.", values=OUTCOMES),
+                Column("inspector_1", "id", "Lead inspector."),
+                Column("inspector_2", "id", "Second inspector.", nullable=True),
+                Column("published_on", "date", "Date the result was published."),
+            ),
+            key=("inspection_id",),
+            event_date="inspected_on",
+            known_date="published_on",
+        ),
+        TableSchema(
+            "list_entries",
+            "Entries on the abnormal operation list (abnormal_mark for sole proprietors) "
+            "and the serious illegal and dishonest list.",
+            (
+                Column("entry_id", "id", "List decision number."),
+                _ID,
+                Column("list", "category", "Which list.", values=LISTS),
+                Column("reason", "category", "Why the entity was listed.", values=LIST_REASONS),
+                Column("listed_on", "date", "Date listed (and published)."),
+                Column("removed_on", "date", "Date removed; empty while listed.", nullable=True),
+                Column(
+                    "removal_reason",
+                    "category",
+                    "Why removed; empty while listed.",
+                    nullable=True,
+                    values=REMOVAL_REASONS,
+                ),
+            ),
+            key=("entry_id",),
+            event_date="listed_on",
+            known_date="listed_on",
+        ),
+    )
+}
+
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+
+@dataclass
+class Problem:
+    """One broken rule: where it is, what it is, and up to five offending rows.
+
+    Example
+    -------
+    >>> p = Problem("penalties", "fine_amount", "non-negative", "must be >= 0", n_rows=1)
+    >>> p.headline()
+    'penalties.fine_amount [non-negative]: must be >= 0 (1 row)'
+    """
+
+    table: str
+    column: str | None
+    rule: str
+    detail: str
+    n_rows: int = 0
+    rows: pd.DataFrame | None = field(default=None, repr=False)
+
+    def headline(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        count = f" ({self.n_rows:,} row{'s' if self.n_rows != 1 else ''})" if self.n_rows else ""
+        return f"{where} [{self.rule}]: {self.detail}{count}"
+
+    def __str__(self) -> str:
+        if self.rows is None or self.rows.empty:
+            return self.headline()
+        shown = self.rows.to_string(max_colwidth=40)
+        label = "first 5 rows" if self.n_rows > 5 else "rows"
+        return f"{self.headline()}\n  {label}:\n" + "\n".join(
+            "    " + line for line in shown.splitlines()
+        )
+
+
+class SchemaError(ValueError):
+    """Event tables that break the data model; ``problems`` lists every broken rule.
+
+    The message names the table, the column, the rule and up to five offending rows.
+
+    Example
+    -------
+    >>> err = SchemaError([Problem("licenses", None, "missing table", "no licenses file")])
+    >>> print(err)
+    1 problem in the event tables:
+    - licenses [missing table]: no licenses file
+    >>> err.problems[0].rule
+    'missing table'
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        n = len(self.problems)
+        lines = [f"{n} problem{'s' if n != 1 else ''} in the event tables:"]
+        lines += [f"- {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def offending_rows(
+    frame: pd.DataFrame, mask: np.ndarray | pd.Series, table: str, columns: list[str]
+) -> tuple[int, pd.DataFrame]:
+    """Count the rows where ``mask`` holds and return the first five, key columns first."""
+    mask = np.asarray(mask, dtype=bool)
+    schema = TABLES.get(table)
+    shown = list(dict.fromkeys([*(schema.key if schema else ()), "entity_id", *columns]))
+    shown = [c for c in shown if c in frame.columns]
+    return int(mask.sum()), frame.loc[mask, shown].head(5)
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    if values.dtype.kind == "M":
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        return values.astype(DATE_DTYPE)
+    if values.dtype.kind in "iufb":
+        raise TypeError(f"{values.dtype} is not a date dtype")
+    text = values.astype("str").str.strip()
+    text = text.mask(text.isin(["", "NaT", "nan", "None"]))
+    return pd.to_datetime(text, format="ISO8601", errors="coerce").astype(DATE_DTYPE)
+
+
+def _already_typed(values: pd.Series, col: Column) -> bool:
+    if col.kind != "category":
+        return values.dtype == col.dtype
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return False
+    if col.values is not None:
+        return values.dtype == col.dtype
+    cats = values.cat.categories
+    used = np.bincount(values.cat.codes.to_numpy() + 1, minlength=len(cats) + 1)[1:] > 0
+    return cats.dtype == "str" and cats.is_monotonic_increasing and bool(used.all())
+
+
+def _coerce_column(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray | None, str]:
+    """Return the coerced column, a mask of unreadable values (or None) and a hint."""
+    if _already_typed(values, col):
+        return values, None, ""
+    if col.kind == "date":
+        out = _parse_dates(values)
+        bad = out.isna().to_numpy() & values.notna().to_numpy()
+        if values.dtype.kind not in "M":
+            text = values.astype("str").str.strip()
+            bad &= ~text.isin(["", "NaT", "nan", "None"]).to_numpy()
+        return out, bad, "a date (YYYY-MM-DD)"
+    if col.kind in ("integer", "count", "amount"):
+        if values.dtype.kind == "M" or values.dtype == bool:
+            raise TypeError(f"{values.dtype} is not a numeric dtype")
+        if values.dtype.kind in "iuf":
+            num = values
+        else:
+            text = values.astype("str").str.strip()
+            text = text.mask(text.isin(["", "nan", "None", "<NA>"]))
+            num = pd.to_numeric(text, errors="coerce")
+        bad = num.isna().to_numpy() & values.notna().to_numpy()
+        if col.kind == "amount":
+            return num.astype("float64"), bad, "a number"
+        fractional = num.notna().to_numpy() & (np.asarray(num, dtype="float64") % 1 != 0)
+        bad |= fractional
+        num = num.where(~fractional)
+        if col.kind == "count":
+            return num.astype("Int64"), bad, "a whole number"
+        if num.isna().any():  # integer columns are required; nulls are reported later
+            return num.astype("Int64"), bad, "a whole number"
+        return num.astype("int64"), bad, "a whole number"
+    if col.kind == "id":
+        if values.dtype.kind == "f":  # ids read as floats would render as '12.0'
+            raise TypeError(f"{values.dtype} ids are ambiguous; read ids as text")
+        return values.astype("str"), None, ""
+    # category
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("str").where(values.notna())
+    text = values.astype("str").where(values.notna())
+    if col.values is None:
+        cats = sorted(text.dropna().unique())
+        return pd.Series(pd.Categorical(text, categories=cats), index=values.index), None, ""
+    return text, None, ""
+
+
+def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return ``frame`` with the columns and dtypes of ``table``; raise on unreadable data.
+
+    Columns are put in schema order (extra columns follow, untouched); open-vocabulary
+    categories get sorted categories, so a parquet or CSV round trip is exact. Values
+    outside a closed vocabulary (an unknown severity, say) are reported, not dropped.
+
+    Example
+    -------
+    >>> raw = pd.DataFrame({"entity_id": ["E1"], "report_year": ["2021"],
+    ...                     "filed_on": ["2022-05-01"]})
+    >>> coerce_table(raw, "annual_reports").dtypes["filed_on"]
+    dtype('<M8[s]')
+    """
+    schema = TABLES[table]
+    missing = [c.name for c in schema.columns if c.name not in frame.columns and not c.optional]
+    if missing:
+        raise SchemaError(
+            [Problem(table, c, "missing column", f"{table} has no column {c!r}") for c in missing]
+        )
+    frame = frame.reset_index(drop=True)
+    problems: list[Problem] = []
+    out = {}
+    for col in schema.columns:
+        if col.name not in frame.columns:  # an optional column: all empty
+            out[col.name] = pd.Series(
+                pd.NA if col.kind == "count" else np.nan, index=frame.index, dtype=col.dtype
+            )
+            continue
+        values = frame[col.name]
+        try:
+            coerced, bad, hint = _coerce_column(values, col)
+        except (TypeError, ValueError) as exc:
+            problems.append(Problem(table, col.name, "wrong dtype", f"expected {col.dtype}; {exc}"))
+            continue
+        if bad is not None and bad.any():
+            n, rows = offending_rows(frame, bad, table, [col.name])
+            problems.append(
+                Problem(table, col.name, "unparseable", f"values are not {hint}", n, rows)
+            )
+        if col.values is not None:
+            unknown = coerced.notna().to_numpy() & ~coerced.isin(col.values).to_numpy()
+            if unknown.any():
+                n, rows = offending_rows(frame, unknown, table, [col.name])
+                allowed = ", ".join(col.values)
+                problems.append(
+                    Problem(
+                        table,
+                        col.name,
+                        "unknown category",
+                        f"values must be one of: {allowed}",
+                        n,
+                        rows,
+                    )
+                )
+                continue
+            coerced = coerced.astype(col.dtype)
+        out[col.name] = coerced
+    if problems:
+        raise SchemaError(problems)
+    extras = [c for c in frame.columns if c not in out]
+    result = pd.DataFrame(out)
+    for c in extras:
+        result[c] = frame[c]
+    return result
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the columns and dtypes of ``table``.
+
+    Example
+    -------
+    >>> empty_table("licenses").shape
+    (0, 6)
+    """
+    schema = TABLES[table]
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in schema.columns})
+
+
+def data_dictionary() -> str:
+    """The data model as Markdown: one section per table, one row per column.
+
+    ``data/sample/README.md`` embeds this text (a test keeps the two in step).
+
+    Example
+    -------
+    >>> print(data_dictionary().splitlines()[0])
+    ## enterprises
+    """
+    kinds = {
+        "id": "text",
+        "category": "category",
+        "date": "date",
+        "integer": "integer",
+        "count": "integer (nullable)",
+        "amount": "number",
+    }
+    parts = []
+    for schema in TABLES.values():
+        lines = [
+            f"## {schema.name}",
+            "",
+            schema.description,
+            "",
+            f"Key: {', '.join(schema.key)}. Happened: `{schema.event_date}`. "
+            f"Known to the regulator: `{schema.known_date}`.",
+            "",
+            "| column | type | empty allowed | meaning |",
+            "|---|---|---|---|",
+        ]
+        for col in schema.columns:
+            meaning = col.description
+            if col.values:
+                meaning += " One of: " + ", ".join(f"`{v}`" for v in col.values) + "."
+            if col.optional:
+                meaning += " Optional column."
+            empty = "yes" if col.nullable else "no"
+            lines.append(f"| `{col.name}` | {kinds[col.kind]} | {empty} | {meaning} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,250 @@
+"""Rules a set of event tables must satisfy, each reported as a :class:`Problem`.
+
+:func:`check` runs every rule and returns all problems at once, so one run of
+``EventTables.validate()`` tells the user everything that is wrong. The rules:
+
+========================  ==============================================================
+rule                      meaning
+========================  ==============================================================
+required                  a non-nullable column has empty values
+duplicate key             two rows share the table's key
+unknown entity            an event's entity_id is not in ``enterprises``
+before registration       an event happened before the entity was registered
+after deregistration      an event happened after the entity was deregistered
+known before event        a known/end date is earlier than the date it follows
+removal reason            ``removed_on`` and ``removal_reason`` not both set or both empty
+non-negative              a negative fine or financial figure
+========================  ==============================================================
+
+Example
+-------
+>>> import creditrisk as cr
+>>> check(cr.load_sample())
+[]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.data.keys import positions
+from creditrisk.data.schema import TABLE_NAMES, TABLES, Problem, offending_rows
+
+__all__ = ["check", "cross_entity_keys", "duplicate_keys"]
+
+# (table, earlier column, later column, rule, detail): the later date may not precede
+# the earlier one. Empty dates are not compared.
+_DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "enterprises",
+        "registered_on",
+        "deregistered_on",
+        "known before event",
+        "deregistered before it was registered",
+    ),
+    (
+        "penalties",
+        "decided_on",
+        "published_on",
+        "known before event",
+        "published before it was decided",
+    ),
+    (
+        "penalties",
+        "published_on",
+        "disclosure_ends_on",
+        "known before event",
+        "disclosure ends before publication",
+    ),
+    (
+        "penalties",
+        "published_on",
+        "restored_on",
+        "restoration before penalty",
+        "restored before the penalty was published",
+    ),
+    (
+        "inspections",
+        "inspected_on",
+        "published_on",
+        "known before event",
+        "result published before the inspection",
+    ),
+    ("licenses", "issued_on", "expires_on", "known before event", "expires before it was issued"),
+    ("licenses", "issued_on", "revoked_on", "known before event", "revoked before it was issued"),
+    (
+        "list_entries",
+        "listed_on",
+        "removed_on",
+        "removed before listed",
+        "removed from the list before it was listed",
+    ),
+)
+
+_NON_NEGATIVE: tuple[tuple[str, str], ...] = (
+    ("penalties", "fine_amount"),
+    ("enterprises", "registered_capital"),
+    ("annual_reports", "employees"),
+    ("annual_reports", "assets"),
+    ("annual_reports", "liabilities"),
+    ("annual_reports", "tax_paid"),
+)
+
+
+def check(tables) -> list[Problem]:
+    """Run every rule on ``tables`` (an :class:`~creditrisk.EventTables`); return problems.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> len(check(cr.load_sample()))
+    0
+    """
+    problems: list[Problem] = []
+    for name, schema in TABLES.items():
+        frame = getattr(tables, name)
+        problems += _required(frame, name)
+        problems += duplicate_keys(frame, name, list(schema.key))
+    problems += _dates_in_order(tables)
+    problems += _non_negative(tables)
+    problems += _removal_reason(tables.list_entries)
+    problems += _annual_report_timing(tables.annual_reports)
+    problems += _entity_lifetimes(tables)
+    return problems
+
+
+def _required(frame: pd.DataFrame, table: str) -> list[Problem]:
+    out = []
+    for col in TABLES[table].columns:
+        if col.nullable:
+            continue
+        mask = frame[col.name].isna().to_numpy()
+        if mask.any():
+            n, rows = offending_rows(frame, mask, table, [col.name])
+            out.append(Problem(table, col.name, "required", "values are empty", n, rows))
+    return out
+
+
+def cross_entity_keys() -> dict[str, list[str]]:
+    """Tables whose key is an identifier of its own (not per entity): a chunk of
+    entities cannot see a duplicate in another chunk, so these keys are checked on the
+    whole register (:mod:`creditrisk.jobs.scoring`, :mod:`creditrisk.jobs.spark`).
+
+    Example
+    -------
+    >>> cross_entity_keys()["penalties"]
+    ['penalty_id']
+    """
+    return {
+        name: list(TABLES[name].key) for name in TABLE_NAMES if "entity_id" not in TABLES[name].key
+    }
+
+
+def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Problem]:
+    """The duplicate-key problem of ``frame`` (empty list when its key is unique).
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"penalty_id": ["P1", "P1"], "entity_id": ["E1", "E2"]})
+    >>> duplicate_keys(frame, "penalties", ["penalty_id"])[0].headline()
+    'penalties.penalty_id [duplicate key]: penalty_id must identify one row (2 rows)'
+    """
+    mask = frame.duplicated(subset=key, keep=False).to_numpy()
+    if not mask.any():
+        return []
+    n, rows = offending_rows(frame, mask, table, key)
+    detail = f"{' + '.join(key)} must identify one row"
+    return [Problem(table, ", ".join(key), "duplicate key", detail, n, rows)]
+
+
+def _dates_in_order(tables) -> list[Problem]:
+    out = []
+    for table, first, later, rule, detail in _DATE_ORDER:
+        frame = getattr(tables, table)
+        mask = (frame[later] < frame[first]).fillna(False).to_numpy()
+        if mask.any():
+            n, rows = offending_rows(frame, mask, table, [first, later])
+            out.append(Problem(table, later, rule, detail, n, rows))
+    return out
+
+
+def _non_negative(tables) -> list[Problem]:
+    out = []
+    for table, column in _NON_NEGATIVE:
+        frame = getattr(tables, table)
+        mask = (frame[column] < 0).fillna(False).to_numpy()
+        if mask.any():
+            n, rows = offending_rows(frame, mask, table, [column])
+            out.append(Problem(table, column, "non-negative", "values must be >= 0", n, rows))
+    return out
+
+
+def _removal_reason(entries: pd.DataFrame) -> list[Problem]:
+    mask = (entries["removed_on"].isna() != entries["removal_reason"].isna()).to_numpy()
+    if not mask.any():
+        return []
+    n, rows = offending_rows(entries, mask, "list_entries", ["removed_on", "removal_reason"])
+    detail = "removed_on and removal_reason must be both set or both empty"
+    return [Problem("list_entries", "removal_reason", "removal reason", detail, n, rows)]
+
+
+def _annual_report_timing(reports: pd.DataFrame) -> list[Problem]:
+    year = reports["report_year"]  # empty years are reported by the "required" rule
+    year_end = pd.to_datetime((year + 1).astype("str") + "-01-01", errors="coerce")
+    mask = (reports["filed_on"] < year_end.astype("datetime64[s]")).fillna(False).to_numpy()
+    if not mask.any():
+        return []
+    n, rows = offending_rows(reports, mask, "annual_reports", ["report_year", "filed_on"])
+    detail = "filed before the report year ended"
+    return [Problem("annual_reports", "filed_on", "known before event", detail, n, rows)]
+
+
+def _entity_lifetimes(tables) -> list[Problem]:
+    """Unknown entity ids, and events outside [registered_on, deregistered_on]."""
+    ent = tables.enterprises
+    registered = ent["registered_on"].to_numpy()
+    deregistered = ent["deregistered_on"].to_numpy()
+    out = []
+    for table, schema in TABLES.items():
+        if table == "enterprises":
+            continue
+        frame = getattr(tables, table)
+        pos = positions(frame["entity_id"], ent["entity_id"])
+        unknown = pos < 0
+        if unknown.any():
+            n, rows = offending_rows(frame, unknown, table, [])
+            out.append(Problem(table, "entity_id", "unknown entity", "not in enterprises", n, rows))
+        date = frame[schema.event_date].to_numpy()
+        known = ~unknown & ~np.isnat(date)
+        safe = np.where(known, pos, 0)
+        before = known & (date < registered[safe])
+        if before.any():
+            n, rows = offending_rows(frame, before, table, [schema.event_date])
+            rows = rows.assign(registered_on=registered[safe][before][: len(rows)])
+            out.append(
+                Problem(
+                    table,
+                    schema.event_date,
+                    "before registration",
+                    "event dated before the entity was registered",
+                    n,
+                    rows,
+                )
+            )
+        gone = deregistered[safe]
+        after = known & ~np.isnat(gone) & (date > gone)
+        if after.any():
+            n, rows = offending_rows(frame, after, table, [schema.event_date])
+            rows = rows.assign(deregistered_on=gone[after][: len(rows)])
+            out.append(
+                Problem(
+                    table,
+                    schema.event_date,
+                    "after deregistration",
+                    "event dated after the entity was deregistered",
+                    n,
+                    rows,
+                )
+            )
+    return out

@@ -1,0 +1,393 @@
+"""Batch scoring of a whole register: chunk by chunk, written atomically, with a manifest.
+
+:func:`score_register` reads the event tables one chunk of entities at a time (a range
+of entity ids, read from parquet with a row filter), builds the point-in-time features
+of each chunk, scores them (probability, tier, reasons) and appends the chunk to one
+parquet file. Memory is bounded by the chunk, not by the register. Every feature uses
+only the entity's own events, so the rows equal those of scoring the register at once.
+
+The output appears complete or not at all: it is written under a temporary name and
+renamed at the end, so a job killed midway leaves nothing behind (and the old output,
+if any, untouched). Beside it, ``<name>.manifest.json`` records the model (version and
+hash), the data (file hashes), the as-of dates, row and tier counts and timings.
+
+Example
+-------
+>>> import creditrisk as cr, tempfile
+>>> from pathlib import Path
+>>> model = cr.RiskModel.load(cr.sample_model_path())
+>>> with tempfile.TemporaryDirectory() as d:
+...     run = score_register(cr.load_sample(), model, "2025-01-01", Path(d) / "scores.parquet",
+...                          chunk_size=4_000)
+...     run["chunks"], sorted(run["tiers"]) == ["A", "B", "C", "D"]
+(3, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from creditrisk.data.schema import TABLE_NAMES, SchemaError
+from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
+from creditrisk.data.tables import EventTables, atomic_file
+from creditrisk.data.validation import cross_entity_keys, duplicate_keys
+from creditrisk.features.builder import build_features
+from creditrisk.model.estimator import ModelError, RiskModel
+
+__all__ = ["ChunkedRegister", "manifest_path", "resolve_model", "score_chunk", "score_register"]
+
+Progress = Callable[[int, int], None]
+
+
+class ChunkedRegister:
+    """Event tables read one range of entity ids at a time.
+
+    ``source`` is a directory of parquet files (each chunk is read with a row filter,
+    so memory follows the chunk), a directory of CSV files (read once: CSV cannot be
+    filtered) or an :class:`EventTables`. Chunks are ranges of the sorted entity ids of
+    ``enterprises``; the first and last ranges are open, so every event row belongs to
+    exactly one chunk, even one naming an unknown entity (which validation reports).
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> register = ChunkedRegister(cr.load_sample(), chunk_size=6_000)
+    >>> [len(t.enterprises) for t in register]
+    [6000, 4000]
+    """
+
+    def __init__(self, source: str | os.PathLike | EventTables, chunk_size: int = 250_000):
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+        self.chunk_size = chunk_size
+        self.root: Path | None = None
+        self._tables: EventTables | None = None
+        if isinstance(source, EventTables):
+            self._tables = source
+        else:
+            self.root = Path(source)
+            if not self.root.is_dir():
+                raise FileNotFoundError(f"no event-table directory at {self.root}")
+            if not all((self.root / f"{n}.parquet").exists() for n in TABLE_NAMES):
+                self._tables = EventTables.read(self.root)  # CSV (or an incomplete dir)
+        ids = self._column("enterprises", "entity_id").astype("str")
+        self.entity_ids = np.sort(pd.unique(ids.to_numpy()))
+        self.bounds = [
+            (
+                None if i == 0 else str(self.entity_ids[i]),
+                None
+                if i + chunk_size >= len(self.entity_ids)
+                else str(self.entity_ids[i + chunk_size]),
+            )
+            for i in range(0, max(len(self.entity_ids), 1), chunk_size)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __iter__(self):
+        for low, high in self.bounds:
+            yield self.chunk(low, high)
+
+    def _columns(self, table: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a whole table (only those are read from parquet)."""
+        if self._tables is not None:
+            return getattr(self._tables, table)[columns]
+        return pq.read_table(self.root / f"{table}.parquet", columns=columns).to_pandas()
+
+    def _column(self, table: str, column: str) -> pd.Series:
+        return self._columns(table, [column])[column]
+
+    def chunk(self, low: str | None, high: str | None) -> EventTables:
+        """The tables of entities with ``low <= entity_id < high`` (None: unbounded)."""
+        if self._tables is not None:
+            frames = {name: _in_range(frame, low, high) for name, frame in self._tables}
+            return EventTables(**frames)
+        filters = []
+        if low is not None:
+            filters.append(("entity_id", ">=", low))
+        if high is not None:
+            filters.append(("entity_id", "<", high))
+        frames = {
+            name: pq.read_table(self.root / f"{name}.parquet", filters=filters or None).to_pandas()
+            for name in TABLE_NAMES
+        }
+        return EventTables(**frames)
+
+    def check_keys(self) -> None:
+        """Refuse identifiers shared across chunks (penalty_id, license_id, ...).
+
+        Each chunk is validated on its own; a key that is not per entity can repeat in
+        two chunks, so it is checked here on the whole register, one column at a time.
+        """
+        problems = []
+        for name, key in cross_entity_keys().items():
+            frame = self._columns(name, [*key, "entity_id"])
+            problems += duplicate_keys(frame, name, key)
+        if problems:
+            raise SchemaError(problems)
+
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First registration and last known date of the whole register (column by column)."""
+        if self._tables is not None:
+            return data_span(self._tables)
+        first = pd.Timestamp(pd.to_datetime(self._column("enterprises", "registered_on")).min())
+        last = max(
+            pd.Timestamp(value)
+            for table, columns in KNOWN_DATE_COLUMNS.items()
+            for column in columns
+            if pd.notna(value := pd.to_datetime(self._column(table, column)).max())
+        )
+        return first, last
+
+    def fingerprint(self) -> dict:
+        """What was read: SHA-256 of each file, or the tables' content fingerprint."""
+        if self.root is None:
+            return {"source": "EventTables in memory", "fingerprint": self._tables.fingerprint()}
+        files = {}
+        for name in TABLE_NAMES:
+            for path in (self.root / f"{name}.parquet", self.root / f"{name}.csv"):
+                if path.exists():
+                    files[path.name] = _file_sha256(path)
+                    break
+        combined = hashlib.sha256("".join(f"{k}:{v}\n" for k, v in files.items()).encode())
+        return {"source": str(self.root), "fingerprint": combined.hexdigest(), "files": files}
+
+
+def _in_range(frame: pd.DataFrame, low: str | None, high: str | None) -> pd.DataFrame:
+    ids = frame["entity_id"].astype("str")
+    keep = np.ones(len(frame), dtype=bool)
+    if low is not None:
+        keep &= (ids >= low).to_numpy()
+    if high is not None:
+        keep &= (ids < high).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def score_chunk(
+    tables: EventTables,
+    model: RiskModel,
+    as_of,
+    *,
+    span=None,
+    features: bool = True,
+    top_k: int | None = None,
+    validate: bool = True,
+) -> pd.DataFrame:
+    """Score every entity of ``tables`` registered at ``as_of``: the rows of one chunk.
+
+    Columns: the model's score columns (see :meth:`RiskModel.classify`), then, with
+    ``features``, every feature (categorical ones in the model's categories, so chunks
+    share one schema). The same function runs per partition on Spark.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> model = cr.RiskModel.load(cr.sample_model_path())
+    >>> rows = score_chunk(cr.load_sample(), model, "2025-01-01", features=False)
+    >>> list(rows.columns[:5])
+    ['entity_id', 'as_of', 'probability', 'score_tier', 'tier']
+    """
+    if validate:
+        tables.validate()
+    rows = spine(tables, as_of, span=span)
+    X = build_features(tables, rows, model.policy_.feature_spec(), span=span)
+    scores = model.classify(X, top_k=top_k)
+    if features:
+        extra = X.drop(columns=["entity_id", "as_of"])
+        for name in extra.columns:
+            if name in model.categories_:
+                dtype = pd.CategoricalDtype(model.categories_[name])
+                extra[name] = extra[name].astype("str").where(extra[name].notna()).astype(dtype)
+            elif isinstance(extra[name].dtype, pd.CategoricalDtype):
+                extra[name] = extra[name].astype("str").where(extra[name].notna())
+        scores = pd.concat([scores, extra], axis=1)
+    order = np.lexsort((scores["as_of"].to_numpy(), scores["entity_id"].to_numpy()))
+    return scores.iloc[order].reset_index(drop=True)
+
+
+def manifest_path(out: str | os.PathLike) -> Path:
+    """Where the manifest of an output goes: ``scores.parquet`` → ``scores.manifest.json``.
+
+    Example
+    -------
+    >>> manifest_path("runs/scores.parquet").name
+    'scores.manifest.json'
+    """
+    out = Path(out)
+    return out.with_name(f"{out.stem}.manifest.json")
+
+
+def score_register(
+    data: str | os.PathLike | EventTables,
+    model: RiskModel | str | os.PathLike,
+    as_of,
+    out: str | os.PathLike,
+    *,
+    chunk_size: int = 250_000,
+    features: bool = True,
+    top_k: int | None = None,
+    validate: bool = True,
+    progress: Progress | None = None,
+) -> dict:
+    """Score a register chunk by chunk into one parquet file; return its manifest.
+
+    ``data``: a directory of event tables or an :class:`EventTables`. ``model``: a
+    :class:`RiskModel`, a model directory or an MLflow URI (``models:/creditrisk@champion``).
+    ``progress(done, total)`` is called with entities done after every chunk; an
+    exception raised anywhere (the callback included) leaves no output behind.
+
+    Rows are ordered by entity_id, then as_of, whatever the chunk size.
+    """
+    started = time.perf_counter()
+    timings = dict.fromkeys(("read", "features_and_scores", "write"), 0.0)
+    model, model_info = resolve_model(model)
+    register = ChunkedRegister(data, chunk_size)
+    dates = as_of_list(as_of)
+    span = register.span()
+    check_dates(dates, *span)
+    if validate:
+        register.check_keys()  # the rest of the rules hold within an entity's chunk
+    data_info = register.fingerprint()
+    out = Path(out)
+    manifest_file = manifest_path(out)
+    total, done, rows, table_rows = len(register.entity_ids), 0, 0, dict.fromkeys(TABLE_NAMES, 0)
+    tiers: dict[str, int] = {}
+    score_tiers: dict[str, int] = {}
+    overridden = 0
+    with atomic_file(out) as tmp:
+        writer = None
+        try:
+            for low, high in register.bounds:
+                tick = time.perf_counter()
+                tables = register.chunk(low, high)
+                timings["read"] += time.perf_counter() - tick
+                tick = time.perf_counter()
+                frame = score_chunk(
+                    tables,
+                    model,
+                    dates,
+                    span=span,
+                    features=features,
+                    top_k=top_k,
+                    validate=validate,
+                )
+                timings["features_and_scores"] += time.perf_counter() - tick
+                tick = time.perf_counter()
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+                timings["write"] += time.perf_counter() - tick
+                for name, frame_t in tables:
+                    table_rows[name] += len(frame_t)
+                _add_counts(tiers, frame["tier"])
+                _add_counts(score_tiers, frame["score_tier"])
+                overridden += int((frame["override"] != "").sum())
+                rows += len(frame)
+                done += len(tables.enterprises)
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            if writer is not None:
+                writer.close()
+        output_sha = _file_sha256(tmp)
+        manifest_file.unlink(missing_ok=True)  # never a manifest of another output
+    from creditrisk._version import __version__
+
+    manifest = {
+        "creditrisk_version": __version__,
+        "output": {"path": str(out), "sha256": output_sha, "rows": rows},
+        "as_of": [str(d.date()) for d in dates],
+        "model": model_info,
+        "data": data_info | {"rows": table_rows, "span": [str(d.date()) for d in span]},
+        "entities": {"in_register": total, "scored": int(rows // max(len(dates), 1))},
+        "rows": rows,
+        "tiers": tiers,
+        "score_tiers": score_tiers,
+        "overridden": overridden,
+        "chunk_size": chunk_size,
+        "chunks": len(register),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()}
+        | {"total": round(time.perf_counter() - started, 3)},
+    }
+    with atomic_file(manifest_file) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
+
+
+def _add_counts(counts: dict[str, int], column: pd.Series) -> None:
+    for key, value in column.value_counts(sort=False).items():
+        counts[str(key)] = counts.get(str(key), 0) + int(value)
+
+
+def resolve_model(model) -> tuple[RiskModel, dict]:
+    """A RiskModel and what identifies it (source, registry version, model hash).
+
+    Batch scoring knows nothing of the MLflow registry: a ``models:/`` or ``runs:/``
+    URI is resolved by :func:`creditrisk.jobs.tracking.load_model` (or
+    :func:`~creditrisk.jobs.tracking.resolve_model`, which also takes directories), and
+    the model it returns remembers its source and version in ``origin_``.
+
+    Parameters
+    ----------
+    model : RiskModel, str or path-like
+        A fitted model, or a model directory.
+
+    Returns
+    -------
+    model : RiskModel
+        The model, loaded if a directory was given.
+    info : dict
+        ``source``, ``version`` (the registry version, or None), ``model_sha256``,
+        ``training_fingerprint``, ``trees`` and ``policy``.
+
+    Raises
+    ------
+    ModelError
+        ``model`` is a registry URI, or a directory that is not a model.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> model, info = resolve_model(cr.sample_model_path())
+    >>> info["policy"], len(info["model_sha256"])
+    ('national', 64)
+    """
+    if isinstance(model, RiskModel):
+        model._check_fitted()
+    elif str(model).startswith(("models:/", "runs:/")):
+        raise ModelError(
+            f"{model} is an MLflow registry URI: load it with "
+            "creditrisk.jobs.tracking.load_model and pass the model"
+        )
+    else:
+        model = RiskModel.load(Path(model))
+    origin = getattr(model, "origin_", None) or {"source": "RiskModel in memory", "version": None}
+    info = dict(origin)
+    _, meta = model._parts()
+    info |= {
+        "model_sha256": meta["files"]["model.txt"],
+        "training_fingerprint": model.training_["fingerprint"],
+        "trees": model.n_trees_,
+        "policy": model.policy_.name,
+    }
+    return model, info

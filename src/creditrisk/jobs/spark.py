@@ -1,0 +1,416 @@
+"""The scoring job on Apache Spark: the same pandas code, run per bucket of entities.
+
+:func:`score` reads the six event tables (parquet paths, Spark DataFrames or an
+:class:`~creditrisk.EventTables`), tags every event row with its entity's bucket
+(a hash of entity_id), gathers each bucket's rows of all six tables into one group
+(``groupBy(bucket).applyInPandas``), and on the worker rebuilds the bucket's
+:class:`EventTables` and runs :func:`creditrisk.jobs.scoring.score_chunk`: the very
+function the pandas engine runs per chunk. Every feature uses only the entity's own
+events, so the two engines give the same rows; the test suite checks it in
+``local[2]``.
+
+The model travels to the workers as its LightGBM text and JSON metadata (no pickle
+of the booster), checked against its SHA-256 on arrival.
+
+Submitting to a cluster (YARN, Kubernetes, standalone): install creditrisk (and its
+dependencies) into the Python environment the executors use, e.g. a packed virtualenv
+shipped with ``--archives venv.tar.gz#venv`` and
+``--conf spark.pyspark.python=./venv/bin/python``; put the event tables where every
+node reads them (HDFS, S3, a shared filesystem) and the model directory where the
+driver reads it (a mounted directory); write a one-line driver script and submit it ::
+
+    echo 'from creditrisk.jobs.spark import main; main()' > score_job.py
+    spark-submit --master yarn --deploy-mode cluster \\
+        --archives venv.tar.gz#venv --conf spark.pyspark.python=./venv/bin/python \\
+        --conf spark.sql.session.timeZone=UTC \\
+        score_job.py --data hdfs:///register/2026-11 --model /shared/models/creditrisk-12 \\
+        --as-of 2026-12-01 --out hdfs:///scores/2026-12-01.parquet
+
+This job knows nothing of the MLflow registry: for a ``models:/`` URI, run the driver
+where it reaches the tracking server and let the command line resolve it
+(``creditrisk score --engine spark --spark-master spark://... --model models:/...``),
+or resolve it yourself with :func:`creditrisk.jobs.tracking.load_model` and pass the
+model to :func:`score`. Size ``--buckets`` so one bucket's events fit in an
+executor's memory (about 50,000 entities per bucket is a comfortable start).
+
+Example
+-------
+>>> import creditrisk as cr
+>>> tables = cr.load_sample()
+>>> few = tables.subset(tables.enterprises["entity_id"].head(200))
+>>> rows = score(local_session(), few, cr.sample_model_path(), "2025-01-01").toPandas()
+>>> pandas_rows = cr.scoring.score_chunk(few, cr.RiskModel.load(cr.sample_model_path()),
+...                                      "2025-01-01", span=cr.data.data_span(tables))
+>>> len(rows) == len(pandas_rows), bool((rows["probability"] == pandas_rows["probability"]).all())
+(True, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from creditrisk.data.schema import TABLE_NAMES, TABLES, SchemaError, empty_table
+from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates
+from creditrisk.data.tables import EventTables, atomic_file
+from creditrisk.data.validation import cross_entity_keys, duplicate_keys
+from creditrisk.jobs.scoring import manifest_path, resolve_model, score_chunk
+from creditrisk.model.estimator import RiskModel
+
+__all__ = ["SparkJobError", "local_session", "output_schema", "score"]
+
+_TABLE = "_table"
+_BUCKET = "_bucket"
+_SEP = "__"
+_MODELS: dict[str, RiskModel] = {}  # per worker process: the model, rebuilt once
+
+
+class SparkJobError(ValueError):
+    """A bucket's data refused on a worker (invalid tables, unknown categories...): the
+    worker's own message, without the Python and JVM stack traces.
+
+    Example
+    -------
+    >>> str(SparkJobError("penalties.fine_amount [non-negative]"))
+    'penalties.fine_amount [non-negative]'
+    """
+
+
+def _worker_error(exc: Exception) -> SparkJobError | None:
+    """The creditrisk error raised in a Spark worker, if that is what ``exc`` carries."""
+    text = str(exc)
+    for kind in ("SchemaError", "ModelError", "ValueError"):
+        marker = f"{kind}: "
+        if marker in text and "Traceback" in text:
+            message = text.split(marker, 1)[1].split("\n\tat ", 1)[0].strip()
+            return SparkJobError(f"a Spark task refused its bucket ({kind}): {message}")
+    return None
+
+
+def local_session(master: str = "local[2]", app_name: str = "creditrisk"):
+    """A SparkSession for one machine, its Python workers on this interpreter, in UTC.
+
+    Example
+    -------
+    >>> spark = local_session()
+    >>> spark.conf.get("spark.sql.session.timeZone")
+    'UTC'
+    """
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def _spark_type(dtype):
+    from pyspark.sql import types as T
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return T.BooleanType()
+    if pd.api.types.is_integer_dtype(dtype):
+        return T.LongType()
+    if pd.api.types.is_float_dtype(dtype):
+        return T.DoubleType()
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return T.TimestampNTZType()
+    return T.StringType()
+
+
+def output_schema(model: RiskModel, features: bool = True, top_k: int | None = None):
+    """The Spark schema of :func:`creditrisk.jobs.scoring.score_chunk`'s rows for ``model``.
+
+    Taken from the pandas engine itself (scoring an empty register), so it cannot
+    drift from it. Categories become strings, dates ``timestamp_ntz``.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> schema = output_schema(cr.RiskModel.load(cr.sample_model_path()), features=False)
+    >>> schema.fieldNames()[:3]
+    ['entity_id', 'as_of', 'probability']
+    """
+    from pyspark.sql import types as T
+
+    empty = EventTables(**{name: empty_table(name) for name in TABLE_NAMES})
+    day = pd.Timestamp("2000-01-02")
+    frame = score_chunk(
+        empty, model, day, span=(day - pd.Timedelta(days=1), day), features=features, top_k=top_k
+    )
+    return T.StructType(
+        [T.StructField(name, _spark_type(dtype), True) for name, dtype in frame.dtypes.items()]
+    )
+
+
+def _read_tables(spark, source) -> dict:
+    """Spark DataFrames of the six tables from a directory, a dict or EventTables."""
+    if isinstance(source, EventTables):
+        frames = {}
+        for name, frame in source:
+            plain = frame.copy()
+            for column in plain.columns:
+                if (
+                    isinstance(plain[column].dtype, pd.CategoricalDtype)
+                    or plain[column].dtype == "str"
+                ):
+                    plain[column] = plain[column].astype(object).where(plain[column].notna(), None)
+                elif pd.api.types.is_datetime64_any_dtype(plain[column].dtype):
+                    plain[column] = plain[column].astype("datetime64[us]")
+            frames[name] = spark.createDataFrame(plain, schema=_table_schema(name))
+        return frames
+    if isinstance(source, dict):
+        return {
+            name: spark.read.parquet(str(value)) if isinstance(value, str | Path) else value
+            for name, value in source.items()
+        }
+    root = str(source).rstrip("/")
+    return {name: spark.read.parquet(f"{root}/{name}.parquet") for name in TABLE_NAMES}
+
+
+def _table_schema(name: str):
+    from pyspark.sql import types as T
+
+    fields = []
+    for column in TABLES[name].columns:
+        dtype = empty_table(name)[column.name].dtype
+        fields.append(T.StructField(column.name, _spark_type(dtype), True))
+    return T.StructType(fields)
+
+
+def _span(frames: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
+    from pyspark.sql import functions as F
+
+    first = frames["enterprises"].agg(F.min("registered_on")).first()[0]
+    lasts = []
+    for table, columns in KNOWN_DATE_COLUMNS.items():
+        row = frames[table].agg(*[F.max(c) for c in columns]).first()
+        lasts += [pd.Timestamp(v) for v in row if v is not None]
+    return pd.Timestamp(first).normalize(), max(lasts).normalize()
+
+
+def _check_keys(frames: dict) -> None:
+    """Identifiers that are not per entity must be unique across buckets too."""
+    from pyspark.sql import functions as F
+
+    problems = []
+    for name, key in cross_entity_keys().items():
+        counts = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
+        repeated = counts.filter(F.col("_rows") > 1)
+        total = repeated.agg(F.sum("_rows")).first()[0]
+        if total:
+            # the problem as validation words it, with example rows and the true count
+            examples = frames[name].join(repeated.select(*key).limit(5), on=key)
+            sample = examples.select(*key, "entity_id").toPandas()
+            problems += [
+                dataclasses.replace(p, n_rows=int(total)) for p in duplicate_keys(sample, name, key)
+            ]
+    if problems:
+        raise SchemaError(problems)
+
+
+def _tagged(frames: dict, buckets: int):
+    """All six tables in one frame: prefixed columns, the table's name and the bucket."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for name in TABLE_NAMES:
+        frame = frames[name]
+        missing = [c.name for c in TABLES[name].columns if c.name not in frame.columns]
+        if missing:
+            raise ValueError(f"table {name} lacks columns {missing}")
+        columns = [F.col("entity_id").cast("string").alias("entity_id")]
+        for column in TABLES[name].columns:
+            if column.name != "entity_id":
+                columns.append(F.col(column.name).alias(f"{name}{_SEP}{column.name}"))
+        parts.append(frame.select(F.lit(name).alias(_TABLE), *columns))
+    tagged = parts[0]
+    for part in parts[1:]:
+        tagged = tagged.unionByName(part, allowMissingColumns=True)
+    return tagged.withColumn(_BUCKET, F.pmod(F.xxhash64("entity_id"), F.lit(buckets)))
+
+
+def _tables_of(group: pd.DataFrame) -> EventTables:
+    """One bucket's rows back into EventTables (coerced to the data model's dtypes)."""
+    frames = {}
+    for name in TABLE_NAMES:
+        rows = group[group[_TABLE] == name]
+        columns = {"entity_id": rows["entity_id"]}
+        for column in TABLES[name].columns:
+            if column.name != "entity_id":
+                columns[column.name] = rows[f"{name}{_SEP}{column.name}"]
+        frames[name] = pd.DataFrame(columns).reset_index(drop=True)
+    return EventTables(**frames)
+
+
+def score(
+    spark,
+    tables_or_paths,
+    model,
+    as_of,
+    out: str | os.PathLike | None = None,
+    *,
+    buckets: int | None = None,
+    features: bool = True,
+    top_k: int | None = None,
+    validate: bool = True,
+    sort: bool = True,
+):
+    """Score a register on Spark; the rows equal the pandas engine's.
+
+    ``tables_or_paths``: a directory holding ``<table>.parquet`` (local, HDFS, S3...),
+    a dict of table name to path or Spark DataFrame, or an :class:`EventTables`.
+    ``model``: a :class:`RiskModel`, a model directory or an MLflow ``models:/`` URI.
+    With ``out``, the rows are written as parquet under a temporary name, renamed into
+    place when complete (with a ``.manifest.json`` beside it) and read back. ``sort``
+    orders rows by entity_id and as_of, as the pandas engine does. Invalid data raises
+    :class:`SparkJobError` with the worker's message when writing; without ``out`` the
+    rows are computed lazily and such errors surface when they are.
+    """
+
+    started = time.perf_counter()
+    model, model_info = resolve_model(model)
+    model_text, meta = model._parts()
+    dates = as_of_list(as_of)
+    frames = _read_tables(spark, tables_or_paths)
+    span = _span(frames)
+    check_dates(dates, *span)
+    if validate:
+        _check_keys(frames)  # the rest of the rules hold within an entity's bucket
+    entities = frames["enterprises"].count()
+    if buckets is None:
+        parallelism = spark.sparkContext.defaultParallelism
+        buckets = max(2 * parallelism, -(-entities // 50_000))
+    schema = output_schema(model, features, top_k)
+    digest = meta["files"]["model.txt"]
+
+    def score_bucket(group: pd.DataFrame) -> pd.DataFrame:
+        if digest not in _MODELS:
+            _MODELS[digest] = RiskModel._from_parts(model_text, meta)
+        tables = _tables_of(group)
+        rows = score_chunk(
+            tables,
+            _MODELS[digest],
+            dates,
+            span=span,
+            features=features,
+            top_k=top_k,
+            validate=validate,
+        )
+        for name, dtype in rows.dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):
+                rows[name] = rows[name].astype(object).where(rows[name].notna(), None)
+        return rows
+
+    result = _tagged(frames, buckets).groupBy(_BUCKET).applyInPandas(score_bucket, schema)
+    if sort:
+        result = result.orderBy("entity_id", "as_of")
+    if out is None:
+        return result
+    out = str(out).rstrip("/")
+    staging = f"{out}._staging-{uuid.uuid4().hex}"
+    try:
+        result.write.parquet(staging)
+        _replace(spark, staging, out)
+    except Exception as exc:  # a worker's error arrives as a PythonException
+        error = _worker_error(exc)
+        if error is None:
+            raise
+        raise error from None
+    finally:
+        _delete(spark, staging)
+    written = spark.read.parquet(out)
+    pairs = written.groupBy("tier", "score_tier").count().toPandas()  # one pass
+    counts = {
+        "tiers": {str(k): int(v) for k, v in pairs.groupby("tier")["count"].sum().items()},
+        "score_tiers": {
+            str(k): int(v) for k, v in pairs.groupby("score_tier")["count"].sum().items()
+        },
+    }
+    rows = sum(counts["tiers"].values())
+    from creditrisk._version import __version__
+
+    manifest = {
+        "creditrisk_version": __version__,
+        "engine": "spark",
+        "spark_master": spark.sparkContext.master,
+        "output": {"path": out, "rows": rows},
+        "as_of": [str(d.date()) for d in dates],
+        "model": model_info,
+        "data": {
+            "source": repr(tables_or_paths)
+            if isinstance(tables_or_paths, EventTables)
+            else str(tables_or_paths),
+            "span": [str(d.date()) for d in span],
+        },
+        "entities": {"in_register": int(entities)},
+        "rows": rows,
+        **counts,
+        "buckets": buckets,
+        "timings_s": {"total": round(time.perf_counter() - started, 3)},
+    }
+    if "://" not in out or out.startswith("file://"):
+        with atomic_file(manifest_path(out.removeprefix("file://"))) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return written
+
+
+def _filesystem(spark, path: str):
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    return hadoop_path.getFileSystem(conf), hadoop_path
+
+
+def _replace(spark, staging: str, out: str) -> None:
+    """Move a finished output into place (Hadoop rename: local, HDFS, S3A...)."""
+    fs, target = _filesystem(spark, out)
+    _, source = _filesystem(spark, staging)
+    if fs.exists(target):
+        fs.delete(target, True)
+    if not fs.rename(source, target):
+        raise OSError(f"could not rename {staging} to {out}")
+
+
+def _delete(spark, path: str) -> None:
+    fs, target = _filesystem(spark, path)
+    if fs.exists(target):
+        fs.delete(target, True)
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - spark-submit entry
+    """Entry point of a ``spark-submit`` driver script (see the module's docstring)."""
+    parser = argparse.ArgumentParser(description="Score a register with creditrisk on Spark.")
+    parser.add_argument("--data", required=True, help="Directory of <table>.parquet files.")
+    parser.add_argument("--model", required=True, help="Model directory.")
+    parser.add_argument("--as-of", required=True, action="append", help="As-of date.")
+    parser.add_argument("--out", required=True, help="Output parquet path.")
+    parser.add_argument("--buckets", type=int, default=None, help="Entity buckets.")
+    args = parser.parse_args(argv)
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.appName("creditrisk-score")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    score(spark, args.data, args.model, args.as_of, args.out, buckets=args.buckets)
+    spark.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,634 @@
+"""Tracked training with MLflow: runs, the ``creditrisk`` pyfunc and the champion alias.
+
+:func:`train` builds features and labels over the configured as-of dates, fits a
+:class:`~creditrisk.RiskModel` honestly in time (:func:`creditrisk.fit_model`), and logs
+one MLflow run: parameters, the configuration, the data fingerprint, test metrics
+(AUC, average precision, Brier, finding rate and share per tier), artifacts (model
+card, SHAP summary plot, tier table, reliability table and plot, feature catalogue) and
+the model as a pyfunc. The pyfunc wraps the model directory itself (LightGBM text and
+JSON, no pickle) and is loaded by this module (``loader_module``); it returns what
+:meth:`RiskModel.classify` returns, re-applying the model's categories to its input.
+
+Every run registers a new version of the registered model (``creditrisk``). The alias
+``champion`` moves to it only when it beats the current champion on the configured
+metric, both measured on the new run's test slice, or when promotion is forced; the
+comparison is logged with the run.
+
+The tracking store is ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db``
+in the working directory; a new experiment keeps its artifacts beside a SQLite store.
+
+Example
+-------
+>>> config = TrainConfig.from_dict({"model": {"n_estimators": 40}, "mlflow": {"metric": "brier"}})
+>>> config.metric, config.model["n_estimators"], config.registered_model
+('brier', 40, 'creditrisk')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import tomllib
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.features.builder import feature_catalogue
+from creditrisk.model.estimator import ModelError, RiskModel
+from creditrisk.model.evaluation import metrics, plot_reliability, reliability_table, tier_table
+from creditrisk.model.training import TrainingResult, as_of_plan, fit_model
+
+__all__ = [
+    "CHAMPION",
+    "DEFAULT_TRACKING_URI",
+    "METRICS",
+    "ScoringModel",
+    "TrainConfig",
+    "TrainingRun",
+    "load_model",
+    "model_signature",
+    "resolve_model",
+    "resolve_tracking_uri",
+    "train",
+]
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+CHAMPION = "champion"
+#: metrics a challenger can be compared on, and whether larger is better
+METRICS = {"auc": True, "average_precision": True, "brier": False}
+_SECTIONS = {
+    "training": ("policy", "horizon", "train_as_of", "test_as_of", "every_months", "history_years"),
+    "mlflow": ("experiment", "registered_model", "metric", "promote", "artifact_location"),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What :func:`train` does, as written in a ``train.toml``.
+
+    Sections: ``[training]`` (policy, horizon, train_as_of, test_as_of, every_months,
+    history_years: dates are planned by :func:`creditrisk.model.training.as_of_plan` unless
+    given), ``[model]`` (any :class:`RiskModel` parameter) and ``[mlflow]`` (experiment,
+    registered_model, metric: one of :data:`METRICS`, promote, artifact_location).
+
+    Example
+    -------
+    >>> TrainConfig(model={"max_depth": 4}).to_dict()["model"]
+    {'max_depth': 4}
+    """
+
+    policy: str = "national"
+    horizon: str = "365D"
+    train_as_of: tuple[str, ...] | None = None
+    test_as_of: str | None = None
+    every_months: int = 6
+    history_years: int = 1
+    model: dict[str, Any] = field(default_factory=dict)
+    experiment: str = "creditrisk"
+    registered_model: str = "creditrisk"
+    metric: str = "auc"
+    promote: bool = False
+    artifact_location: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(
+                f"[mlflow] metric must be one of {', '.join(METRICS)}, not {self.metric!r}"
+            )
+        known = set(RiskModel._get_param_names()) - {"policy"}
+        unknown = sorted(set(self.model) - known)
+        if unknown:
+            raise ValueError(
+                f"[model] has unknown parameters {unknown}; RiskModel takes {sorted(known)}"
+            )
+        # TOML reads a bare 2025-01-01 as a date: keep dates as text either way
+        if self.train_as_of is not None:
+            object.__setattr__(self, "train_as_of", tuple(str(d) for d in self.train_as_of))
+        if self.test_as_of is not None:
+            object.__setattr__(self, "test_as_of", str(self.test_as_of))
+
+    @classmethod
+    def from_dict(cls, config: dict) -> TrainConfig:
+        """From nested sections (as in the TOML file), refusing unknown names."""
+        flat: dict[str, Any] = {}
+        for section, values in config.items():
+            if section == "model":
+                flat["model"] = dict(values)
+                continue
+            if section not in _SECTIONS:
+                raise ValueError(
+                    f"unknown section [{section}]; sections are training, model, mlflow"
+                )
+            for key, value in values.items():
+                if key not in _SECTIONS[section]:
+                    raise ValueError(
+                        f"[{section}] has no setting {key!r}; settings are "
+                        f"{', '.join(_SECTIONS[section])}"
+                    )
+                flat[key] = value
+        return cls(**flat)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
+        """Read a ``train.toml`` (see ``configs/train.toml``)."""
+        path = Path(path)
+        try:
+            with path.open("rb") as handle:
+                return cls.from_dict(tomllib.load(handle))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no training config at {path}") from None
+        except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    def to_dict(self) -> dict:
+        """Nested sections, as in the TOML file (None settings left out)."""
+        flat = asdict(self)
+        out: dict[str, dict] = {section: {} for section in ("training", "model", "mlflow")}
+        for section, keys in _SECTIONS.items():
+            for key in keys:
+                if flat[key] is not None:
+                    value = flat[key]
+                    out[section][key] = list(value) if isinstance(value, tuple) else value
+        out["model"] = dict(self.model)
+        return out
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`train` did: the run, the registered version and the promotion decision."""
+
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    registered_model: str
+    version: str
+    promoted: bool
+    comparison: dict
+    result: TrainingResult
+    tracking_uri: str
+
+    @property
+    def model(self) -> RiskModel:
+        return self.result.model
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """The tracking store: ``uri`` if given, else ``MLFLOW_TRACKING_URI``, else
+    ``mlflow.db`` in the working directory (as an absolute ``sqlite:///`` URI: MLflow
+    keeps one store per URI for the life of the process, so a relative path would stay
+    tied to the first working directory).
+
+    Example
+    -------
+    >>> resolve_tracking_uri("sqlite:////tmp/x.db")
+    'sqlite:////tmp/x.db'
+    """
+    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if chosen == DEFAULT_TRACKING_URI:
+        return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    return chosen
+
+
+@contextmanager
+def _tracking(uri: str):
+    """Point MLflow's fluent API at ``uri`` for the block, then restore what was set
+    (MLflow's own global and the user's ``MLFLOW_TRACKING_URI``)."""
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    previous, had = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield mlflow.MlflowClient(uri)
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if had is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = had
+
+
+def _experiment_id(client, config: TrainConfig, uri: str) -> str:
+    found = client.get_experiment_by_name(config.experiment)
+    if found is not None:
+        return found.experiment_id
+    location = config.artifact_location
+    if location is None and uri.startswith("sqlite:///"):
+        # artifacts beside the database, not wherever the process happens to run
+        db = Path(uri.removeprefix("sqlite:///"))
+        location = (db.resolve().parent / "mlartifacts").as_uri()
+    return client.create_experiment(config.experiment, artifact_location=location)
+
+
+def train(
+    tables,
+    config: TrainConfig | dict | str | os.PathLike | None = None,
+    *,
+    tracking_uri: str | None = None,
+    promote: bool | None = None,
+) -> TrainingRun:
+    """Train, test, log to MLflow, register a version, and promote it if it is better.
+
+    ``config``: a :class:`TrainConfig`, its nested dict, or a TOML path (default
+    settings when None). ``promote=True`` moves ``champion`` whatever the comparison.
+
+    Example
+    -------
+    >>> import creditrisk as cr, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run = cr.train(cr.load_sample(), {"model": {"n_estimators": 30}},
+    ...                    tracking_uri=f"sqlite:///{d}/mlflow.db")
+    ...     champion, info = load_model("models:/creditrisk@champion", run.tracking_uri)
+    >>> run.version, run.promoted, info["version"], champion.n_trees_ == run.model.n_trees_
+    ('1', True, '1', True)
+    """
+    import mlflow
+
+    if config is None:
+        config = TrainConfig()
+    elif isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    elif not isinstance(config, TrainConfig):
+        config = TrainConfig.from_toml(config)
+    force = config.promote if promote is None else promote
+    uri = resolve_tracking_uri(tracking_uri)
+    train_as_of, test_as_of = config.train_as_of, config.test_as_of
+    if train_as_of is None or test_as_of is None:
+        planned_train, planned_test = as_of_plan(
+            tables, config.horizon, config.every_months, config.history_years
+        )
+        train_as_of = train_as_of or tuple(str(d.date()) for d in planned_train)
+        test_as_of = test_as_of or str(planned_test.date())
+    with _tracking(uri) as client, _quiet_mlflow():
+        experiment_id = _experiment_id(client, config, uri)
+        with mlflow.start_run(experiment_id=experiment_id) as run:
+            mlflow.set_tags({"creditrisk.task": "train", "creditrisk.version": _version()})
+            mlflow.log_dict(config.to_dict(), "train_config.json")
+            fingerprint = tables.fingerprint()
+            mlflow.log_params(
+                {
+                    "policy": config.policy,
+                    "horizon": config.horizon,
+                    "train_as_of": ",".join(train_as_of),
+                    "test_as_of": test_as_of,
+                    "data_fingerprint": fingerprint,
+                }
+            )
+            result = fit_model(
+                tables,
+                config.policy,
+                list(train_as_of),
+                test_as_of,
+                config.horizon,
+                **config.model,
+            )
+            model = result.model
+            mlflow.log_params(
+                {f"model.{k}": v for k, v in model.get_params().items() if k != "policy"}
+            )
+            scores = model.classify(result.X_test, top_k=0)  # once, for metrics and artifacts
+            tiers = tier_table(scores, result.y_test)
+            mlflow.log_metrics(_run_metrics(result, tiers))
+            with tempfile.TemporaryDirectory() as tmp:
+                model_dir = _log_artifacts(result, scores, tiers, Path(tmp))
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    loader_module="creditrisk.jobs.tracking",
+                    data_path=str(model_dir),
+                    signature=model_signature(model, result.X_test),
+                    input_example=_input_example(model, result.X_test),
+                    pip_requirements=_pip_requirements(),
+                    metadata={"creditrisk_version": _version(), "data_fingerprint": fingerprint},
+                )
+            with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its progress
+                version = mlflow.register_model(
+                    info.model_uri, config.registered_model, await_registration_for=0
+                ).version
+            comparison = _compare_with_champion(client, config, result)
+            earned = comparison["decision"] in ("no champion", "better")
+            promoted = bool(force or earned)
+            if promoted and not earned:
+                comparison["decision"] += ", promoted by request"
+            comparison["promoted"] = promoted
+            mlflow.log_dict(comparison, "champion_comparison.json")
+            mlflow.set_tags(
+                {
+                    "creditrisk.promoted": str(promoted),
+                    "creditrisk.decision": comparison["decision"],
+                }
+            )
+            if comparison.get("champion") is not None:
+                mlflow.log_metric(f"champion_{config.metric}", comparison["champion"])
+            if promoted:
+                client.set_registered_model_alias(config.registered_model, CHAMPION, version)
+            client.set_model_version_tag(
+                config.registered_model,
+                str(version),
+                f"test_{config.metric}",
+                str(comparison["challenger"]),
+            )
+    return TrainingRun(
+        run_id=run.info.run_id,
+        experiment_id=experiment_id,
+        model_uri=f"models:/{config.registered_model}/{version}",
+        registered_model=config.registered_model,
+        version=str(version),
+        promoted=promoted,
+        comparison=comparison,
+        result=result,
+        tracking_uri=uri,
+    )
+
+
+def _version() -> str:
+    from creditrisk._version import __version__
+
+    return __version__
+
+
+def _run_metrics(result: TrainingResult, tiers: pd.DataFrame) -> dict[str, float]:
+    m = {f"test_{k}": float(v) for k, v in result.metrics.items() if np.isfinite(v)}
+    m["trees"] = float(result.model.n_trees_)
+    for tier, row in tiers.iterrows():
+        m[f"tier_{tier}_share"] = float(row["share"])
+        if pd.notna(row["finding_rate"]):
+            m[f"tier_{tier}_finding_rate"] = float(row["finding_rate"])
+    for key, value in (result.model.validation_ or {}).items():
+        if isinstance(value, int | float) and np.isfinite(value):
+            m[f"validation_{key}"] = float(value)
+    return m
+
+
+def _log_artifacts(
+    result: TrainingResult, scores: pd.DataFrame, tiers: pd.DataFrame, tmp: Path
+) -> Path:
+    """Write the model directory and the run's artifacts; log the artifacts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    model = result.model
+    model_dir = model.save(tmp / "creditrisk_model")
+    (model_dir / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
+    reports = tmp / "reports"
+    reports.mkdir()
+    (reports / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
+    tiers.to_csv(reports / "tier_table.csv")
+    p = scores["probability"].to_numpy()
+    reliability_table(result.y_test, p).to_csv(reports / "reliability.csv")
+    figure = plot_reliability(result.y_test, p)
+    figure.savefig(reports / "reliability.png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    sample = result.X_test.sample(min(len(result.X_test), 5_000), random_state=0)
+    figure = model.summary_plot(sample)
+    figure.savefig(reports / "shap_summary.png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    feature_catalogue().to_csv(reports / "feature_catalogue.csv")
+    mlflow.log_artifacts(str(reports))
+    return model_dir
+
+
+def _input_example(model: RiskModel, X: pd.DataFrame) -> pd.DataFrame:
+    """Three rows of input as JSON can hold them (categories as text)."""
+    example = X[["entity_id", "as_of", *model.feature_names_in_]].head(3).copy()
+    for name in model.categories_:
+        example[name] = example[name].astype("str").where(example[name].notna())
+    return example
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    pins = [f"creditrisk=={_version()}"]
+    for package in ("lightgbm", "pandas", "numpy", "scikit-learn", "pyarrow"):
+        pins.append(f"{package}=={version(package)}")
+    return pins
+
+
+def _compare_with_champion(client, config: TrainConfig, result: TrainingResult) -> dict:
+    """The challenger and the current champion on the challenger's test slice."""
+    from mlflow.exceptions import MlflowException
+
+    metric, larger = config.metric, METRICS[config.metric]
+    challenger = result.metrics[metric]
+    comparison = {
+        "metric": metric,
+        "slice": sorted({str(pd.Timestamp(d).date()) for d in result.X_test["as_of"]}),
+        "labelled_rows": int(result.metrics["n"]),
+        "challenger": challenger,
+        "champion": None,
+        "champion_version": None,
+    }
+    try:
+        current = client.get_model_version_by_alias(config.registered_model, CHAMPION)
+    except MlflowException:
+        return comparison | {"decision": "no champion"}
+    comparison["champion_version"] = str(current.version)
+    try:
+        champion, _ = load_model(
+            f"models:/{config.registered_model}/{current.version}", client.tracking_uri
+        )
+        p = champion.predict_proba(result.X_test)[:, 1]
+    except (ModelError, MlflowException, OSError) as exc:
+        return comparison | {"decision": f"champion cannot score the slice: {exc}"}
+    comparison["champion"] = metrics(result.y_test, p)[metric]
+    better = challenger > comparison["champion"] if larger else challenger < comparison["champion"]
+    return comparison | {"decision": "better" if better else "not better"}
+
+
+def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, dict]:
+    """The RiskModel behind an MLflow model URI, with its registry version.
+
+    ``uri``: ``models:/creditrisk@champion``, ``models:/creditrisk/3`` or
+    ``runs:/<run_id>/model``. The model directory inside the MLflow model is read and
+    checked by :meth:`RiskModel.load` (no pickle is involved).
+
+    Example: see :func:`train`.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+
+    uri_used = resolve_tracking_uri(tracking_uri)
+    version = None
+    with _tracking(uri_used) as client, tempfile.TemporaryDirectory() as tmp:
+        try:
+            if uri.startswith("models:/"):
+                name, _, ref = uri.removeprefix("models:/").partition("@")
+                if ref:
+                    version = str(client.get_model_version_by_alias(name, ref).version)
+                else:
+                    name, _, version = name.partition("/")
+            with _quiet_downloads():
+                local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=tmp))
+        except MlflowException as exc:
+            raise ModelError(f"cannot load {uri} from {uri_used}: {exc.message}") from None
+        flavors = Model.load(str(local)).flavors
+        data = flavors.get("python_function", {}).get("data")
+        if data is None:
+            raise ModelError(f"{uri} is not a creditrisk pyfunc model (no data directory)")
+        model = RiskModel.load(local / data)  # read whole into memory: tmp may go
+    model.origin_ = {"source": uri, "version": version, "tracking_uri": uri_used}
+    return model, dict(model.origin_)
+
+
+def resolve_model(source, tracking_uri: str | None = None) -> RiskModel:
+    """A RiskModel from a model, a model directory or an MLflow URI.
+
+    The one place, with :func:`load_model`, that reads the registry: the command line
+    and the report call it, and batch scoring receives the model it returns (whose
+    ``origin_`` records the URI and version for the scoring manifest).
+
+    Parameters
+    ----------
+    source : RiskModel, str or path-like
+        A fitted model, a model directory, or ``models:/<name>@<alias>``,
+        ``models:/<name>/<version>`` or ``runs:/<run_id>/model``.
+    tracking_uri : str, optional
+        The MLflow tracking store for a URI (default: see :func:`resolve_tracking_uri`).
+
+    Returns
+    -------
+    RiskModel
+        The fitted model.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> resolve_model(cr.sample_model_path()).policy_.name
+    'national'
+    """
+    if isinstance(source, RiskModel):
+        source._check_fitted()
+        return source
+    if str(source).startswith(("models:/", "runs:/")):
+        return load_model(str(source), tracking_uri)[0]
+    return RiskModel.load(source)
+
+
+@contextmanager
+def _quiet_mlflow():
+    """MLflow's INFO chatter (input example validation, run links) kept out of the way."""
+    import logging
+
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def _quiet_downloads():
+    """No per-file progress bars from MLflow while it fetches a model's files."""
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+
+    had = os.environ.get(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name)
+    os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"
+    try:
+        yield
+    finally:
+        if had is None:
+            os.environ.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
+        else:
+            os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = had
+
+
+def model_signature(model: RiskModel, X: pd.DataFrame):
+    """The pyfunc's explicit signature: keys and features in, score columns out.
+
+    Categorical features are declared ``Any``: MLflow cannot enforce pandas categories
+    (it hands them over as text) and the model re-applies its own categories.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> m = cr.RiskModel.load(cr.sample_model_path())
+    >>> t = cr.load_sample()
+    >>> sig = model_signature(m, cr.build_features(t, cr.spine(t, "2024-07-01")))
+    >>> sig.inputs.input_names()[:3]
+    ['entity_id', 'as_of', 'age_years']
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import AnyType
+
+    def spec(name: str, dtype) -> ColSpec:
+        if name in model.categories_ or isinstance(dtype, pd.CategoricalDtype):
+            return ColSpec(AnyType(), name, required=False)
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "long"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            kind = "datetime"
+        else:
+            kind = "string"
+        return ColSpec(kind, name)
+
+    inputs = [spec("entity_id", X["entity_id"].dtype), spec("as_of", X["as_of"].dtype)]
+    inputs += [spec(name, X[name].dtype) for name in model.feature_names_in_]
+    example = model.classify(X.head(5))
+    outputs = [
+        ColSpec(
+            AnyType() if isinstance(dtype, pd.CategoricalDtype) else spec(name, dtype).type, name
+        )
+        for name, dtype in example.dtypes.items()
+    ]
+    params = ParamSchema([ParamSpec("top_k", "long", int(model.top_k))])
+    return ModelSignature(Schema(inputs), Schema(outputs), params)
+
+
+class ScoringModel:
+    """The object MLflow's pyfunc returns: ``predict(frame)`` is :meth:`RiskModel.classify`.
+
+    It casts categorical features back to the model's categories (MLflow hands them
+    over as text) and keeps ``as_of`` as dates, so the result equals
+    ``RiskModel.classify`` on the same rows.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> t = cr.load_sample()
+    >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(3)
+    >>> wrapped = _load_pyfunc(str(cr.sample_model_path()))
+    >>> wrapped.predict(X.astype({"region": "str"}))["tier"].equals(
+    ...     wrapped.model.classify(X)["tier"])
+    True
+    """
+
+    def __init__(self, model: RiskModel):
+        self.model = model
+
+    def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input).copy()
+        for name, categories in self.model.categories_.items():
+            if name in frame:
+                column = frame[name]
+                text = column.astype("str").where(column.notna())
+                unknown = text.notna() & ~text.isin(categories)
+                if unknown.any():
+                    raise ModelError(
+                        f"feature {name!r} has categories the model was not trained on: "
+                        f"{sorted(set(text[unknown]))[:10]}; the model knows {categories}"
+                    )
+                frame[name] = text.astype(pd.CategoricalDtype(categories))
+        if "as_of" in frame:
+            frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[s]")
+        top_k = (params or {}).get("top_k")
+        return self.model.classify(frame, top_k=None if top_k is None else int(top_k))
+
+
+def _load_pyfunc(data_path: str) -> ScoringModel:
+    """MLflow's entry point (``loader_module``): the model directory → a ScoringModel."""
+    return ScoringModel(RiskModel.load(data_path))

@@ -1,0 +1,308 @@
+"""How good a model is on a later slice: AUC, Brier, reliability, tiers, model card.
+
+Measured on random-inspection labels (``inspection_finding``), which are unbiased;
+targeted inspections would flatter any model (DOMAIN.md, selective labels).
+
+Example
+-------
+>>> import numpy as np
+>>> y = np.array([0, 0, 1, 1]); p = np.array([0.1, 0.4, 0.35, 0.8])
+>>> round(metrics(y, p)["auc"], 2)
+0.75
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+__all__ = [
+    "metrics",
+    "model_card",
+    "plot_reliability",
+    "reason_table",
+    "reliability_table",
+    "tier_table",
+]
+
+
+def _labelled(y, *others):
+    y = pd.Series(np.asarray(y, dtype=np.float64))
+    keep = y.notna().to_numpy()
+    return (y.to_numpy()[keep], *[np.asarray(o)[keep] for o in others])
+
+
+def metrics(y, probability) -> dict[str, float]:
+    """AUC, average precision, Brier score, base rate and mean prediction.
+
+    Rows with an undefined label (NaN) are left out.
+
+    Example
+    -------
+    >>> metrics([0, 1, np.nan], [0.2, 0.9, 0.5])["n"]
+    2
+    """
+    y, p = _labelled(y, probability)
+    both = len(np.unique(y)) == 2
+    return {
+        "n": len(y),
+        "auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "average_precision": float(average_precision_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
+        "finding_rate": float(y.mean()) if len(y) else float("nan"),
+        "mean_probability": float(p.mean()) if len(p) else float("nan"),
+    }
+
+
+def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
+    """Predicted against observed finding rates, in bins of equal count.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0); p = rng.random(1000)
+    >>> t = reliability_table(rng.random(1000) < p, p, bins=5)
+    >>> list(t.columns)
+    ['rows', 'mean_probability', 'finding_rate', 'low', 'high']
+    """
+    y, p = _labelled(y, probability)
+    if not len(y):
+        return pd.DataFrame(columns=["rows", "mean_probability", "finding_rate", "low", "high"])
+    order = np.argsort(p, kind="stable")
+    groups = np.empty(len(p), dtype=np.int64)
+    groups[order] = np.arange(len(p)) * bins // len(p)
+    frame = pd.DataFrame({"bin": groups + 1, "p": p, "y": y})
+    table = frame.groupby("bin").agg(
+        rows=("y", "size"),
+        mean_probability=("p", "mean"),
+        finding_rate=("y", "mean"),
+        low=("p", "min"),
+        high=("p", "max"),
+    )
+    return table
+
+
+def plot_reliability(y, probability, bins: int = 10, ax=None):
+    """Reliability diagram (scikit-learn's ``CalibrationDisplay``, bins of equal count).
+
+    Rows with an undefined label are left out. Returns the matplotlib Figure.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0); p = rng.random(500)
+    >>> fig = plot_reliability(rng.random(500) < p, p, bins=5)
+    >>> fig.axes[0].get_xlabel()
+    'Predicted probability'
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import CalibrationDisplay
+
+    y, p = _labelled(y, probability)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
+    ax.set_xlabel("Predicted probability")
+    ax.set_ylabel("Observed finding rate (random inspections)")
+    ax.set_title("Reliability")
+    return ax.figure
+
+
+def tier_table(scores: pd.DataFrame, y=None) -> pd.DataFrame:
+    """Per tier: entities, share, mean probability, and (given labels) the labelled
+    rows and their observed finding rate.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"tier": pd.Categorical(["A", "A", "B"], categories=["A", "B"]),
+    ...                   "probability": [0.1, 0.2, 0.5]})
+    >>> tier_table(s, [0, np.nan, 1])["finding_rate"].tolist()
+    [0.0, 1.0]
+    """
+    frame = pd.DataFrame(
+        {"tier": scores["tier"].to_numpy(), "probability": scores["probability"].to_numpy()}
+    )
+    if not isinstance(frame["tier"].dtype, pd.CategoricalDtype):
+        frame["tier"] = scores["tier"].astype("category").to_numpy()
+    table = frame.groupby("tier", observed=False).agg(
+        entities=("probability", "size"), mean_probability=("probability", "mean")
+    )
+    table.insert(1, "share", table["entities"] / max(len(frame), 1))
+    if y is not None:
+        frame["y"] = np.asarray(y, dtype=np.float64)
+        labelled = frame.dropna(subset=["y"])
+        grouped = labelled.groupby("tier", observed=False)["y"]
+        table["labelled"] = grouped.size()
+        table["finding_rate"] = grouped.mean()
+    return table
+
+
+def reason_table(scores: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """Per tier, the features most often among the entities' reasons.
+
+    Columns: tier, feature, meaning (from the feature catalogue), entities (of the tier
+    with the feature among their ``reason_i_feature`` columns), share (of the tier),
+    first (entities for which it is the first reason), mean_contribution (log-odds,
+    over the entities where it is a reason). At most ``top`` features per tier, the most
+    frequent first.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"tier": pd.Categorical(["D", "D"], categories=["A", "D"]),
+    ...     "reason_1_feature": ["on_abnormal_list", "reports_not_filed"],
+    ...     "reason_1_contribution": [0.9, 0.5],
+    ...     "reason_2_feature": ["reports_not_filed", None],
+    ...     "reason_2_contribution": [0.2, np.nan]})
+    >>> reason_table(s)[["tier", "feature", "entities", "first"]].values.tolist()
+    [['D', 'reports_not_filed', 2, 1], ['D', 'on_abnormal_list', 1, 1]]
+    """
+    from creditrisk.features.builder import CATALOGUE
+
+    meaning = {f.name: f.meaning for f in CATALOGUE}
+    ranks = sorted(
+        int(c.split("_")[1])
+        for c in scores.columns
+        if c.startswith("reason_") and c.endswith("_feature")
+    )
+    columns = ["tier", "feature", "meaning", "entities", "share", "first", "mean_contribution"]
+    tiers = scores["tier"].astype(str).to_numpy()
+    parts = [
+        pd.DataFrame(
+            {
+                "tier": tiers,
+                "feature": scores[f"reason_{r}_feature"].astype(object).to_numpy(),
+                "contribution": scores[f"reason_{r}_contribution"].to_numpy(dtype=np.float64),
+                "first": r == 1,
+            }
+        )
+        for r in ranks
+    ]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    long = pd.concat(parts, ignore_index=True).dropna(subset=["feature"])
+    long = long[long["feature"].astype(str) != ""]
+    size = pd.Series(tiers).value_counts()
+    table = (
+        long.groupby(["tier", "feature"], sort=False)
+        .agg(
+            entities=("contribution", "size"),
+            first=("first", "sum"),
+            mean_contribution=("contribution", "mean"),
+        )
+        .reset_index()
+    )
+    table["share"] = table["entities"] / table["tier"].map(size)
+    table["meaning"] = table["feature"].map(meaning).fillna("")
+    order = scores["tier"].cat.categories if hasattr(scores["tier"], "cat") else sorted(size.index)
+    table["tier"] = pd.Categorical(table["tier"], categories=[str(t) for t in order])
+    table = table.sort_values(
+        ["tier", "entities", "feature"], ascending=[True, False, True], kind="stable"
+    )
+    table = table.groupby("tier", observed=True, sort=False).head(top)
+    return table[columns].reset_index(drop=True)
+
+
+def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk model") -> str:
+    """A short Markdown model card: data window, label, metrics, tier shares and
+    finding rates on the test slice, calibration, top features, policy.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> m = cr.RiskModel.load(cr.sample_model_path())
+    >>> t = cr.load_sample()
+    >>> s = cr.spine(t, "2024-07-01")
+    >>> card = model_card(m, cr.build_features(t, s), cr.build_labels(t, s))
+    >>> "## Tiers on the test slice" in card
+    True
+    """
+    scores = model.classify(X_test, top_k=0)
+    p = scores["probability"].to_numpy()
+    m = metrics(y_test, p)
+    tiers = tier_table(scores, y_test)
+    rel = reliability_table(y_test, p, bins=5)
+    imp = model.importance(X_test).head(8)
+    test_dates = sorted({str(pd.Timestamp(d).date()) for d in scores["as_of"]})
+    training = model.training_
+    lines = [
+        f"# {title}",
+        "",
+        "A LightGBM model of the chance that a random inspection in the next 12 months "
+        "finds issues (label `inspection_finding`), tiered by policy "
+        f"`{model.policy_.name}`.",
+        "",
+        "## Data",
+        f"- Training as-of dates: {', '.join(training['as_of'])} "
+        f"({training['rows']:,} rows, {training['labelled']:,} labelled by a random inspection)",
+        f"- Slices: {_slices(model.slices_)}",
+        f"- Test as-of date(s): {', '.join(test_dates)} ({m['n']:,} labelled rows)",
+        f"- Training data fingerprint: `{training['fingerprint'][:16]}`",
+        "",
+        "## Model",
+        f"- {model.n_trees_} trees, max depth {model.max_depth}, {model.num_leaves} leaves, "
+        f"learning rate {model.learning_rate}, monotone constraints "
+        f"{'on' if model.monotone else 'off'}, seed {model.random_state}",
+        f"- Calibration: {model.calibration_['method']} (slope "
+        f"{model.calibration_['slope']:.3f}, intercept {model.calibration_['intercept']:.3f})",
+        f"- Tier cut-offs (probability): {', '.join(f'{c:.4f}' for c in model.cutoffs_)}",
+        "",
+        "## Test metrics",
+        f"- AUC {m['auc']:.3f}, average precision {m['average_precision']:.3f}, "
+        f"Brier {m['brier']:.4f}",
+        f"- Finding rate {m['finding_rate']:.3f}, mean predicted probability "
+        f"{m['mean_probability']:.3f}",
+        "",
+        "## Tiers on the test slice",
+        "",
+        _markdown(
+            tiers, {"share": "{:.1%}", "mean_probability": "{:.3f}", "finding_rate": "{:.3f}"}
+        ),
+        "",
+        "## Reliability (test slice, 5 bins)",
+        "",
+        _markdown(
+            rel,
+            {
+                "mean_probability": "{:.3f}",
+                "finding_rate": "{:.3f}",
+                "low": "{:.3f}",
+                "high": "{:.3f}",
+            },
+        ),
+        "",
+        "## Most important features (mean |SHAP|, log-odds)",
+        "",
+        _markdown(imp[["mean_abs_shap", "meaning"]], {"mean_abs_shap": "{:.4f}"}),
+        "",
+        "## Limits",
+        "- Labels come from random inspections only; they inherit the inspectors' "
+        "strictness, which no entity feature explains.",
+        "- Tiers are an internal supervision reference, not a public credit rating.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _slices(s: dict) -> str:
+    if s.get("method") == "time":
+        left_out = f", left out {', '.join(s['left_out'])}" if s.get("left_out") else ""
+        return (
+            f"trained on {len(s['train'])} dates ({s['train_rows']:,} labelled rows), early "
+            f"stopping and calibration on two halves of the entities at {s['stop']} "
+            f"({s['stop_rows']:,} and {s['calibration_rows']:,}){left_out}"
+        )
+    return (
+        f"entities split at random ({s['train_rows']:,} / {s['stop_rows']:,} / "
+        f"{s['calibration_rows']:,})"
+    )
+
+
+def _markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
+    shown = frame.copy()
+    for column, fmt in formats.items():
+        if column in shown:
+            shown[column] = [("" if pd.isna(v) else fmt.format(v)) for v in shown[column]]
+    header = [shown.index.name or "", *map(str, shown.columns)]
+    rows = [[str(i), *map(str, r)] for i, r in zip(shown.index, shown.to_numpy(), strict=True)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)

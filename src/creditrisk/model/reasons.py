@@ -1,0 +1,303 @@
+"""Plain-language sentences for feature values: the words behind every reason.
+
+Each catalogue feature has a template here; :func:`sentence` fills it with an
+entity's value ("2 general administrative penalties in the last 12 months", "2023
+annual report not filed"). :func:`coded_sentences` formats many at once, one call per
+distinct value (and report year), which is what makes reasons for millions of rows
+cheap: most values repeat.
+
+Example
+-------
+>>> import pandas as pd
+>>> sentence("penalties_general_1y", 2)
+'2 general administrative penalties in the last 12 months'
+>>> sentence("report_last_year_filed", 0, pd.Timestamp("2024-07-01"))
+'2023 annual report not filed'
+>>> sentence("on_abnormal_list", 1)
+'On the abnormal operation list'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.features.builder import CATALOGUE
+
+__all__ = [
+    "TEMPLATES",
+    "coded_sentences",
+    "factorize",
+    "feature_sentences",
+    "last_report_year",
+    "sentence",
+]
+
+
+def _count(one: str, many: str, none: str | None = None) -> dict:
+    return {"count": (one, many), "none": none}
+
+
+def _flag(yes: str, no: str) -> dict:
+    return {"flag": (no, yes)}
+
+
+def _number(text: str, missing: str | None = None) -> dict:
+    return {"number": text, "missing": missing}
+
+
+_WINDOWS = {"1y": "in the last 12 months", "3y": "in the last 3 years", "all": "on record"}
+
+#: feature -> how its value reads; counts take {n}, numbers {v}, categories {v}
+TEMPLATES: dict[str, dict] = {
+    "age_years": _number("Registered {v:.1f} years ago"),
+    "entity_type": _number("Legal form: {v}"),
+    "industry": _number("Industry: {v}"),
+    "key_sector": _number("Key supervision sector: {v}"),
+    "region": _number("Registered in {v}"),
+    "registered_capital": _number("Registered capital of {v:,.0f} yuan", "No registered capital"),
+    "report_last_year_filed": _flag("{year} annual report filed", "{year} annual report not filed"),
+    "report_last_year_on_time": _flag(
+        "{year} annual report filed by 30 June", "{year} annual report not filed by 30 June"
+    ),
+    "reports_missed_in_a_row": _count(
+        "The last annual report due is missing",
+        "The last {n} annual reports due are missing",
+    ),
+    "reports_not_filed": _count(
+        "1 annual report due and not filed", "{n} annual reports due and not filed"
+    ),
+    "reports_filed_late": _count(
+        "1 annual report filed after its 30 June deadline",
+        "{n} annual reports filed after their 30 June deadline",
+    ),
+    "report_days_late_last": _number("The last annual report due was {v:.0f} days late"),
+    "reports_on_time_share": _number(
+        "{p:.0f}% of annual reports filed on time", "No annual report due yet"
+    ),
+    "reports_zero_financials": _count(
+        "1 annual report with all figures zero", "{n} annual reports with all figures zero"
+    ),
+    "report_days_before_deadline": _number(
+        "Recent annual reports filed {v:.0f} days before the deadline on average",
+        "No recent annual report filed on time",
+    ),
+    "report_days_before_deadline_all": _number(
+        "Annual reports filed {v:.0f} days before the deadline on average",
+        "No annual report filed on time",
+    ),
+    "leverage_last": _number(
+        "Liabilities {p:.0f}% of assets in the last annual report", "No liabilities disclosed"
+    ),
+    "leverage_mean": _number(
+        "Liabilities {p:.0f}% of assets on average in annual reports", "No liabilities disclosed"
+    ),
+    "tax_to_revenue_last": _number(
+        "Tax paid {p:.1f}% of revenue in the last annual report", "No tax or revenue disclosed"
+    ),
+    "tax_to_revenue_mean": _number(
+        "Tax paid {p:.1f}% of revenue on average in annual reports",
+        "No tax or revenue disclosed",
+    ),
+    "employees_last": _number(
+        "{v:,.0f} employees in the last annual report", "No headcount disclosed"
+    ),
+    "revenue_last": _number(
+        "Revenue of {v:,.0f} yuan in the last annual report", "No revenue disclosed"
+    ),
+    "licenses_active": _count("1 license in force", "{n} licenses in force", "No license in force"),
+    "licenses_lapsed": _count(
+        "1 license expired and not renewed", "{n} licenses expired and not renewed"
+    ),
+    "licenses_revoked": _count("1 license revoked", "{n} licenses revoked"),
+    "penalties_restored": _count(
+        "1 penalty whose disclosure ended by credit restoration",
+        "{n} penalties whose disclosure ended by credit restoration",
+    ),
+    "penalty_days_since_last": _number(
+        "Latest counted penalty decided {v:,.0f} days ago", "No counted penalty"
+    ),
+    "inspections_random": _count(
+        "1 random inspection", "{n} random inspections", "Never inspected at random"
+    ),
+    "inspections_targeted": _count("1 targeted inspection", "{n} targeted inspections"),
+    "inspections_complaint": _count(
+        "1 inspection after a complaint", "{n} inspections after complaints"
+    ),
+    "inspections_joint": _count("1 joint inspection", "{n} joint inspections"),
+    "inspection_findings_share": _number(
+        "{p:.0f}% of inspections found problems", "Never inspected"
+    ),
+    "inspection_findings_3y": _count(
+        "1 inspection found issues in the last 3 years",
+        "{n} inspections found issues in the last 3 years",
+    ),
+    "inspection_last_outcome": _number("Latest inspection outcome: {v}", "Never inspected"),
+    "inspection_days_since_last": _number("Latest inspection {v:,.0f} days ago", "Never inspected"),
+    "inspections_not_found": _count(
+        "Not found at the registered address in 1 inspection",
+        "Not found at the registered address in {n} inspections",
+    ),
+    "on_abnormal_list": _flag(
+        "On the abnormal operation list", "Not on the abnormal operation list"
+    ),
+    "abnormal_reason": _number("Listed as abnormal because: {v}", "Not on the abnormal list"),
+    "days_on_abnormal_list": _number("On the abnormal operation list for {v:,.0f} days"),
+    "on_serious_list": _flag(
+        "On the serious illegal and dishonest list",
+        "Not on the serious illegal and dishonest list",
+    ),
+    "times_listed": _count("Listed once before", "Listed {n} times"),
+    "times_listed_serious": _count(
+        "Once on the serious illegal and dishonest list",
+        "{n} times on the serious illegal and dishonest list",
+    ),
+    "days_listed_total": _number("{v:,.0f} days on a list in all"),
+    "list_removals_restored": _count(
+        "Removed from a list once by credit restoration",
+        "Removed from a list {n} times by credit restoration",
+        "Never removed from a list by credit restoration",
+    ),
+}
+for _sev in ("warning", "minor", "general", "serious"):
+    for _w, _words in _WINDOWS.items():
+        _kind = (
+            "administrative penalty (warning, not disclosed)"
+            if _sev == "warning"
+            else (f"{_sev} administrative penalty")
+        )
+        _plural = _kind.replace("penalty", "penalties")
+        TEMPLATES[f"penalties_{_sev}_{_w}"] = _count(
+            f"1 {_kind} {_words}", f"{{n}} {_plural} {_words}"
+        )
+        if _sev != "warning":
+            TEMPLATES[f"fines_{_sev}_{_w}"] = _number(
+                f"Fines of {{v:,.0f}} yuan from {_sev} penalties {_words}"
+            )
+
+_MISSING = {f.name for f in CATALOGUE} - set(TEMPLATES)
+if _MISSING:  # every feature must read in plain words
+    raise RuntimeError(f"features without a sentence template: {sorted(_MISSING)}")
+
+
+def last_report_year(as_of: pd.Timestamp | None) -> int | None:
+    """The year of the last annual report due before ``as_of`` (due by 30 June next year).
+
+    Example
+    -------
+    >>> last_report_year(pd.Timestamp("2024-07-01")), last_report_year(pd.Timestamp("2024-06-30"))
+    (2023, 2022)
+    """
+    if as_of is None or pd.isna(as_of):
+        return None
+    return int(_report_years(pd.DatetimeIndex([as_of]))[0])
+
+
+def _report_years(dates: pd.DatetimeIndex) -> np.ndarray:
+    # a report for year Y is due by 30 June of Y+1
+    return np.where(dates.month > 6, dates.year - 1, dates.year - 2).astype(np.int64)
+
+
+def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
+    """The sentence saying what ``feature`` = ``value`` means for an entity.
+
+    Example
+    -------
+    >>> sentence("inspections_not_found", 1)
+    'Not found at the registered address in 1 inspection'
+    >>> sentence("leverage_last", 0.92)
+    'Liabilities 92% of assets in the last annual report'
+    >>> sentence("penalty_days_since_last", float("nan"))
+    'No counted penalty'
+    """
+    if feature not in TEMPLATES:
+        raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
+    return _sentence(feature, value, last_report_year(as_of))
+
+
+def _sentence(feature: str, value, year: int | None) -> str:
+    template = TEMPLATES[feature]
+    year_text = str(year) if year is not None else "The last"
+    missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    if "flag" in template:
+        if missing:
+            return "No annual report due yet" if "report" in feature else "Unknown"
+        no, yes = template["flag"]
+        text = yes if float(value) >= 0.5 else no
+        return text.format(year=year_text)
+    if "count" in template:
+        n = 0 if missing else round(float(value))
+        if n == 0 and template.get("none"):
+            return template["none"]
+        one, many = template["count"]
+        return (one if n == 1 else many).format(n=n)
+    if missing:
+        return template.get("missing") or f"{feature.replace('_', ' ')}: not known"
+    text = template["number"]
+    if isinstance(value, str):
+        return text.format(v=value.replace("_", " "))
+    v = float(value)
+    return text.format(v=v, p=100 * v)
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and distinct values of a column (missing values get a code too).
+
+    Example
+    -------
+    >>> codes, uniques = factorize(pd.Series([2.0, None, 2.0]))
+    >>> codes.tolist(), len(uniques)
+    ([0, 1, 0], 2)
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = [*values.cat.categories, None]
+        return np.where(codes < 0, len(uniques) - 1, codes), uniques
+    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+    return codes.astype(np.int64), list(uniques)
+
+
+def coded_sentences(
+    feature: str, codes: np.ndarray, uniques: Sequence, as_of=None
+) -> tuple[np.ndarray, list[str]]:
+    """Sentences for factorized values: (a code per row, the distinct sentences).
+
+    Each distinct value (and report year, for the sentences that name one) is
+    formatted once. ``as_of`` (dates aligned with ``codes``) matters only to those.
+
+    Example
+    -------
+    >>> codes, text = coded_sentences("times_listed", np.array([0, 0, 1]), [2, 1])
+    >>> [text[c] for c in codes]
+    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    """
+    if feature not in TEMPLATES:
+        raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
+    if "{year}" in str(TEMPLATES[feature]) and as_of is not None:
+        years = _report_years(pd.DatetimeIndex(np.asarray(as_of)))
+        pair, pairs = pd.factorize(codes * 10_000 + years)
+        text = [_sentence(feature, _plain(uniques[c // 10_000]), c % 10_000) for c in pairs]
+        return pair.astype(np.int64), text
+    return codes, [_sentence(feature, _plain(u), None) for u in uniques]
+
+
+def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray:
+    """Sentences for many values of one feature; each distinct value formatted once.
+
+    Example
+    -------
+    >>> feature_sentences("times_listed", pd.Series([2, 2, 1])).tolist()
+    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    """
+    codes, uniques = factorize(values)
+    codes, text = coded_sentences(feature, codes, uniques, as_of)
+    return np.array(text, dtype=object)[codes]
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,334 @@
+"""Policies as data: tiers, cut-offs, overrides, disclosure, restoration, inspection.
+
+Everything DOMAIN.md says differs by place or changes over time lives in a TOML file,
+not in code. The package ships ``national`` (the default) and ``daqing`` (a local
+example); :meth:`Policy.load` also reads any path, so a bureau writes its own.
+
+Override rules are evaluated in file order, each on the tier the previous rules left.
+A rule tests one feature (``feature``, ``op``, ``value``) and acts with exactly one of
+``set`` (that tier), ``at_least`` (no better than that tier), ``at_most`` (no worse
+than that tier) or ``raise_by`` (that many tiers riskier, capped at the worst). Its
+``reason`` is a sentence; ``{tier}`` and ``{value}`` are filled in.
+
+Example
+-------
+>>> policy = Policy.load("national")
+>>> policy.tiers
+('A', 'B', 'C', 'D')
+>>> [rule.name for rule in policy.overrides]
+['serious_illegal_list', 'abnormal_list', 'key_sector']
+>>> Policy.from_dict(policy.to_dict()) == policy
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from creditrisk.features.builder import CATALOGUE, FeatureSpec
+
+__all__ = ["OPS", "Override", "Policy", "PolicyError", "available_policies"]
+
+OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
+_ACTIONS = ("set", "at_least", "at_most", "raise_by")
+_FEATURES = {f.name: f for f in CATALOGUE}
+_SECTIONS = {
+    "name",
+    "description",
+    "tiers",
+    "overrides",
+    "disclosure",
+    "restoration",
+    "inspection",
+}
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used, with the setting at fault.
+
+    Example
+    -------
+    >>> try:
+    ...     Policy.from_dict({"name": "x", "tiers": {"names": ["A"], "method": "cutoffs",
+    ...                       "cutoffs": []}, "colour": "red"})
+    ... except PolicyError as exc:
+    ...     print(exc)
+    policy 'x': unknown setting 'colour'
+    """
+
+
+@dataclass(frozen=True)
+class Override:
+    """One hard rule: when ``feature op value`` holds, move the tier.
+
+    Example
+    -------
+    >>> rule = Override("abnormal_list", "on_abnormal_list", "==", 1, "at_least", "C",
+    ...                 "On the abnormal operation list: at least tier {tier}")
+    >>> rule.sentence(tier="C", value=1)
+    'On the abnormal operation list: at least tier C'
+    """
+
+    name: str
+    feature: str
+    op: str
+    value: Any
+    action: str
+    target: str | int
+    reason: str
+
+    def sentence(self, tier: str, value: Any) -> str:
+        """The rule's reason with the tier reached and the entity's value filled in."""
+        return self.reason.format(tier=tier, value=value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "feature": self.feature,
+            "op": self.op,
+            "value": self.value,
+            self.action: self.target,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A regulator's rules: tier names, how probabilities map to tiers, overrides and more.
+
+    ``method="shares"`` fits the cut-offs so the training population splits in
+    ``shares`` (lowest risk first) by probability, before the overrides move entities
+    up (so tier A ends smaller than its share); ``method="cutoffs"`` uses the fixed probability
+    ``cutoffs`` between consecutive tiers. ``disclosure`` holds how penalties count
+    (:meth:`feature_spec`), ``restoration`` the waiting periods used by recourse, and
+    ``inspection`` the sampling ratios used by inspection planning.
+
+    Example
+    -------
+    >>> p = Policy.load("daqing")
+    >>> p.method, p.cutoffs
+    ('cutoffs', (0.15, 0.3, 0.5))
+    >>> p.feature_spec().restored_penalties
+    'exclude'
+    >>> p.worse("B", 2)
+    'D'
+    """
+
+    name: str
+    tiers: tuple[str, ...]
+    method: str
+    shares: tuple[float, ...] = ()
+    cutoffs: tuple[float, ...] = ()
+    labels: tuple[str, ...] = ()
+    overrides: tuple[Override, ...] = ()
+    description: str = ""
+    disclosure: dict[str, Any] = field(default_factory=dict)
+    restoration: dict[str, Any] = field(default_factory=dict)
+    inspection: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    # -- reading and writing -------------------------------------------------------
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Policy:
+        """A shipped policy by name (``national``, ``daqing``) or a TOML file by path.
+
+        Example
+        -------
+        >>> Policy.load("national").name
+        'national'
+        """
+        path = Path(name_or_path)
+        if path.suffix != ".toml" and str(name_or_path) in available_policies():
+            text = resources.files("creditrisk.policy").joinpath(f"{name_or_path}.toml")
+            return cls.from_dict(tomllib.loads(text.read_text(encoding="utf-8")))
+        if not path.exists():
+            raise PolicyError(
+                f"no policy {str(name_or_path)!r}: not a file, and not one of the "
+                f"shipped policies {available_policies()}"
+            )
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Policy:
+        """A policy from the dictionary a TOML file (or :meth:`to_dict`) gives.
+
+        Example
+        -------
+        >>> d = Policy.load("national").to_dict()
+        >>> d["tiers"]["names"] = ["A", "B", "C", "D", "E"]
+        >>> d["tiers"]["shares"] = [0.5, 0.2, 0.15, 0.1, 0.05]
+        >>> d["tiers"]["labels"] = ["low", "general", "raised", "high", "highest"]
+        >>> Policy.from_dict(d).tiers[-1]
+        'E'
+        """
+        name = str(data.get("name", "unnamed"))
+        unknown = sorted(set(data) - _SECTIONS)
+        if unknown:
+            raise PolicyError(f"policy {name!r}: unknown setting {unknown[0]!r}")
+        tiers = data.get("tiers")
+        if not isinstance(tiers, dict) or "names" not in tiers:
+            raise PolicyError(f"policy {name!r}: [tiers] needs 'names'")
+        extra = sorted(set(tiers) - {"names", "labels", "method", "shares", "cutoffs"})
+        if extra:
+            raise PolicyError(f"policy {name!r}: unknown setting 'tiers.{extra[0]}'")
+        return cls(
+            name=name,
+            description=str(data.get("description", "")),
+            tiers=tuple(str(t) for t in tiers["names"]),
+            labels=tuple(str(t) for t in tiers.get("labels", ())),
+            method=str(tiers.get("method", "shares")),
+            shares=tuple(float(s) for s in tiers.get("shares", ())),
+            cutoffs=tuple(float(c) for c in tiers.get("cutoffs", ())),
+            overrides=tuple(
+                _override(name, i, rule) for i, rule in enumerate(data.get("overrides", []))
+            ),
+            disclosure=dict(data.get("disclosure", {})),
+            restoration=dict(data.get("restoration", {})),
+            inspection=dict(data.get("inspection", {})),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (TOML- and JSON-ready) that :meth:`from_dict` reads back."""
+        tiers: dict[str, Any] = {"names": list(self.tiers), "method": self.method}
+        if self.labels:
+            tiers["labels"] = list(self.labels)
+        if self.shares:
+            tiers["shares"] = list(self.shares)
+        if self.cutoffs:
+            tiers["cutoffs"] = list(self.cutoffs)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "tiers": tiers,
+            "overrides": [rule.to_dict() for rule in self.overrides],
+            "disclosure": copy.deepcopy(self.disclosure),
+            "restoration": copy.deepcopy(self.restoration),
+            "inspection": copy.deepcopy(self.inspection),
+        }
+
+    # -- what the rest of the library asks -----------------------------------------
+    def feature_spec(self) -> FeatureSpec:
+        """The feature settings this policy's disclosure rules call for."""
+        return FeatureSpec(
+            penalty_counting=self.disclosure.get("penalty_counting", "disclosed"),
+            restored_penalties=self.disclosure.get("restored_penalties", "exclude"),
+        )
+
+    def tier_index(self, tier: str) -> int:
+        """Position of a tier, 0 the lowest risk."""
+        try:
+            return self.tiers.index(tier)
+        except ValueError:
+            raise PolicyError(
+                f"policy {self.name!r}: unknown tier {tier!r}; tiers are {list(self.tiers)}"
+            ) from None
+
+    def worse(self, tier: str, steps: int = 1) -> str:
+        """The tier ``steps`` riskier than ``tier``, capped at the worst."""
+        return self.tiers[min(self.tier_index(tier) + steps, len(self.tiers) - 1)]
+
+    def __hash__(self) -> int:  # dict fields: hash what identifies the policy
+        return hash((self.name, self.tiers, self.method, self.shares, self.cutoffs))
+
+    # -- checks --------------------------------------------------------------------
+    def _check(self) -> None:
+        where = f"policy {self.name!r}"
+        n = len(self.tiers)
+        if n < 2 or len(set(self.tiers)) != n:
+            raise PolicyError(f"{where}: tiers.names needs at least two distinct names")
+        if self.labels and len(self.labels) != n:
+            raise PolicyError(f"{where}: tiers.labels has {len(self.labels)} entries, not {n}")
+        if self.method == "shares":
+            if len(self.shares) != n or any(s <= 0 for s in self.shares):
+                raise PolicyError(f"{where}: tiers.shares needs {n} positive shares")
+            if abs(sum(self.shares) - 1) > 1e-6:
+                raise PolicyError(f"{where}: tiers.shares sum to {sum(self.shares):g}, not 1")
+        elif self.method == "cutoffs":
+            c = self.cutoffs
+            if len(c) != n - 1 or any(not 0 < x < 1 for x in c) or list(c) != sorted(set(c)):
+                raise PolicyError(
+                    f"{where}: tiers.cutoffs needs {n - 1} increasing probabilities in (0, 1)"
+                )
+        else:
+            raise PolicyError(f"{where}: tiers.method must be 'shares' or 'cutoffs'")
+        for rule in self.overrides:
+            if rule.action == "raise_by":
+                if not isinstance(rule.target, int) or rule.target < 1:
+                    raise PolicyError(f"{where}: override {rule.name!r}: raise_by needs n >= 1")
+            elif rule.target not in self.tiers:
+                raise PolicyError(
+                    f"{where}: override {rule.name!r}: unknown tier {rule.target!r}; "
+                    f"tiers are {list(self.tiers)}"
+                )
+        spec = self.disclosure
+        for key, allowed in (
+            ("penalty_counting", ("disclosed", "known")),
+            ("restored_penalties", ("exclude", "include")),
+        ):
+            if key in spec and spec[key] not in allowed:
+                raise PolicyError(f"{where}: disclosure.{key} must be one of {allowed}")
+        ratios = self.inspection.get("ratios", {})
+        unknown = sorted(set(ratios) - set(self.tiers))
+        if unknown:
+            raise PolicyError(f"{where}: inspection.ratios names unknown tier {unknown[0]!r}")
+
+
+def _plain(v: Any) -> Any:
+    return [_plain(x) for x in v] if isinstance(v, list | tuple) else v
+
+
+def _override(policy: str, i: int, rule: dict[str, Any]) -> Override:
+    where = f"policy {policy!r}: override {rule.get('name', i + 1)!r}"
+    known = {"name", "feature", "op", "value", "reason", *_ACTIONS}
+    unknown = sorted(set(rule) - known)
+    if unknown:
+        raise PolicyError(f"{where}: unknown setting {unknown[0]!r}")
+    for key in ("name", "feature", "value"):
+        if key not in rule:
+            raise PolicyError(f"{where}: needs {key!r}")
+    if rule["feature"] not in _FEATURES:
+        raise PolicyError(
+            f"{where}: unknown feature {rule['feature']!r}; see creditrisk.feature_catalogue()"
+        )
+    op = rule.get("op", "==")
+    if op not in OPS:
+        raise PolicyError(f"{where}: op must be one of {list(OPS)}, not {op!r}")
+    value = rule["value"]
+    if op in ("in", "not in") and not isinstance(value, list):
+        raise PolicyError(f"{where}: op {op!r} needs a list value")
+    actions = [a for a in _ACTIONS if a in rule]
+    if len(actions) != 1:
+        raise PolicyError(f"{where}: needs exactly one of {list(_ACTIONS)}")
+    action = actions[0]
+    return Override(
+        name=str(rule["name"]),
+        feature=rule["feature"],
+        op=op,
+        value=_plain(value),
+        action=action,
+        target=rule[action],
+        reason=str(rule.get("reason", f"Override {rule['name']}: tier {{tier}}")),
+    )
+
+
+def available_policies() -> list[str]:
+    """Names of the policies shipped with the package.
+
+    Example
+    -------
+    >>> available_policies()
+    ['daqing', 'national']
+    """
+    root = resources.files("creditrisk.policy")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))

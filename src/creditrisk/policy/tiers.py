@@ -1,0 +1,202 @@
+"""Tiers from probabilities: policy cut-offs, then the policy's override rules.
+
+The model's probability gives a *score tier* through cut-offs (fixed in the policy, or
+fitted to target shares on the training population); the override rules then move
+it, in the policy's order, to the final *tier*. Each rule that changed the tier is
+named in ``override`` and explained in ``override_reason``.
+
+Example
+-------
+>>> import numpy as np, pandas as pd
+>>> from creditrisk.policy.rules import Policy
+>>> policy = Policy.load("national")
+>>> features = pd.DataFrame({"on_serious_list": [0, 1, 0], "on_abnormal_list": [0, 0, 1],
+...                          "key_sector": ["none", "none", "food"]})
+>>> t = assign_tiers(np.array([0.05, 0.05, 0.9]), features, policy, cutoffs=(0.1, 0.3, 0.6))
+>>> t["tier"].tolist(), t["override"].tolist()
+(['A', 'D', 'D'], ['', 'serious_illegal_list', ''])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.policy.rules import Override, Policy
+
+__all__ = ["assign_tiers", "fit_cutoffs", "override_mask", "score_tiers", "tier_dtype"]
+
+
+def tier_dtype(policy: Policy) -> pd.CategoricalDtype:
+    """The ordered categorical dtype of a policy's tiers, lowest risk first.
+
+    Example
+    -------
+    >>> from creditrisk.policy.rules import Policy
+    >>> list(tier_dtype(Policy.load("national")).categories)
+    ['A', 'B', 'C', 'D']
+    """
+    return pd.CategoricalDtype(list(policy.tiers), ordered=True)
+
+
+def fit_cutoffs(probability: np.ndarray, shares: Sequence[float]) -> tuple[float, ...]:
+    """Cut-offs that split ``probability`` into tiers of the given shares, lowest first.
+
+    An entity goes to the tier above a cut-off when its probability is at least the
+    cut-off.
+
+    Example
+    -------
+    >>> fit_cutoffs(np.linspace(0, 1, 101), [0.5, 0.3, 0.2])
+    (0.5, 0.8)
+    """
+    p = np.asarray(probability, dtype=np.float64)
+    p = p[~np.isnan(p)]
+    if not len(p):
+        raise ValueError("cannot fit tier cut-offs on an empty population")
+    q = np.cumsum(np.asarray(shares, dtype=np.float64))[:-1]
+    cut = np.quantile(p, np.clip(q, 0, 1), method="higher")
+    # equal quantiles (many tied probabilities) would leave a tier empty: keep order
+    return tuple(float(c) for c in np.maximum.accumulate(cut))
+
+
+def score_tiers(probability: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray:
+    """Tier positions (0 = lowest risk) from probabilities and cut-offs.
+
+    Example
+    -------
+    >>> score_tiers(np.array([0.05, 0.1, 0.5]), (0.1, 0.3)).tolist()
+    [0, 1, 2]
+    """
+    return np.searchsorted(np.asarray(cutoffs, dtype=np.float64), probability, side="right")
+
+
+def override_mask(rule: Override, features: pd.DataFrame) -> np.ndarray:
+    """Rows where the rule's condition holds (a missing value never matches).
+
+    Example
+    -------
+    >>> from creditrisk.policy.rules import Policy
+    >>> rule = Policy.load("national").overrides[2]
+    >>> override_mask(rule, pd.DataFrame({"key_sector": ["food", "none", None]})).tolist()
+    [True, False, False]
+    """
+    if rule.feature not in features.columns:
+        raise ValueError(
+            f"override {rule.name!r} needs feature {rule.feature!r}, which the input lacks"
+        )
+    column = features[rule.feature]
+    missing = column.isna().to_numpy()
+    if not pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.astype("str").to_numpy(dtype=object)
+        target = [str(v) for v in rule.value] if isinstance(rule.value, list) else str(rule.value)
+    else:
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        target = rule.value
+    op = rule.op
+    if op == "in":
+        hit = np.isin(values, target)
+    elif op == "not in":
+        hit = ~np.isin(values, target)
+    else:
+        with np.errstate(invalid="ignore"):
+            hit = {
+                "==": np.equal,
+                "!=": np.not_equal,
+                ">": np.greater,
+                ">=": np.greater_equal,
+                "<": np.less,
+                "<=": np.less_equal,
+            }[op](values, target)
+    return np.asarray(hit, dtype=bool) & ~missing
+
+
+def assign_tiers(
+    probability: np.ndarray,
+    features: pd.DataFrame,
+    policy: Policy,
+    cutoffs: Sequence[float],
+) -> pd.DataFrame:
+    """Score tier, final tier, and the overrides that moved it, for every row.
+
+    Columns: ``score_tier`` (from the cut-offs), ``tier`` (after the overrides),
+    ``override`` (names of the rules that changed the tier, ``"; "``-joined, empty when
+    none did) and ``override_reason`` (their sentences). The index is ``features``'.
+
+    Example
+    -------
+    >>> from creditrisk.policy.rules import Policy
+    >>> p = Policy.load("daqing")
+    >>> f = pd.DataFrame({"on_serious_list": [0], "on_abnormal_list": [0],
+    ...                   "penalties_serious_1y": [1], "key_sector": ["none"]})
+    >>> row = assign_tiers(np.array([0.2]), f, p, p.cutoffs).iloc[0]
+    >>> row["score_tier"], row["tier"], row["override_reason"]
+    ('B', 'D', 'A serious penalty in the last 12 months: up two tiers to D')
+    """
+    n = len(features)
+    if len(probability) != n:
+        raise ValueError(f"{len(probability)} probabilities for {n} rows of features")
+    if len(cutoffs) != len(policy.tiers) - 1:
+        raise ValueError(f"{len(cutoffs)} cut-offs for {len(policy.tiers)} tiers")
+    start = score_tiers(np.asarray(probability, dtype=np.float64), cutoffs)
+    tier = start.copy()
+    worst = len(policy.tiers) - 1
+    names = np.full(n, "", dtype=object)
+    reasons = np.full(n, "", dtype=object)
+    for rule in policy.overrides:
+        hit = override_mask(rule, features)
+        if not hit.any():
+            continue
+        if rule.action == "raise_by":
+            moved = np.minimum(tier + int(rule.target), worst)
+        else:
+            target = policy.tier_index(str(rule.target))
+            moved = {
+                "set": np.full(n, target),
+                "at_least": np.maximum(tier, target),
+                "at_most": np.minimum(tier, target),
+            }[rule.action]
+        changed = np.flatnonzero(hit & (moved != tier))
+        tier[changed] = moved[changed]
+        if len(changed):
+            _append(names, changed, rule.name)
+            _append(reasons, changed, _sentences(rule, features, changed, tier, policy))
+    dtype = tier_dtype(policy)
+    return pd.DataFrame(
+        {
+            "score_tier": pd.Categorical.from_codes(start, dtype=dtype),
+            "tier": pd.Categorical.from_codes(tier, dtype=dtype),
+            "override": names.astype(str),
+            "override_reason": reasons.astype(str),
+        },
+        index=features.index,
+    )
+
+
+def _append(out: np.ndarray, rows: np.ndarray, text) -> None:
+    old = out[rows]
+    joined = np.where(old == "", "", old + "; ")
+    out[rows] = joined + text
+
+
+def _sentences(
+    rule: Override, features: pd.DataFrame, rows: np.ndarray, tier: np.ndarray, policy: Policy
+) -> np.ndarray:
+    # one format() per distinct (value, tier) pair, not per row
+    values = features[rule.feature].iloc[rows].astype("str").to_numpy(dtype=object)
+    tiers = np.asarray(policy.tiers, dtype=object)[tier[rows]]
+    pairs = pd.DataFrame({"value": values, "tier": tiers})
+    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
+    text = np.array([rule.sentence(tier=t, value=_show(v)) for v, t in uniques], dtype=object)
+    return text[codes]
+
+
+def _show(value: str) -> str:
+    # "1.0" -> "1" for flags and counts; category names with underscores as words
+    try:
+        number = float(value)
+    except ValueError:
+        return value.replace("_", " ")
+    return f"{number:g}"

@@ -1,0 +1,386 @@
+"""Explanation cards: one page that answers an enterprise's "why am I in this tier?".
+
+DOMAIN.md gives entities the right to an explanation, to have wrong records corrected
+and to know what they can do. A card holds, for one entity at one as-of date: the tier
+and probability, the records the regulator knew before that date in plain words, the
+reasons with their exact SHAP weights (those that raise the risk and those that lower
+it), the override rules that moved the tier, and the recourse plans with the tier each
+reaches. It renders as plain text (:attr:`ExplanationCard.text`) and as a
+self-contained one-page HTML (:attr:`ExplanationCard.html`).
+
+The card scores the entity through :func:`creditrisk.jobs.scoring.score_chunk` on its own
+rows, so its tier and reasons are the ones a batch run gives it.
+
+Example
+-------
+>>> import creditrisk as cr
+>>> model = cr.RiskModel.load(cr.sample_model_path())
+>>> tables = cr.load_sample()
+>>> card = explain_card(model, "E0000025", tables=tables, as_of="2025-01-01")
+>>> card.tier in ("A", "B", "C", "D"), "E0000025" in card.text
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from creditrisk.model.contributions import RANK_DECIMALS
+from creditrisk.model.reasons import sentence
+
+__all__ = ["ExplanationCard", "explain_card", "records"]
+
+RIGHTS = (
+    "The tier is an internal supervision reference that sets how often the enterprise "
+    "is inspected; it is not a public credit rating. If a record listed here is wrong, "
+    "the enterprise can ask for it to be corrected, and it can challenge a listing or a "
+    "penalty through administrative reconsideration or litigation. Listings state their "
+    "reasons and remedies; a sole proprietor may ask for this explanation of an "
+    "automated decision."
+)
+_OUTCOME_WORDS = {
+    "compliant": "no issues found",
+    "issues_found": "issues found",
+    "not_found_at_address": "not found at the registered address",
+}
+_LIST_WORDS = {
+    "abnormal_operation": "abnormal operation list",
+    "abnormal_mark": "abnormal operation mark (sole proprietors)",
+    "serious_illegal": "serious illegal and dishonest list",
+}
+
+
+@dataclass
+class ExplanationCard:
+    """One entity's explanation: what its tier is, why, and what it can do.
+
+    ``reasons`` has one row per feature (feature, sentence, value, contribution in
+    log-odds), risk-raising first, largest first; ``records`` the events known before
+    ``as_of`` (date, record); ``recourse`` the plans of :meth:`RiskModel.recourse`.
+    ``top_k`` is how many raising reasons the card shows (the model's own, as in
+    ``reason_1..k`` of a batch). ``write(path)`` saves the HTML (or the text, for a
+    ``.txt`` path) atomically.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> m = cr.RiskModel.load(cr.sample_model_path())
+    >>> c = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+    >>> bool(c.raising()["contribution"].gt(0).all())
+    True
+    """
+
+    entity_id: str
+    as_of: pd.Timestamp
+    tier: str
+    tier_label: str
+    score_tier: str
+    probability: float
+    override: str
+    override_reason: str
+    reasons: pd.DataFrame
+    base_value: float
+    recourse: pd.DataFrame
+    records: pd.DataFrame | None = None
+    attributes: dict = field(default_factory=dict)
+    top_k: int = 3
+    policy: str = ""
+    model_version: str = ""
+
+    def raising(self) -> pd.DataFrame:
+        """The reasons that raise the risk, largest first (at most ``top_k``)."""
+        up = self.reasons[self.reasons["contribution"].round(RANK_DECIMALS) > 0]
+        return up.head(self.top_k)
+
+    def lowering(self, k: int = 3) -> pd.DataFrame:
+        """The ``k`` features that lower the risk most, largest first."""
+        down = self.reasons[self.reasons["contribution"] < 0]
+        return down.sort_values("contribution", kind="stable").head(k)
+
+    def helpful_plans(self, k: int = 5) -> pd.DataFrame:
+        """Recourse plans that reach a lower tier, best first (at most ``k``)."""
+        return self.recourse[self.recourse["lower"]].head(k)
+
+    @property
+    def text(self) -> str:
+        """The card as plain text."""
+        return _text(self)
+
+    @property
+    def html(self) -> str:
+        """The card as one self-contained HTML page (no scripts, no network)."""
+        from creditrisk.report.html import render
+        from creditrisk.report.plots import tier_colours
+
+        tiers = list(self.recourse["tier"].cat.categories)
+        colour = dict(zip(tiers, tier_colours(tiers), strict=True)).get(self.tier, "#555")
+        return render("card.html.j2", card=self, rights=RIGHTS, fmt=_fmt, colour=colour)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def write(self, path: str | Path) -> Path:
+        """Write the HTML (or, for a ``.txt`` path, the text) under a temporary name and
+        rename it into place."""
+        from creditrisk.data.tables import atomic_file
+
+        path = Path(path)
+        content = self.text if path.suffix.lower() == ".txt" else self.html
+        with atomic_file(path) as tmp:
+            tmp.write_text(content, encoding="utf-8")
+        return path
+
+
+def _fmt(value, kind: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if kind == "date":
+        return str(pd.Timestamp(value).date())
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "signed":
+        return f"{value:+.3f}"
+    return str(value)
+
+
+def explain_card(
+    model,
+    entity: str | pd.DataFrame | pd.Series,
+    tables=None,
+    as_of=None,
+) -> ExplanationCard:
+    """The explanation card of one entity.
+
+    ``entity`` is an entity id (then ``tables`` and ``as_of`` are needed: the entity's
+    features are built from its own rows), or one row of features with entity_id and
+    as_of (a row of :func:`creditrisk.build_features`, or of scores written with their
+    features). With ``tables``, the card lists the records behind the tier.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> m = cr.RiskModel.load(cr.sample_model_path())
+    >>> t = cr.load_sample()
+    >>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
+    >>> card = explain_card(m, X[X.on_abnormal_list == 1].iloc[[0]])
+    >>> card.override != "" or card.score_tier == card.tier
+    True
+    """
+    from creditrisk.data.spine import data_span
+    from creditrisk.jobs.scoring import score_chunk
+
+    if isinstance(entity, str):
+        if tables is None or as_of is None:
+            raise ValueError("explaining an entity id needs tables= and as_of=")
+        ids = tables.enterprises["entity_id"].astype(str)
+        if not ids.eq(entity).any():
+            raise ValueError(f"enterprises has no entity_id {entity!r}")
+        own = tables.subset([entity])
+        scored = score_chunk(own, model, as_of, span=data_span(tables), validate=False)
+        if scored.empty:
+            row = own.enterprises.iloc[0]
+            raise ValueError(
+                f"entity {entity!r} is not registered at {pd.Timestamp(as_of).date()} "
+                f"(registered_on {_fmt(row['registered_on'], 'date')}, deregistered_on "
+                f"{_fmt(row['deregistered_on'], 'date') or 'never'})"
+            )
+        X = scored[["entity_id", "as_of", *model.feature_names_in_]]
+    else:
+        X = entity.to_frame().T.infer_objects() if isinstance(entity, pd.Series) else entity
+        if len(X) != 1:
+            raise ValueError(f"an explanation card is for one entity, got {len(X)} rows")
+        X = X[["entity_id", "as_of", *model.feature_names_in_]]
+    score = model.classify(X).iloc[0]
+    phi = model.contributions(X).iloc[0]
+    names = list(model.feature_names_in_)
+    at = pd.Timestamp(score["as_of"])
+    row = X.iloc[0]
+    reasons = pd.DataFrame(
+        {
+            "feature": names,
+            "sentence": [_sentence(f, row[f], at) for f in names],
+            "value": [row[f] for f in names],
+            "contribution": phi[names].to_numpy(dtype=np.float64),
+        }
+    )
+    # ranked as the batch ranks reasons (explain.top_reasons): rounded, ties by position
+    rank = reasons["contribution"].round(RANK_DECIMALS).to_numpy()
+    kept = rank != 0
+    reasons = reasons[kept].iloc[np.argsort(-rank[kept], kind="stable")]
+    policy = model.policy_
+    tier = str(score["tier"])
+    labels = dict(zip(policy.tiers, policy.labels or policy.tiers, strict=True))
+    entity_id = str(score["entity_id"])
+    return ExplanationCard(
+        entity_id=entity_id,
+        as_of=at,
+        tier=tier,
+        tier_label=labels.get(tier, ""),
+        score_tier=str(score["score_tier"]),
+        probability=float(score["probability"]),
+        override=str(score["override"]),
+        override_reason=str(score["override_reason"]),
+        reasons=reasons.reset_index(drop=True),
+        base_value=float(phi["base_value"]),
+        recourse=model.recourse(X),
+        records=None if tables is None else records(tables, entity_id, at),
+        attributes=_attributes(row),
+        top_k=model.top_k,
+        policy=policy.name,
+        model_version=str(model.training_.get("fingerprint", ""))[:12],
+    )
+
+
+def _attributes(row: pd.Series) -> dict[str, str]:
+    shown = {k: _w(row[k]) for k in ("entity_type", "industry", "region") if k in row}
+    if "key_sector" in row and str(row["key_sector"]) not in ("none", "nan", "<NA>"):
+        shown["key_sector"] = f"key sector {_w(row['key_sector'])}"
+    return shown
+
+
+def _sentence(feature: str, value, as_of) -> str:
+    try:
+        return sentence(feature, value, as_of)
+    except KeyError:
+        return f"{feature.replace('_', ' ')}: {value}"
+
+
+def _d(value) -> str:
+    return _fmt(value, "date")
+
+
+def _known(day, as_of: pd.Timestamp) -> bool:
+    return bool(pd.notna(day) and pd.Timestamp(day) < as_of)
+
+
+def records(tables, entity_id: str, as_of) -> pd.DataFrame:
+    """The entity's records that the regulator knew before ``as_of``, in plain words,
+    oldest first: columns date, source (the table) and record. ``as_of`` is a day: a time
+    of day is dropped, as for a card.
+
+    Example
+    -------
+    >>> import creditrisk as cr
+    >>> r = records(cr.load_sample(), "E0000025", "2025-01-01")
+    >>> r["source"].iloc[0]
+    'enterprises'
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    own = tables.subset([entity_id])
+    rows: list[tuple] = []
+    for e in own.enterprises.itertuples():
+        if not _known(e.registered_on, as_of):
+            continue
+        sector = "" if str(e.key_sector) in ("none", "nan") else f", key sector {_w(e.key_sector)}"
+        capital = (
+            f"registered capital {e.registered_capital:,.0f} yuan"
+            if pd.notna(e.registered_capital)
+            else "no registered capital recorded"
+        )
+        rows.append(
+            (
+                e.registered_on,
+                "enterprises",
+                f"Registered as a {_w(e.entity_type)} in {_w(e.industry)}, {_w(e.region)}{sector}; "
+                + capital,
+            )
+        )
+        if _known(e.deregistered_on, as_of):
+            rows.append((e.deregistered_on, "enterprises", "Deregistered"))
+    for r in own.annual_reports.itertuples():
+        due = pd.Timestamp(year=int(r.report_year) + 1, month=6, day=30)
+        if _known(r.filed_on, as_of):
+            late = (pd.Timestamp(r.filed_on) - due).days
+            when = "on time" if late <= 0 else f"{late} days late"
+            rows.append(
+                (r.filed_on, "annual_reports", f"{r.report_year} annual report filed {when}")
+            )
+        elif due < as_of:
+            rows.append(
+                (due, "annual_reports", f"{r.report_year} annual report not filed (due {_d(due)})")
+            )
+    for lic in own.licenses.itertuples():
+        if not _known(lic.issued_on, as_of):
+            continue
+        text = f"{_w(lic.license_type).capitalize()} license issued"
+        if _known(lic.revoked_on, as_of):
+            text += f", revoked on {_d(lic.revoked_on)}"
+        elif _known(lic.expires_on, as_of):
+            text += f", expired on {_d(lic.expires_on)}"
+        elif pd.notna(lic.expires_on):
+            text += f", valid until {_d(lic.expires_on)}"
+        rows.append((lic.issued_on, "licenses", text))
+    for p in own.penalties.itertuples():
+        if not _known(p.published_on, as_of):
+            continue
+        fine = f", fine {p.fine_amount:,.0f} yuan" if p.fine_amount else ""
+        text = (
+            f"{str(p.severity).capitalize()} administrative penalty ({_w(p.measure)}, "
+            f"{_w(p.category)}{fine}), decided {_d(p.decided_on)}, published "
+            f"{_d(p.published_on)}"
+        )
+        if _known(p.restored_on, as_of):
+            text += f"; credit restored on {_d(p.restored_on)}"
+        elif pd.notna(p.disclosure_ends_on):
+            ends = "ended" if _known(p.disclosure_ends_on, as_of) else "ends"
+            text += f"; public disclosure {ends} {_d(p.disclosure_ends_on)}"
+        rows.append((p.decided_on, "penalties", text))
+    for i in own.inspections.itertuples():
+        if not _known(i.published_on, as_of):
+            continue
+        outcome = _OUTCOME_WORDS.get(str(i.outcome), _w(i.outcome))
+        rows.append(
+            (i.inspected_on, "inspections", f"{str(i.kind).capitalize()} inspection: {outcome}")
+        )
+    for e in own.list_entries.itertuples():
+        if not _known(e.listed_on, as_of):
+            continue
+        text = f"Put on the {_LIST_WORDS.get(str(e.list), _w(e.list))}: {_w(e.reason)}"
+        if _known(e.removed_on, as_of):
+            text += f"; removed on {_d(e.removed_on)} ({_w(e.removal_reason)})"
+        rows.append((e.listed_on, "list_entries", text))
+    frame = pd.DataFrame(rows, columns=["date", "source", "record"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def _w(value) -> str:
+    return "" if pd.isna(value) else str(value).replace("_", " ")
+
+
+def _text(card: ExplanationCard) -> str:
+    lines = [
+        f"Explanation card: enterprise {card.entity_id}, as of {_d(card.as_of)}",
+        "",
+        f"Tier {card.tier} ({card.tier_label}); probability of an inspection finding in the "
+        f"next 12 months {card.probability:.1%}",
+    ]
+    if card.attributes:
+        lines.append(", ".join(card.attributes.values()))
+    lines += ["", "Overrides"]
+    if card.override:
+        lines.append(f"  {card.override_reason} (by its score alone: tier {card.score_tier})")
+    else:
+        lines.append(f"  None applied: the tier is the score's (tier {card.score_tier})")
+    lines += ["", "Reasons that raise the risk (exact SHAP contribution, log-odds)"]
+    up = card.raising()
+    lines += [f"  {r.contribution:+.3f}  {r.sentence}" for r in up.itertuples()] or ["  None"]
+    lines += ["", "What lowers it most"]
+    down = card.lowering()
+    lines += [f"  {r.contribution:+.3f}  {r.sentence}" for r in down.itertuples()] or ["  None"]
+    lines += ["", "What the enterprise can do"]
+    plans = card.helpful_plans()
+    if len(plans):
+        lines += [f"  {p.steps} -> tier {p.tier} ({p.probability:.1%})" for p in plans.itertuples()]
+    else:
+        lines.append("  No action open to the enterprise now would lower its tier.")
+    if card.records is not None:
+        lines += ["", f"Records known to the regulator before {_d(card.as_of)}"]
+        lines += [f"  {_d(r.date)}  {r.record}" for r in card.records.itertuples()]
+    lines += ["", "Rights", "  " + RIGHTS, ""]
+    return "\n".join(lines)
