@@ -139,9 +139,10 @@ def _negative_fine(directory: Path) -> list[str]:
     return ["penalties.fine_amount", "non-negative", *pen.loc[idx, "penalty_id"]]
 
 
-def _missing_table(directory: Path) -> list[str]:
-    (directory / "licenses.parquet").unlink()
-    return ["licenses", "missing table", "licenses.parquet"]
+def _misnamed_table(directory: Path) -> list[str]:
+    # tables other than enterprises may be absent, but a near miss is never skipped
+    (directory / "licenses.parquet").rename(directory / "license.parquet")
+    return ["licenses", "misnamed file", "license.parquet"]
 
 
 def _empty_report_year(directory: Path) -> list[str]:
@@ -167,7 +168,7 @@ def _bracketed_entity_id(directory: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "breaker", [_negative_fine, _missing_table, _empty_report_year, _bracketed_entity_id]
+    "breaker", [_negative_fine, _misnamed_table, _empty_report_year, _bracketed_entity_id]
 )
 def test_validate_a_broken_directory(generated: Path, tmp_path: Path, breaker) -> None:
     work = tmp_path / "world"

@@ -331,7 +331,9 @@ def test_the_spark_engine_refuses_a_database_url(
 
 
 @pytest.mark.parametrize("command", ["validate", "features", "score"])
-def test_a_data_map_needs_a_database_url(command: str, tmp_path: Path) -> None:
+def test_a_database_table_in_the_mapping_of_files_is_bad_input(command: str, tmp_path: Path):
+    # one mapping serves files and databases, but a database table cannot be read from
+    # a directory of files: the mapping must give a file or a query there
     mapping = tmp_path / "map.toml"
     mapping.write_text('[tables]\nenterprises = "reg_enterprise"\n', encoding="utf-8")
     out = tmp_path / "out.parquet"
@@ -343,7 +345,8 @@ def test_a_data_map_needs_a_database_url(command: str, tmp_path: Path) -> None:
         args = score_args(str(SAMPLE_DIR), str(out))
     result = runner.invoke(app, [*args, "--data-map", str(mapping)])
     assert_clean_exit(result, BAD_INPUT)
-    assert "--data-map applies to a database URL" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert "enterprises [mapping]: table = 'reg_enterprise' names a database table" in text
     assert not out.exists()
 
 
@@ -351,4 +354,4 @@ def test_a_missing_data_map_is_bad_input(loaded: Database) -> None:
     missing = loaded.directory / "no-such-map.toml"
     result = runner.invoke(app, ["validate", loaded.url, "--data-map", str(missing)])
     assert_clean_exit(result, BAD_INPUT)
-    assert "no database mapping" in result.output
+    assert "no register mapping" in result.output

@@ -142,20 +142,31 @@ def test_the_sample_is_valid(sample: EventTables) -> None:
 
 
 # -- coercion rules (raised on construction or read) -----------------------------------
-@pytest.mark.parametrize("table", TABLE_NAMES)
-def test_missing_table(parquet_dir: Path, tmp_path: Path, table: str) -> None:
+def test_missing_enterprises_table(parquet_dir: Path, tmp_path: Path) -> None:
     work = copy_dir(parquet_dir, tmp_path / "tables")
-    (work / f"{table}.parquet").unlink()
+    (work / "enterprises.parquet").unlink()
     with pytest.raises(SchemaError) as info:
         EventTables.read(work)
-    p = assert_problem(info.value, table, None, "missing table")
-    assert f"{table}.parquet" in p.detail
-    assert f"{table}.csv" in p.detail
+    p = assert_problem(info.value, "enterprises", None, "missing table")
+    assert "enterprises.parquet" in p.detail
+    assert "enterprises.csv" in p.detail
+
+
+@pytest.mark.parametrize("table", TABLE_NAMES[1:])
+def test_an_absent_event_table_is_empty(parquet_dir: Path, tmp_path: Path, table: str) -> None:
+    # only enterprises is required: a register without, say, penalties reads, empty
+    work = copy_dir(parquet_dir, tmp_path / "tables")
+    (work / f"{table}.parquet").unlink()
+    tables = EventTables.read(work).validate()
+    assert not tables.has(table) and len(getattr(tables, table)) == 0
+    assert list(getattr(tables, table).columns) == TABLES[table].names
+    for name in set(TABLE_NAMES) - {table}:
+        assert tables.has(name)
 
 
 @pytest.mark.parametrize(
     ("table", "column"),
-    [("penalties", "severity"), ("enterprises", "registered_on"), ("licenses", "license_id")],
+    [("penalties", "severity"), ("inspections", "kind"), ("list_entries", "list")],
 )
 def test_missing_column(sample: EventTables, table: str, column: str) -> None:
     frame = getattr(sample, table).drop(columns=[column])
@@ -225,9 +236,9 @@ def test_unparseable_csv_value(
     ("table", "column"),
     [
         ("penalties", "decided_on"),
-        ("inspections", "inspector_1"),
-        ("enterprises", "entity_type"),
-        ("licenses", "license_type"),
+        ("inspections", "kind"),
+        ("inspections", "published_on"),
+        ("licenses", "issued_on"),
         ("list_entries", "listed_on"),
         ("annual_reports", "report_year"),
     ],
@@ -461,7 +472,7 @@ def test_validate_reports_every_problem_at_once(sample: EventTables) -> None:
 
 
 def test_construction_reports_problems_of_several_tables_at_once(sample: EventTables) -> None:
-    pen = sample.penalties.drop(columns=["severity", "measure"])
+    pen = sample.penalties.drop(columns=["severity", "published_on"])
     ins = sample.inspections.copy()
     ins["kind"] = ins["kind"].astype(object)
     ins.loc[0, "kind"] = "surprise"
@@ -473,7 +484,7 @@ def test_construction_reports_problems_of_several_tables_at_once(sample: EventTa
     found = {(p.table, p.column, p.rule, p.n_rows) for p in info.value.problems}
     assert found == {
         ("penalties", "severity", "missing column", 0),
-        ("penalties", "measure", "missing column", 0),
+        ("penalties", "published_on", "missing column", 0),
         ("inspections", "kind", "unknown category", 1),
         ("annual_reports", "revenue", "unparseable", 2),
     }
@@ -651,7 +662,7 @@ def test_replace_returns_a_new_set_of_tables(sample: EventTables) -> None:
     for col in ("decided_on", "published_on", "disclosure_ends_on", "restored_on"):
         as_text[col] = head[col].dt.strftime("%Y-%m-%d").where(head[col].notna(), None)
     pd.testing.assert_frame_equal(sample.replace(penalties=as_text).penalties, small.penalties)
-    with pytest.raises(TypeError):
+    with pytest.raises(SchemaError, match="not_a_table is not a table of the data model"):
         sample.replace(not_a_table=head)
 
 

@@ -208,7 +208,7 @@ def test_outcomes_agree_with_build_labels(tables, scored) -> None:
 
 def test_outcomes_refuse_a_window_past_the_data(tables) -> None:
     late = cr.spine(tables, "2025-07-01")
-    with pytest.raises(ValueError, match="ends after the data"):
+    with pytest.raises(ValueError, match="ends after what its source is known to"):
         fairness.outcomes(tables, late)
 
 

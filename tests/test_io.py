@@ -375,9 +375,15 @@ def test_a_missing_table_is_a_schema_error(loaded: Database, spec: str) -> None:
 
 
 MISSING_COLUMNS = {
-    # (table, table in the database, column dropped there, our name of it)
-    "penalties.fine_amount": ("penalties", "fine_amount", "fine_amount"),
-    "enterprises.region (their district)": ("enterprises", "district", "region"),
+    # (table, column dropped in the database, the column and rule the problem names)
+    "penalties.severity": ("penalties", "severity", "severity", "missing column"),
+    # the mapping renames their district to region: the mapping names a missing column
+    "enterprises.district": (
+        "enterprises",
+        "district",
+        "district",
+        "mapping names a missing column",
+    ),
 }
 
 
@@ -385,7 +391,7 @@ MISSING_COLUMNS = {
 def test_a_missing_required_column_is_a_schema_error(
     loaded: Database, sample: EventTables, case: str
 ) -> None:
-    name, dropped, ours = MISSING_COLUMNS[case]
+    name, dropped, ours, rule = MISSING_COLUMNS[case]
     frame = getattr(sample, name)
     if name == "enterprises":
         frame = frame.rename(columns={v: k for k, v in THEIRS.items()})
@@ -395,8 +401,8 @@ def test_a_missing_required_column_is_a_schema_error(
         with pytest.raises(SchemaError) as info:
             EventTables.read_sql(loaded.url, **mapping)
     (problem,) = info.value.problems
-    assert (problem.table, problem.column, problem.rule) == (name, ours, "missing column")
-    assert f"{name}.{ours} [missing column]" in str(info.value)
+    assert (problem.table, problem.column, problem.rule) == (name, ours, rule)
+    assert f"{name}.{ours} [{rule}]" in str(info.value)
 
 
 # -- writing: all or nothing ---------------------------------------------------------------

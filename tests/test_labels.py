@@ -1,9 +1,10 @@
 """Labels: the three outcomes, the window [as_of, as_of + horizon) and publication rule.
 
 Exact values come from small hand-built tables: one entity ("E1") carries the events of
-a case, a second ("E2") has none, and a third ("LATE") registered on 2025-12-31 makes the
-data run to that day. On the sample, labels are checked against a direct pandas
-computation of the rules in :mod:`creditrisk.features.labels`.
+a case, a second ("E2") has none, and a third ("LATE") registered and inspected on
+2025-12-31 makes the labels' source, the published inspections, run to that day. On
+the sample, labels are checked against a direct pandas computation of the rules in
+:mod:`creditrisk.features.labels`.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def make_tables(inspections=(), penalties=(), list_entries=()) -> EventTables:
     )
     frames = {t: empty_table(t) for t in TABLE_NAMES}
     frames["enterprises"] = ent
-    frames["inspections"] = frame("inspections", list(inspections), "inspection_id", "CHK")
+    late = {**insp(0), "entity_id": "LATE", "inspected_on": LAST, "published_on": LAST}
+    rows = [*inspections, {**late, "outcome": "compliant"}]
+    frames["inspections"] = frame("inspections", rows, "inspection_id", "CHK")
     frames["penalties"] = frame("penalties", list(penalties), "penalty_id", "PEN")
     frames["list_entries"] = frame("list_entries", list(list_entries), "entry_id", "LST")
     return EventTables(**frames)
@@ -278,10 +281,10 @@ def test_window_must_end_inside_the_data(horizon, days: int) -> None:
     latest = LAST - pd.Timedelta(days=days - 1)  # window's last day is the data's last day
     y = cr.build_labels(tables, cr.spine(tables, latest), horizon=horizon)
     assert len(y) == 2
-    with pytest.raises(ValueError, match="after the data"):
+    with pytest.raises(ValueError, match="ends after what its source is known to"):
         cr.build_labels(tables, cr.spine(tables, latest + pd.Timedelta(days=1)), horizon=horizon)
     both = cr.spine(tables, [AS_OF, latest + pd.Timedelta(days=1)])
-    with pytest.raises(ValueError, match="after the data"):
+    with pytest.raises(ValueError, match="ends after what its source is known to"):
         cr.build_labels(tables, both, horizon=horizon)
 
 
@@ -409,5 +412,41 @@ def test_label_index_follows_any_spine_index(
 def test_sample_as_of_whose_window_ends_after_the_data_raises(sample: EventTables) -> None:
     last = data_span(sample)[1]
     assert last == pd.Timestamp("2025-12-31")
-    with pytest.raises(ValueError, match="after the data"):
+    with pytest.raises(ValueError, match="ends after what its source is known to"):
         cr.build_labels(sample, cr.spine(sample, ["2023-07-01", "2025-07-01"]))
+
+
+def test_a_later_date_in_another_table_never_makes_a_truncated_window_look_complete() -> None:
+    # the inspections (the label's source) end on LAST; a license issued a year later
+    # must not let a window past LAST through, as the latest date of any table would
+    tables = make_tables([insp(10)])
+    future = pd.DataFrame(
+        {
+            "license_id": ["LIC1"],
+            "entity_id": ["E1"],
+            "license_type": ["food_business"],
+            "issued_on": [LAST + pd.Timedelta(days=365)],
+        }
+    )
+    tables = tables.replace(licenses=future)
+    assert data_span(tables)[1] == LAST + pd.Timedelta(days=365)
+    s = cr.spine(tables, "2025-07-01")
+    with pytest.raises(ValueError, match="last published inspection 2025-12-31"):
+        cr.build_labels(tables, s, horizon="365D")
+    y = cr.build_labels(tables, cr.spine(tables, "2025-01-01"), horizon="365D")
+    assert y.attrs == {
+        "outcome": "inspection_finding",
+        "horizon": "365D",
+        "kinds": ["random"],
+        "finding": "outcome != 'compliant'",
+    }
+
+
+def test_the_model_refuses_labels_of_another_horizon(tables) -> None:
+    s = cr.spine(tables, ["2021-07-01", "2023-07-01"])
+    X = cr.build_features(tables, s)
+    y = cr.build_labels(tables, s, horizon="180D")
+    with pytest.raises(cr.ModelError, match=r"180-day horizon.*365 days"):
+        cr.RiskModel(n_estimators=5).fit(X, y)
+    model = cr.RiskModel(n_estimators=5, horizon="180D", min_child_samples=20).fit(X, y)
+    assert model.horizon == "180D"

@@ -37,6 +37,7 @@ from rich.table import Table
 from creditrisk import inspection, synth
 from creditrisk._version import __version__
 from creditrisk.data import sql as io
+from creditrisk.data.register import Register
 from creditrisk.data.schema import SchemaError
 from creditrisk.data.spine import data_span, spine
 from creditrisk.data.tables import EventTables, atomic_file, load_sample
@@ -104,19 +105,17 @@ def _shown(source: str | Path) -> str:
 
 
 def _read(source: str | Path, data_map: Path | None = None) -> EventTables:
-    """Event tables from a directory or, for a database URL, through read_sql."""
+    """A register from a directory or a database URL, through its mapping if given."""
     try:
+        register = Register.read(data_map) if data_map is not None else None
         if io.is_url(str(source)):
             import sqlalchemy as sa
 
-            mapping = io.read_mapping(data_map) if data_map else {}
             try:
-                return EventTables.read_sql(str(source), **mapping)
+                return EventTables.read_sql(str(source), validate=False, register=register)
             except (sa.exc.SQLAlchemyError, ImportError) as exc:
                 raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
-        if data_map is not None:
-            raise _fail("--data-map applies to a database URL given as --data")
-        return EventTables.read(Path(source))
+        return EventTables.read(Path(source), register=register)
     except SchemaError as exc:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
     except (FileNotFoundError, ValueError) as exc:
@@ -140,7 +139,10 @@ def _load_model(model: str):
 _DATA_HELP = (
     "Directory of event tables, or a database URL (sqlite:///..., postgresql+psycopg://...)."
 )
-_MAP_HELP = "TOML mapping of a database's tables, columns and filters (see creditrisk.data.sql)."
+_MAP_HELP = (
+    "Register mapping (TOML): tables, columns, vocabularies, dates, labels and declared "
+    "features, for files and databases alike (see creditrisk.data.register)."
+)
 
 
 def _summary_table(tables: EventTables, title: str) -> Table:
@@ -211,7 +213,9 @@ def features(
         str | None,
         typer.Option(help="Also write this label: inspection_finding, any_finding, adverse_event."),
     ] = None,
-    horizon: Annotated[str, typer.Option(help="Label horizon.")] = "365D",
+    horizon: Annotated[
+        str | None, typer.Option(help="Label horizon (default: the mapping's, else 365D).")
+    ] = None,
     penalty_counting: Annotated[
         str, typer.Option(help="disclosed (only while disclosed) or known.")
     ] = "disclosed",
@@ -228,6 +232,8 @@ def features(
         frame = build_features(tables, rows, spec)
         if outcome:
             frame[outcome] = build_labels(tables, rows, outcome=outcome, horizon=horizon)
+    except SchemaError as exc:
+        raise _fail(f"{_shown(data)}: {exc}") from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     with atomic_file(out_file) as tmp:
@@ -262,6 +268,7 @@ def train(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
     threads: Annotated[int | None, typer.Option(help="LightGBM threads (default 2).")] = None,
+    data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
 ) -> None:
     """Train a risk model over as-of dates and test it on a later one.
 
@@ -273,7 +280,7 @@ def train(
         raise _fail("nothing to do: give --out DIR, --config train.toml, or --track")
     if out_dir is not None and out_dir.exists() and not overwrite:
         raise _fail(f"{out_dir} exists; pass --overwrite to replace it")
-    tables = _read(data)
+    tables = _read(data, data_map)
     try:
         settings = TrainConfig.from_toml(config) if config else TrainConfig()
         if policy is not None:
@@ -293,6 +300,8 @@ def train(
                 settings.horizon,
                 **settings.model,
             )
+    except SchemaError as exc:
+        raise _fail(f"{_shown(data)}: {exc}") from None
     except (ValueError, PolicyError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
     m = result.metrics
@@ -365,9 +374,8 @@ def score(
         raise _fail("--engine spark reads and writes parquet: export the tables first")
     if if_exists not in ("fail", "replace", "append"):
         raise _fail(f"--if-exists must be fail, replace or append, not {if_exists!r}")
-    source = _read(data, data_map) if io.is_url(data) else Path(data)
-    if data_map is not None and not io.is_url(data):
-        raise _fail("--data-map applies to a database URL given as --data")
+    # a mapped register is read (and mapped) whole; a directory of our tables by chunks
+    source = _read(data, data_map) if io.is_url(data) or data_map is not None else Path(data)
     chosen = _load_model(model)
     if threads is not None:
         chosen.set_params(num_threads=threads)

@@ -34,6 +34,7 @@ __all__ = [
     "Problem",
     "SchemaError",
     "TableSchema",
+    "coerce_extra",
     "coerce_table",
     "data_dictionary",
     "empty_table",
@@ -58,8 +59,11 @@ MEASURES = (
     "qualification_downgrade",
     "trade_ban",
 )
-INSPECTION_KINDS = ("random", "targeted", "complaint", "joint")
-OUTCOMES = ("compliant", "issues_found", "not_found_at_address")
+#: random: drawn at random (double random); routine: scheduled, unannounced; follow_up: a
+#: re-inspection or compliance check after an earlier result; other: special programmes
+INSPECTION_KINDS = ("random", "targeted", "complaint", "joint", "routine", "follow_up", "other")
+#: closed: the premises were closed on the spot (the most serious finding)
+OUTCOMES = ("compliant", "issues_found", "not_found_at_address", "closed")
 LISTS = ("abnormal_operation", "abnormal_mark", "serious_illegal")
 LIST_REASONS = (
     "annual_report_not_filed",
@@ -142,6 +146,8 @@ class TableSchema:
 
 
 _ID = Column("entity_id", "id", "Registered entity (e.g. unified social credit code).")
+#: a column the register may leave out (it is then added, all empty) or leave empty
+_OPTIONAL = {"nullable": True, "optional": True}
 
 TABLES: dict[str, TableSchema] = {
     t.name: t
@@ -151,27 +157,34 @@ TABLES: dict[str, TableSchema] = {
             "One row per registered market entity, including deregistered ones.",
             (
                 _ID,
-                Column("entity_type", "category", "Legal form.", values=ENTITY_TYPES),
-                Column("industry", "category", "Industry of the registered business scope."),
+                Column("entity_type", "category", "Legal form.", values=ENTITY_TYPES, **_OPTIONAL),
+                Column(
+                    "industry",
+                    "category",
+                    "Industry of the registered business scope.",
+                    **_OPTIONAL,
+                ),
                 Column(
                     "key_sector",
                     "category",
                     "Key supervision sector, or 'none'.",
                     values=KEY_SECTORS,
+                    **_OPTIONAL,
                 ),
-                Column("region", "category", "Registration authority's district."),
+                Column("region", "category", "Registration authority's district.", **_OPTIONAL),
+                Column("registered_capital", "amount", "Registered capital in yuan.", **_OPTIONAL),
                 Column(
-                    "registered_capital",
-                    "amount",
-                    "Registered capital in yuan.",
-                    nullable=True,
+                    "registered_on",
+                    "date",
+                    "Date of establishment registration; empty where the register lacks it "
+                    "(the entity then counts as registered at every as-of date).",
+                    **_OPTIONAL,
                 ),
-                Column("registered_on", "date", "Date of establishment registration."),
                 Column(
                     "deregistered_on",
                     "date",
                     "Date of deregistration; empty while registered.",
-                    nullable=True,
+                    **_OPTIONAL,
                 ),
             ),
             key=("entity_id",),
@@ -210,12 +223,19 @@ TABLES: dict[str, TableSchema] = {
             "licenses",
             "Administrative licenses (permits) granted to entities.",
             (
-                Column("license_id", "id", "License number."),
+                Column(
+                    "license_id",
+                    "id",
+                    "License number; made from the entity when absent.",
+                    optional=True,
+                ),
                 _ID,
-                Column("license_type", "category", "Kind of license (food_business, ...)."),
+                Column(
+                    "license_type", "category", "Kind of license (food_business, ...).", **_OPTIONAL
+                ),
                 Column("issued_on", "date", "Date granted."),
-                Column("expires_on", "date", "End of validity; empty if none.", nullable=True),
-                Column("revoked_on", "date", "Date revoked; empty if not.", nullable=True),
+                Column("expires_on", "date", "End of validity; empty if none.", **_OPTIONAL),
+                Column("revoked_on", "date", "Date revoked; empty if not.", **_OPTIONAL),
             ),
             key=("license_id",),
             event_date="issued_on",
@@ -226,7 +246,9 @@ TABLES: dict[str, TableSchema] = {
             "Administrative penalty decisions. Warnings are recorded but never disclosed "
             "(disclosure_ends_on empty).",
             (
-                Column("penalty_id", "id", "Penalty decision number."),
+                Column(
+                    "penalty_id", "id", "Penalty decision number; made when absent.", optional=True
+                ),
                 _ID,
                 Column("decided_on", "date", "Date of the penalty decision."),
                 Column(
@@ -240,20 +262,24 @@ TABLES: dict[str, TableSchema] = {
                     "warning < minor < general < serious.",
                     values=SEVERITIES,
                 ),
-                Column("measure", "category", "Heaviest measure imposed.", values=MEASURES),
-                Column("fine_amount", "amount", "Fine in yuan; 0 when no fine."),
-                Column("category", "category", "Area of the violation (food_safety, ...)."),
+                Column(
+                    "measure", "category", "Heaviest measure imposed.", values=MEASURES, **_OPTIONAL
+                ),
+                Column("fine_amount", "amount", "Fine in yuan; 0 when no fine.", optional=True),
+                Column(
+                    "category", "category", "Area of the violation (food_safety, ...).", **_OPTIONAL
+                ),
                 Column(
                     "disclosure_ends_on",
                     "date",
                     "End of public disclosure; empty for undisclosed warnings.",
-                    nullable=True,
+                    **_OPTIONAL,
                 ),
                 Column(
                     "restored_on",
                     "date",
                     "Date disclosure stopped early by credit restoration; empty if not.",
-                    nullable=True,
+                    **_OPTIONAL,
                 ),
             ),
             key=("penalty_id",),
@@ -264,18 +290,26 @@ TABLES: dict[str, TableSchema] = {
             "inspections",
             "Inspections and their published results.",
             (
-                Column("inspection_id", "id", "Inspection record number."),
+                Column(
+                    "inspection_id",
+                    "id",
+                    "Inspection record number; made from the entity and date when absent.",
+                    optional=True,
+                ),
                 _ID,
                 Column("inspected_on", "date", "Date of the inspection."),
                 Column(
                     "kind",
                     "category",
-                    "random (double-random draw), targeted, complaint, or joint.",
+                    "random (double-random draw), routine (scheduled, unannounced), targeted, "
+                    "complaint, joint, follow_up (re-inspection), or other.",
                     values=INSPECTION_KINDS,
                 ),
-                Column("outcome", "category", "Result of the inspection.", values=OUTCOMES),
-                Column("inspector_1", "id", "Lead inspector."),
-                Column("inspector_2", "id", "Second inspector.", nullable=True),
+                Column(
+                    "outcome", "category", "Result of the inspection.", values=OUTCOMES, **_OPTIONAL
+                ),
+                Column("inspector_1", "id", "Lead inspector.", **_OPTIONAL),
+                Column("inspector_2", "id", "Second inspector.", **_OPTIONAL),
                 Column("published_on", "date", "Date the result was published."),
             ),
             key=("inspection_id",),
@@ -287,18 +321,24 @@ TABLES: dict[str, TableSchema] = {
             "Entries on the abnormal operation list (abnormal_mark for sole proprietors) "
             "and the serious illegal and dishonest list.",
             (
-                Column("entry_id", "id", "List decision number."),
+                Column("entry_id", "id", "List decision number; made when absent.", optional=True),
                 _ID,
                 Column("list", "category", "Which list.", values=LISTS),
-                Column("reason", "category", "Why the entity was listed.", values=LIST_REASONS),
+                Column(
+                    "reason",
+                    "category",
+                    "Why the entity was listed.",
+                    values=LIST_REASONS,
+                    **_OPTIONAL,
+                ),
                 Column("listed_on", "date", "Date listed (and published)."),
-                Column("removed_on", "date", "Date removed; empty while listed.", nullable=True),
+                Column("removed_on", "date", "Date removed; empty while listed.", **_OPTIONAL),
                 Column(
                     "removal_reason",
                     "category",
                     "Why removed; empty while listed.",
-                    nullable=True,
                     values=REMOVAL_REASONS,
+                    **_OPTIONAL,
                 ),
             ),
             key=("entry_id",),
@@ -462,19 +502,27 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     dtype('<M8[s]')
     """
     schema = TABLES[table]
-    missing = [c.name for c in schema.columns if c.name not in frame.columns and not c.optional]
-    if missing:
-        raise SchemaError(
-            [Problem(table, c, "missing column", f"{table} has no column {c!r}") for c in missing]
-        )
     frame = frame.reset_index(drop=True)
-    problems: list[Problem] = []
+    problems = [
+        Problem(table, c.name, "missing column", _missing_detail(table, c.name, frame.columns))
+        for c in schema.columns
+        if c.name not in frame.columns and not c.optional
+    ]
     out = {}
     for col in schema.columns:
-        if col.name not in frame.columns:  # an optional column: all empty
-            out[col.name] = pd.Series(
-                pd.NA if col.kind == "count" else np.nan, index=frame.index, dtype=col.dtype
-            )
+        if col.name not in frame.columns:
+            if not col.optional:
+                continue  # reported above; the other columns are still checked
+            near = [c for c in frame.columns if _norm(c) == _norm(col.name)]
+            if near:  # "Revenue" for "revenue": never silently treated as absent
+                detail = f"{table} has no column {col.name!r} but has {near[0]!r}: rename it"
+                problems.append(Problem(table, col.name, "column name near miss", detail))
+                continue
+            if col.kind == "id" and col.name in schema.key:
+                if "entity_id" in frame.columns:
+                    out[col.name] = surrogate_ids(frame, schema)
+                continue
+            out[col.name] = _empty_column(col, frame.index)  # an optional column: all empty
             continue
         values = frame[col.name]
         try:
@@ -509,9 +557,181 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         raise SchemaError(problems)
     extras = [c for c in frame.columns if c not in out]
     result = pd.DataFrame(out)
-    for c in extras:
-        result[c] = frame[c]
+    for c in extras:  # the register's own details: numbers read as text become numbers
+        result[c] = infer_numbers(frame[c])
     return result
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_LEADING_ZERO = r"^[+-]?0\d"
+
+
+def infer_numbers(values: pd.Series) -> pd.Series:
+    """A text column whose every value is a number, as numbers; anything else unchanged.
+
+    Files such as CSV carry no types: a register's score or count of violations arrives
+    as text. It becomes a number (whole numbers as nullable ``Int64``) when every value
+    reads as one and none has a leading zero (``"007"`` is a code, not seven).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column of a register's table.
+
+    Returns
+    -------
+    pandas.Series
+        Numbers when the text is all numbers, else ``values`` itself.
+
+    Examples
+    --------
+    >>> infer_numbers(pd.Series(["12", None, "3"])).tolist()
+    [12, <NA>, 3]
+    >>> infer_numbers(pd.Series(["007", "12"])).tolist()
+    ['007', '12']
+    """
+    if values.dtype.kind not in "OU" and not pd.api.types.is_string_dtype(values.dtype):
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    text = values.dropna().astype("str").str.strip()
+    if not len(text):
+        return pd.Series(np.nan, index=values.index, dtype="float64")
+    if not text.str.match(_NUMBER).all() or text.str.match(_LEADING_ZERO).any():
+        return values
+    numbers = pd.to_numeric(values.astype("str").str.strip().where(values.notna()))
+    whole = numbers.dropna()
+    if (whole % 1 == 0).all() and whole.abs().max() < 2**53:
+        return numbers.astype("Int64")
+    return numbers.astype("float64")
+
+
+def _empty_column(col: Column, index: pd.Index) -> pd.Series:
+    """An all-empty column of ``col``'s dtype (open categories: no categories, text)."""
+    if col.kind == "category" and col.values is None:
+        empty = pd.Series([None] * len(index), index=index, dtype=object)
+        return pd.Series(pd.Categorical(empty, categories=[]), index=index)
+    return pd.Series(pd.NA if col.kind == "count" else np.nan, index=index, dtype=col.dtype)
+
+
+def _norm(name) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _missing_detail(table: str, column: str, present) -> str:
+    """Why a column is missing, naming a near miss (case, spaces) when there is one."""
+    import difflib
+
+    near = [c for c in present if _norm(c) == _norm(column)]
+    near = near or difflib.get_close_matches(str(column), [str(c) for c in present], n=1)
+    hint = f" (is {near[0]!r} it? rename it, or map it in the register mapping)" if near else ""
+    return f"{table} has no column {column!r}{hint}"
+
+
+def surrogate_ids(frame: pd.DataFrame, schema: TableSchema) -> pd.Series:
+    """Identifiers for a register that has none: entity, event date and a counter.
+
+    ``E1/2024-03-05/0`` is the first row of entity E1 dated 2024-03-05 (in the input's
+    order), so the ids are the same whether the whole register or a chunk of its
+    entities is read.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read, with ``entity_id`` and the table's event date.
+    schema : TableSchema
+        The table's schema (its event date names the date column).
+
+    Returns
+    -------
+    pandas.Series
+        One id per row, as text.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"entity_id": ["E1", "E1", "E2"],
+    ...                     "inspected_on": ["2024-03-05", "2024-03-05", None]})
+    >>> surrogate_ids(raw, TABLES["inspections"]).tolist()
+    ['E1/2024-03-05/0', 'E1/2024-03-05/1', 'E2//0']
+    """
+    entity = frame["entity_id"].astype("str")
+    if schema.event_date in frame.columns:
+        dates = _parse_dates(frame[schema.event_date])
+        day = dates.dt.strftime("%Y-%m-%d").fillna("")
+    else:
+        day = pd.Series("", index=frame.index)
+    counter = pd.DataFrame({"e": entity, "d": day}).groupby(["e", "d"], sort=False).cumcount()
+    return (entity + "/" + day + "/" + counter.astype("str")).astype("str")
+
+
+def coerce_extra(frame: pd.DataFrame, table: str, event_date: str, known_date: str) -> pd.DataFrame:
+    """An event table outside the data model: entity ids as text, its two dates as dates.
+
+    Other columns are kept as they are (numbers stay numbers, text stays text), so
+    declared features can count, sum or compare them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, in our names (``entity_id`` and the two date columns).
+    table : str
+        Its name, for messages.
+    event_date, known_date : str
+        The columns dating the event and the regulator's knowledge of it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The coerced table, with a fresh index.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing, an entity id or a known date is empty, or a date does
+        not parse.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"entity_id": [1], "cited_on": ["2024-02-01"], "code": ["04L"]})
+    >>> coerce_extra(raw, "violations", "cited_on", "cited_on").dtypes.astype(str).tolist()
+    ['str', 'datetime64[s]', 'str']
+    """
+    frame = frame.reset_index(drop=True)
+    problems = [
+        Problem(table, c, "missing column", _missing_detail(table, c, frame.columns))
+        for c in dict.fromkeys(("entity_id", event_date, known_date))
+        if c not in frame.columns
+    ]
+    if problems:
+        raise SchemaError(problems)
+    out = frame.copy()
+    for column in out.columns:
+        if column not in ("entity_id", event_date, known_date):
+            out[column] = infer_numbers(out[column])
+    values = frame["entity_id"]
+    if values.dtype.kind == "f":
+        problems.append(Problem(table, "entity_id", "wrong dtype", "ids read as floats"))
+    else:
+        out["entity_id"] = values.astype("str").where(values.notna())
+    for column in dict.fromkeys((event_date, known_date)):
+        try:
+            parsed = _parse_dates(frame[column])
+        except TypeError as exc:
+            problems.append(Problem(table, column, "wrong dtype", f"expected dates; {exc}"))
+            continue
+        bad = parsed.isna().to_numpy() & frame[column].notna().to_numpy()
+        if bad.any():
+            n, rows = offending_rows(frame, bad, table, [column])
+            problems.append(Problem(table, column, "unparseable", "values are not dates", n, rows))
+        out[column] = parsed
+    for column in dict.fromkeys(("entity_id", known_date)):
+        empty = out[column].isna().to_numpy() if column in out else None
+        if empty is not None and empty.any():
+            n, rows = offending_rows(frame, empty, table, [column])
+            problems.append(Problem(table, column, "required", "values are empty", n, rows))
+    if problems:
+        raise SchemaError(problems)
+    return out
 
 
 def empty_table(table: str) -> pd.DataFrame:

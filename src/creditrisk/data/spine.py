@@ -40,6 +40,9 @@ KNOWN_DATE_COLUMNS = {
 def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First registration and last date anything became known, in ``tables``.
 
+    Without registration dates, the day before the first known record stands for the
+    first registration.
+
     Example
     -------
     >>> import creditrisk as cr
@@ -47,13 +50,22 @@ def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
     >>> str(last.date())
     '2025-12-31'
     """
-    first = tables.enterprises["registered_on"].min()
-    last = max(
-        getattr(tables, table)[column].max()
+    known = [
+        getattr(tables, table)[column]
         for table, columns in KNOWN_DATE_COLUMNS.items()
         for column in columns
         if getattr(tables, table)[column].notna().any()
-    )
+    ]
+    for name, frame in getattr(tables, "extra", {}).items():
+        column = tables.register.mapping(name).dates[1]
+        if frame[column].notna().any():
+            known.append(frame[column])
+    if not known:
+        raise ValueError("the tables hold no dated record: there is no span to work in")
+    first = tables.enterprises["registered_on"].min()
+    if pd.isna(first):  # a register without registration dates: its first known record
+        first = min(column.min() for column in known) - pd.Timedelta(days=1)
+    last = max(column.max() for column in known)
     return pd.Timestamp(first), pd.Timestamp(last)
 
 
@@ -146,7 +158,8 @@ def spine(
     parts = []
     for day in dates:
         d = day.to_datetime64()
-        alive = keep & (registered < d) & (np.isnat(gone) | (gone >= d))
+        # an entity without a registration date counts as registered all along
+        alive = keep & (np.isnat(registered) | (registered < d)) & (np.isnat(gone) | (gone >= d))
         parts.append(
             pd.DataFrame(
                 {
@@ -195,7 +208,7 @@ def check_spine(tables, spine: pd.DataFrame, span=None) -> tuple[np.ndarray, np.
         )
     check_dates(as_of_list(as_of.unique()), *(span or data_span(tables)))
     registered = ent["registered_on"].to_numpy()[pos]
-    early = registered >= as_of.to_numpy(dtype="datetime64[s]")
+    early = ~np.isnat(registered) & (registered >= as_of.to_numpy(dtype="datetime64[s]"))
     if early.any():
         rows = (
             spine.loc[early, ["entity_id", "as_of"]]

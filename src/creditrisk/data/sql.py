@@ -135,8 +135,9 @@ def read_frames(
     columns: dict[str, dict[str, str]] | None = None,
     where: dict[str, Any] | None = None,
     chunksize: int = 200_000,
+    register=None,
 ) -> dict[str, pd.DataFrame]:
-    """Read the six event tables from a database, coerced to the data model's dtypes.
+    """Read a register's tables from a database, in the data model's names and dtypes.
 
     Most users call :meth:`EventTables.read_sql <creditrisk.EventTables.read_sql>`,
     which validates what this returns.
@@ -147,7 +148,9 @@ def read_frames(
         A SQLAlchemy URL, Engine or Connection (an Engine or Connection is left open).
     tables : dict of str to str, optional
         Per table, the database table (``schema.table`` allowed) or a ``SELECT``/``WITH``
-        query to read. Default: a table of the same name.
+        query to read. Default: a table of the same name; a table of the data model
+        the database does not hold (and no mapping names) is absent, except
+        enterprises.
     columns : dict of str to dict, optional
         Per table, ``{their name: our name}`` for columns named differently.
     where : dict, optional
@@ -156,17 +159,23 @@ def read_frames(
         date). The other tables keep the rows of the enterprises kept.
     chunksize : int, default 200_000
         Rows fetched and coerced at a time.
+    register : Register, optional
+        A register mapping (:mod:`creditrisk.data.register`): tables, columns,
+        vocabularies, known dates and tables outside the data model. ``tables``,
+        ``columns`` and ``where`` are merged into it.
 
     Returns
     -------
     dict of str to pandas.DataFrame
-        Each table, coerced to the data model and ordered by its key.
+        Each table read, coerced to the data model (tables outside it: entity and
+        dates coerced), ordered by its key. Every column of a source comes along, so
+        result details (a score, a count of violations) stay available.
 
     Raises
     ------
     SchemaError
-        A table cannot be read, or a value cannot be coerced (naming table, column
-        and rows).
+        A table cannot be read, a mapped value is unknown, or a value cannot be
+        coerced (naming table, column and rows).
 
     Examples
     --------
@@ -180,55 +189,120 @@ def read_frames(
     """
     import sqlalchemy as sa
 
-    tables, columns, where = dict(tables or {}), dict(columns or {}), dict(where or {})
-    unknown = sorted((set(tables) | set(columns)) - set(TABLE_NAMES))
+    from creditrisk.data.register import Register
+
+    register = register if register is not None else Register()
+    config = {
+        "tables": {
+            name: {"query" if _is_query(spec) else "table": spec}
+            for name, spec in dict(tables or {}).items()
+        },
+        "columns": dict(columns or {}),
+    }
+    unknown = sorted((set(config["tables"]) | set(config["columns"])) - set(TABLE_NAMES))
     if unknown:
         raise ValueError(f"unknown tables {unknown}; the tables are {', '.join(TABLE_NAMES)}")
+    if config["tables"] or config["columns"]:
+        extra = Register.from_dict(config)
+        merged = dict(register.tables)
+        for name, spec in extra.tables.items():
+            old = merged.get(name)
+            merged[name] = (
+                spec
+                if old is None
+                else type(spec)(
+                    name,
+                    file=old.file,
+                    table=spec.table or old.table,
+                    query=spec.query or old.query,
+                    columns={**old.columns, **spec.columns},
+                    values=old.values,
+                    event_date=old.event_date,
+                    known_date=old.known_date,
+                )
+            )
+        register = Register(**{**register.__dict__, "tables": merged})
+    where = {**dict(register.where), **dict(where or {})}
     if chunksize < 1:
         raise ValueError(f"chunksize must be at least 1, not {chunksize}")
     frames: dict[str, pd.DataFrame] = {}
     with _connection(source) as connection:
         sources, renamed = {}, {}
-        for name in TABLE_NAMES:
+        for name in [*TABLE_NAMES, *register.extra_tables]:
+            spec = register.mapping(name)
+            if spec.file is not None:
+                detail = f"file = {spec.file!r} is for file registers; name a table or a query"
+                raise SchemaError([Problem(name, None, "mapping", detail)])
+            given = spec.query or spec.table
             try:
-                available = _source_columns(connection, name, tables.get(name))
+                available = _source_columns(connection, name, given)
             except sa.exc.SQLAlchemyError as exc:
                 connection.rollback()
-                what = tables.get(name) or name
-                detail = f"cannot read {what!r}: {str(exc.orig or exc).strip()}"
+                if given is None and name != "enterprises" and name in TABLES:
+                    continue  # the register has no such table: it is absent
+                detail = f"cannot read {given or name!r}: {str(exc.orig or exc).strip()}"
                 raise SchemaError([Problem(name, None, "missing table", detail)]) from None
-            mapping = columns.get(name, {})
-            ours_to_theirs = {ours: theirs for theirs, ours in mapping.items()}
-            renamed[name] = {
-                c.name: ours_to_theirs.get(c.name, c.name) for c in TABLES[name].columns
-            }
-            sources[name] = _query_source(name, tables.get(name), available)
-            renamed[name] = {k: v for k, v in renamed[name].items() if v in available}
+            theirs_to_ours = dict(spec.columns)
+            missing = [theirs for theirs in theirs_to_ours if theirs not in available]
+            if missing:
+                raise SchemaError(
+                    [
+                        Problem(
+                            name,
+                            theirs,
+                            "mapping names a missing column",
+                            f"the register mapping renames {theirs!r}, which {given or name} "
+                            f"does not have (it has {', '.join(available[:12])})",
+                        )
+                        for theirs in missing
+                    ]
+                )
+            renamed[name] = {theirs_to_ours.get(c, c): c for c in available}
+            sources[name] = _query_source(name, given, available)
         enterprises = sources["enterprises"]
         conditions = _filters(enterprises, renamed["enterprises"], where)
         kept = None
         if conditions:
             kept = sa.select(enterprises.c[renamed["enterprises"]["entity_id"]]).where(*conditions)
-        for name in TABLE_NAMES:
-            src = sources[name]
+        for name, src in sources.items():
             selected = [src.c[theirs].label(ours) for ours, theirs in renamed[name].items()]
-            key = [src.c[renamed[name][k]] for k in TABLES[name].key]
-            query = sa.select(*selected).select_from(src).order_by(*key)
-            if kept is not None:
+            order = _order(name, register, renamed[name])
+            query = sa.select(*selected).select_from(src).order_by(*(src.c[c] for c in order))
+            if kept is not None and "entity_id" in renamed[name]:
                 if name == "enterprises":
                     query = query.where(*conditions)
                 else:
                     query = query.where(src.c[renamed[name]["entity_id"]].in_(kept))
-            frames[name] = _read_table(connection, query, name, chunksize)
+            frames[name] = _read_table(connection, query, name, chunksize, register)
     return frames
 
 
-def _read_table(connection, query, name: str, chunksize: int) -> pd.DataFrame:
-    """One table, chunk by chunk, each chunk coerced to compact dtypes on arrival.
+def _order(name: str, register, renamed: dict[str, str]) -> list[str]:
+    """The source columns to sort a table by: its key, else entity and event date."""
+    if name in TABLES and all(k in renamed for k in TABLES[name].key):
+        return [renamed[k] for k in TABLES[name].key]
+    event = register.mapping(name).dates[0]
+    return [renamed[c] for c in ("entity_id", event) if c in renamed]
+
+
+def _read_table(connection, query, name: str, chunksize: int, register) -> pd.DataFrame:
+    """One table, chunk by chunk, each chunk mapped and coerced to compact dtypes.
 
     A chunk that does not coerce is re-read whole, so the error names every bad row of
-    the table exactly as reading a file would.
+    the table exactly as reading a file would. A table whose ids are made here
+    (surrogates) or that lies outside the data model is coerced once, whole.
     """
+    from creditrisk.data.schema import coerce_extra
+
+    if name not in TABLES:
+        raw = pd.read_sql(query, connection)
+        return coerce_extra(
+            register.apply(name, raw, renamed=True), name, *register.mapping(name).dates
+        )
+    key = TABLES[name].key
+    if any(k not in [c.name for c in query.selected_columns] for k in key):
+        raw = pd.read_sql(query, connection, dtype_backend="pyarrow")  # ids made whole
+        return coerce_table(register.apply(name, raw, renamed=True), name)
     parts = []
     open_categories = [
         c.name for c in TABLES[name].columns if c.kind == "category" and c.values is None
@@ -240,17 +314,18 @@ def _read_table(connection, query, name: str, chunksize: int) -> pd.DataFrame:
         streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
         chunks = pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
         for chunk in chunks:
-            part = coerce_table(chunk, name)
+            part = coerce_table(register.apply(name, chunk, renamed=True), name)
             for column in open_categories:  # categories differ between chunks: text
                 part[column] = part[column].astype("str").where(part[column].notna())
             parts.append(part)
     except SchemaError:
-        return coerce_table(pd.read_sql(query, connection, dtype_backend="pyarrow"), name)
+        raw = pd.read_sql(query, connection, dtype_backend="pyarrow")
+        return coerce_table(register.apply(name, raw, renamed=True), name)
     if not parts:
         return empty_table(name)
     frame = pd.concat(parts, ignore_index=True)
     # ordered by key as files are, whatever the database's collation
-    return frame.sort_values(list(TABLES[name].key), kind="stable", ignore_index=True)
+    return frame.sort_values(list(key), kind="stable", ignore_index=True)
 
 
 def run_identifiers(manifest: dict) -> dict[str, str | None]:

@@ -1,4 +1,9 @@
-"""EventTables: the six tables of an entity's public credit history, typed and validated.
+"""EventTables: an entity's public credit history, typed and validated.
+
+Only ``enterprises`` is required; the other five tables of the data model are optional
+(an absent table is empty), and a register may bring event tables of its own
+(``extra``, each with an entity, an event date and a known date, declared by a
+:class:`~creditrisk.data.register.Register`).
 
 Example
 -------
@@ -15,9 +20,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -26,7 +31,16 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data import sql, validation
-from creditrisk.data.schema import TABLE_NAMES, TABLES, Problem, SchemaError, coerce_table
+from creditrisk.data.register import Register
+from creditrisk.data.schema import (
+    TABLE_NAMES,
+    TABLES,
+    Problem,
+    SchemaError,
+    coerce_extra,
+    coerce_table,
+    empty_table,
+)
 
 __all__ = ["EventTables", "atomic_file", "load_sample"]
 
@@ -57,16 +71,20 @@ class EventTables:
     """
 
     enterprises: pd.DataFrame
-    annual_reports: pd.DataFrame
-    licenses: pd.DataFrame
-    penalties: pd.DataFrame
-    inspections: pd.DataFrame
-    list_entries: pd.DataFrame
+    annual_reports: pd.DataFrame | None = None
+    licenses: pd.DataFrame | None = None
+    penalties: pd.DataFrame | None = None
+    inspections: pd.DataFrame | None = None
+    list_entries: pd.DataFrame | None = None
+    extra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    register: Register = field(default_factory=Register)
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
         for name in TABLE_NAMES:
             frame = getattr(self, name)
+            if frame is None:
+                frame = empty_table(name)
             if not isinstance(frame, pd.DataFrame):
                 problems.append(
                     Problem(name, None, "wrong type", f"expected a DataFrame, got {type(frame)}")
@@ -76,8 +94,76 @@ class EventTables:
                 object.__setattr__(self, name, coerce_table(frame, name))
             except SchemaError as err:
                 problems += err.problems
+        if not isinstance(self.register, Register):
+            raise TypeError(f"register must be a Register, not {type(self.register).__name__}")
+        extra = {}
+        for name, frame in dict(self.extra).items():
+            spec = self.register.mapping(name)
+            if name in TABLES or spec.event_date is None:
+                detail = (
+                    f"{name} is not a table of the data model: declare its event_date and "
+                    "known_date in the register mapping ([tables.NAME])"
+                    if name not in TABLES
+                    else f"{name} is a table of the data model: pass it as {name}="
+                )
+                problems.append(Problem(name, None, "undeclared table", detail))
+                continue
+            try:
+                extra[name] = coerce_extra(frame, name, *spec.dates)
+            except SchemaError as err:
+                problems += err.problems
+        object.__setattr__(self, "extra", extra)
         if problems:
             raise SchemaError(problems)
+
+    @classmethod
+    def empty(cls) -> EventTables:
+        """Tables with no rows at all: a start to build a register from.
+
+        Returns
+        -------
+        EventTables
+            Six empty tables of the data model's columns and dtypes.
+
+        Examples
+        --------
+        >>> EventTables.empty().summary()["rows"].sum()
+        np.int64(0)
+        """
+        return cls(enterprises=empty_table("enterprises"))
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        """Whether the register holds data for a table (and a column of it).
+
+        A table counts when it has rows; a column when it has a value somewhere. An
+        absent table or optional column is empty, so this is how features know their
+        inputs are there.
+
+        Parameters
+        ----------
+        table : str
+            A table of the data model, or an extra table.
+        column : str, optional
+            One of its columns.
+
+        Returns
+        -------
+        bool
+            True when there is something to read.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> t.has("penalties", "fine_amount"), EventTables.empty().has("penalties")
+        (True, False)
+        """
+        frame = getattr(self, table, None) if table in TABLES else self.extra.get(table)
+        if frame is None or not len(frame):
+            return False
+        if column is None:
+            return True
+        return column in frame.columns and bool(frame[column].notna().any())
 
     def __copy__(self) -> EventTables:
         return self
@@ -91,8 +177,9 @@ class EventTables:
 
     # -- access -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Iterate over ``(table name, DataFrame)`` pairs in schema order."""
-        return ((name, getattr(self, name)) for name in TABLE_NAMES)
+        """Iterate over ``(table name, DataFrame)`` pairs: schema order, then extras."""
+        yield from ((name, getattr(self, name)) for name in TABLE_NAMES)
+        yield from self.extra.items()
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(frame):,}" for name, frame in self)
@@ -108,8 +195,13 @@ class EventTables:
         >>> len(t.replace(penalties=t.penalties.head(3)).penalties)
         3
         """
-        current = {f.name: getattr(self, f.name) for f in fields(self)}
-        return EventTables(**{**current, **frames})
+        current = dict(self.extra)
+        for name in list(frames):
+            if name not in TABLES and name not in ("extra", "register"):
+                current[name] = frames.pop(name)
+        arguments = {name: getattr(self, name) for name in TABLE_NAMES}
+        arguments |= {"extra": current, "register": self.register}
+        return EventTables(**{**arguments, **frames})
 
     def subset(self, entity_ids: Iterable[str]) -> EventTables:
         """The tables restricted to some entities (rows of other entities dropped).
@@ -123,12 +215,12 @@ class EventTables:
         10
         """
         keep = pd.Index(pd.unique(pd.Series(list(entity_ids), dtype="str")))
-        return EventTables(
-            **{
-                name: frame[frame["entity_id"].isin(keep)].reset_index(drop=True)
-                for name, frame in self
-            }
-        )
+        kept = {
+            name: frame[frame["entity_id"].isin(keep)].reset_index(drop=True)
+            for name, frame in self
+        }
+        extra = {name: kept.pop(name) for name in self.extra}
+        return EventTables(**kept, extra=extra, register=self.register)
 
     # -- checks -----------------------------------------------------------------------
     def validate(self) -> EventTables:
@@ -164,7 +256,10 @@ class EventTables:
         """
         rows = []
         for name, frame in self:
-            known = frame[TABLES[name].known_date]
+            known_column = (
+                TABLES[name].known_date if name in TABLES else self.register.mapping(name).dates[1]
+            )
+            known = frame[known_column]
             rows.append(
                 {
                     "table": name,
@@ -178,14 +273,41 @@ class EventTables:
 
     # -- files ------------------------------------------------------------------------
     @classmethod
-    def read(cls, path: str | os.PathLike) -> EventTables:
-        """Read ``<table>.parquet`` or ``<table>.csv`` for each table from a directory.
+    def read(
+        cls, path: str | os.PathLike, register: Register | str | os.PathLike | None = None
+    ) -> EventTables:
+        """Read a register from a directory of parquet or CSV files.
 
-        CSV files are read as text and coerced, so identifiers keep leading zeros and an
-        unreadable value is reported with its row. A missing table is a SchemaError.
+        Without a mapping, each table is ``<table>.parquet`` or ``<table>.csv``; only
+        ``enterprises`` must be there (an absent table is empty). With a register
+        mapping, each table comes from the file or the query (DuckDB SQL over the
+        files named in ``[files]``) the mapping gives, renamed and translated to the
+        data model. CSV files are read as text and coerced, so identifiers keep leading
+        zeros and an unreadable value is reported with its row. A file whose name
+        nearly matches a table (``penalty.csv``) is an error, never silently skipped.
 
-        Example
+        Parameters
+        ----------
+        path : str or path-like
+            The directory holding the register's files.
+        register : Register, or a path to its TOML file, optional
+            The register mapping (default: the data model's own names).
+
+        Returns
         -------
+        EventTables
+            The tables, coerced (call :meth:`validate` to check the rules between rows).
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a directory.
+        SchemaError
+            Every problem found, at once: missing or misnamed files and columns,
+            unmapped values, unreadable values.
+
+        Examples
+        --------
         >>> import creditrisk as cr, tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     _ = cr.load_sample().write(d, format="csv", overwrite=True)
@@ -195,20 +317,32 @@ class EventTables:
         root = Path(path)
         if not root.is_dir():
             raise FileNotFoundError(f"no event-table directory at {root}")
+        register = _as_register(register)
         frames: dict[str, pd.DataFrame] = {}
         problems: list[Problem] = []
-        for name in TABLE_NAMES:
-            parquet, csv = root / f"{name}.parquet", root / f"{name}.csv"
-            if parquet.exists():
-                frames[name] = pd.read_parquet(parquet)
-            elif csv.exists():
-                frames[name] = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
-            else:
-                detail = f"neither {parquet.name} nor {csv.name} in {root}"
-                problems.append(Problem(name, None, "missing table", detail))
+        for name in [*TABLE_NAMES, *register.extra_tables]:
+            spec = register.mapping(name)
+            try:
+                raw = _read_source(root, name, spec, register)
+                if raw is not None:
+                    frames[name], found = register.translate(name, raw)
+                    problems += found
+                elif name == "enterprises":
+                    detail = f"neither enterprises.parquet nor enterprises.csv in {root}"
+                    problems.append(Problem(name, None, "missing table", detail))
+            except SchemaError as err:
+                problems += err.problems
+        problems += _near_misses(root, register)
+        extra = {name: frames.pop(name) for name in register.extra_tables if name in frames}
+        try:  # the data model's checks still run, so every problem is seen at once
+            tables = (
+                cls(**frames, extra=extra, register=register) if "enterprises" in frames else None
+            )
+        except SchemaError as err:
+            problems += err.problems
         if problems:
             raise SchemaError(problems)
-        return cls(**frames)
+        return tables
 
     @classmethod
     def read_sql(
@@ -219,15 +353,45 @@ class EventTables:
         where: dict | None = None,
         chunksize: int = 200_000,
         validate: bool = True,
+        register: Register | str | os.PathLike | None = None,
     ) -> EventTables:
-        """Read the tables from a database (a SQLAlchemy URL, Engine or Connection).
+        """Read a register from a database (a SQLAlchemy URL, Engine or Connection).
 
         Each table from a database table or a SQL query, columns renamed from the
-        register's names to ours, filters on enterprises run in the database, chunks
-        coerced as they arrive, then validated: see :func:`creditrisk.data.sql.read_frames`.
+        register's names to ours, vocabularies translated, filters on enterprises run
+        in the database, chunks coerced as they arrive, then validated: see
+        :func:`creditrisk.data.sql.read_frames`.
 
-        Example
+        Parameters
+        ----------
+        source : str, sqlalchemy.engine.Engine or sqlalchemy.engine.Connection
+            The database.
+        tables : dict of str to str, optional
+            Per table, a database table or a query.
+        columns : dict of str to dict, optional
+            Per table, ``{their name: our name}``.
+        where : dict, optional
+            Filters on enterprises run in the database.
+        chunksize : int, default 200_000
+            Rows fetched at a time.
+        validate : bool, default True
+            Check the rules between rows (:meth:`validate`).
+        register : Register, or a path to its TOML file, optional
+            The register mapping; ``tables``, ``columns`` and ``where`` add to it.
+
+        Returns
         -------
+        EventTables
+            The register's tables.
+
+        Raises
+        ------
+        SchemaError
+            Every problem found (missing tables or columns, unmapped values, broken
+            rules).
+
+        Examples
+        --------
         >>> import creditrisk as cr, tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     url = f"sqlite:///{d}/register.db"
@@ -236,8 +400,10 @@ class EventTables:
         >>> set(kept.enterprises["region"])
         {'district_01'}
         """
-        frames = sql.read_frames(source, tables, columns, where, chunksize)
-        result = cls(**frames)
+        register = _as_register(register)
+        frames = sql.read_frames(source, tables, columns, where, chunksize, register=register)
+        extra = {name: frames.pop(name) for name in register.extra_tables if name in frames}
+        result = cls(**frames, extra=extra, register=register)
         return result.validate() if validate else result
 
     def write(
@@ -259,7 +425,8 @@ class EventTables:
         if format not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
         target = Path(path)
-        existing = [f for n in TABLE_NAMES for f in target.glob(f"{n}.*")]
+        names = [name for name, _ in self]
+        existing = [f for n in names for f in target.glob(f"{n}.*")]
         if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
         with staging_dir(target) as staging:
@@ -272,7 +439,7 @@ class EventTables:
             if not target.exists():
                 staging.rename(target)
                 return target
-            for name in TABLE_NAMES:
+            for name in names:
                 for stale in (target / f"{name}.parquet", target / f"{name}.csv"):
                     stale.unlink(missing_ok=True)
                 os.replace(staging / f"{name}.{format}", target / f"{name}.{format}")
@@ -292,10 +459,95 @@ class EventTables:
         digest = hashlib.sha256()
         for name, frame in self:
             digest.update(name.encode())
-            cols = TABLES[name].names
+            cols = TABLES[name].names if name in TABLES else list(frame.columns)
             hashed = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
             digest.update(np.ascontiguousarray(hashed).tobytes())
         return digest.hexdigest()
+
+
+def _as_register(register) -> Register:
+    if register is None:
+        return Register()
+    if isinstance(register, Register):
+        return register
+    return Register.read(register)
+
+
+def _read_file(file: Path, table: str) -> pd.DataFrame:
+    if not file.is_file():
+        raise SchemaError([Problem(table, None, "missing table", f"no file {file}")])
+    if file.suffix.lower() == ".csv":
+        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+    return pd.read_parquet(file)
+
+
+def _read_source(root: Path, name: str, spec, register: Register) -> pd.DataFrame | None:
+    """One table's raw rows as the register holds them (None: the register has none)."""
+    if spec.table is not None:
+        detail = f"table = {spec.table!r} names a database table; a file register needs file "
+        detail += "or query"
+        raise SchemaError([Problem(name, None, "mapping", detail)])
+    if spec.query is not None:
+        return _file_query(root, name, spec.query, register)
+    if spec.file is not None:
+        return _read_file(register.path(spec.file, root), name)
+    for suffix in (".parquet", ".csv"):
+        file = root / f"{name}{suffix}"
+        if file.is_file():
+            return _read_file(file, name)
+    return None
+
+
+def _file_query(root: Path, name: str, query: str, register: Register) -> pd.DataFrame:
+    """A SQL query over the register's files, run by DuckDB (nothing is written)."""
+    import duckdb
+
+    connection = duckdb.connect()
+    try:
+        for view, file in register.files.items():
+            path = register.path(file, root)
+            if not path.is_file():
+                detail = f"[files] {view} = {file!r}: no file {path}"
+                raise SchemaError([Problem(name, None, "missing table", detail)])
+            reader = "read_csv" if path.suffix.lower() == ".csv" else "read_parquet"
+            options = ", all_varchar = true" if reader == "read_csv" else ""
+            quoted = str(path).replace("'", "''")
+            connection.execute(
+                f"CREATE VIEW \"{view}\" AS SELECT * FROM {reader}('{quoted}'{options})"
+            )
+        try:
+            return connection.sql(query).df()
+        except duckdb.Error as exc:
+            detail = f"the query of [tables.{name}] failed: {str(exc).splitlines()[0]}"
+            raise SchemaError([Problem(name, None, "mapping", detail)]) from None
+    finally:
+        connection.close()
+
+
+def _near_misses(root: Path, register: Register) -> list[Problem]:
+    """Files whose names nearly match a table that was not found (``penalty.csv``)."""
+    import difflib
+
+    expected = [*TABLE_NAMES, *register.extra_tables]
+    read = {
+        register.path(spec.file, root).name for spec in register.tables.values() if spec.file
+    } | {Path(f).name for f in register.files.values()}
+    problems = []
+    for file in sorted(root.iterdir()):
+        if file.suffix.lower() not in (".parquet", ".csv") or file.name in read:
+            continue
+        stem = file.stem
+        if stem in expected or stem in ("inspectors", "inspector_conflicts"):
+            continue
+        near = difflib.get_close_matches(stem.lower(), expected, n=1, cutoff=0.7)
+        if (
+            near
+            and not (root / f"{near[0]}.parquet").exists()
+            and not (root / f"{near[0]}.csv").exists()
+        ):
+            detail = f"{file.name} is not read: did you mean {near[0]}{file.suffix}?"
+            problems.append(Problem(near[0], None, "misnamed file", detail))
+    return problems
 
 
 def _umask() -> int:

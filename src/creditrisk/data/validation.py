@@ -111,7 +111,27 @@ def check(tables) -> list[Problem]:
     problems += _removal_reason(tables.list_entries)
     problems += _annual_report_timing(tables.annual_reports)
     problems += _entity_lifetimes(tables)
+    problems += _extra_tables(tables)
     return problems
+
+
+def _extra_tables(tables) -> list[Problem]:
+    """Tables outside the data model: known entities, and known on or after the event."""
+    out = []
+    ent = tables.enterprises["entity_id"]
+    for name, frame in getattr(tables, "extra", {}).items():
+        event, known = tables.register.mapping(name).dates
+        unknown = positions(frame["entity_id"], ent) < 0
+        if unknown.any():
+            n, rows = offending_rows(frame, unknown, name, ["entity_id"])
+            out.append(Problem(name, "entity_id", "unknown entity", "not in enterprises", n, rows))
+        if event != known:
+            early = (frame[known] < frame[event]).fillna(False).to_numpy()
+            if early.any():
+                n, rows = offending_rows(frame, early, name, [event, known])
+                detail = f"{known} is before {event}"
+                out.append(Problem(name, known, "known before event", detail, n, rows))
+    return out
 
 
 def _required(frame: pd.DataFrame, table: str) -> list[Problem]:
@@ -120,6 +140,8 @@ def _required(frame: pd.DataFrame, table: str) -> list[Problem]:
         if col.nullable:
             continue
         mask = frame[col.name].isna().to_numpy()
+        if col.optional and mask.all():
+            continue  # an optional column the register does not have
         if mask.any():
             n, rows = offending_rows(frame, mask, table, [col.name])
             out.append(Problem(table, col.name, "required", "values are empty", n, rows))

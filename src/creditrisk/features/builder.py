@@ -13,7 +13,7 @@ Example
 >>> X = cr.build_features(tables, cr.spine(tables, "2024-07-01"))
 >>> list(X.columns[:3])
 ['entity_id', 'as_of', 'age_years']
->>> len(X.columns) - 2 == len(feature_catalogue())
+>>> bool(len(X.columns) - 2 == feature_catalogue(tables)["built"].sum())
 True
 """
 
@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from creditrisk.data.schema import INSPECTION_KINDS
 from creditrisk.data.spine import check_spine
 from creditrisk.features import inspections, licenses, lists, penalties, registration, reports
 from creditrisk.features.catalogue import Feature, FeatureSpec
+from creditrisk.features.declared import Declared, from_mapping
 from creditrisk.features.source import Source
 
 __all__ = [
@@ -44,16 +46,137 @@ CATALOGUE: tuple[Feature, ...] = tuple(f for m in _MODULES for f in m.FEATURES)
 _BY_NAME = {f.name: f for f in CATALOGUE}
 
 
-def feature_catalogue() -> pd.DataFrame:
-    """The catalogue as a table: name, source, window, meaning, actionable, monotone.
+#: per source table, the columns every built-in feature of it reads
+_TABLE_INPUTS = {
+    "enterprises": (),
+    "annual_reports": ("report_year",),
+    "licenses": ("issued_on",),
+    "penalties": ("decided_on", "published_on", "severity"),
+    "inspections": ("inspected_on", "published_on", "kind"),
+    "list_entries": ("listed_on", "list"),
+}
+#: feature name (or prefix) -> the further columns it reads
+_FEATURE_INPUTS = {
+    "age_years": ("registered_on",),
+    "entity_type": ("entity_type",),
+    "industry": ("industry",),
+    "key_sector": ("key_sector",),
+    "region": ("region",),
+    "registered_capital": ("registered_capital",),
+    "fines_": ("fine_amount",),
+    "inspection_findings": ("outcome",),
+    "inspection_last_outcome": ("outcome",),
+    "inspections_not_found": ("outcome",),
+    "leverage_": ("assets", "liabilities"),
+    "tax_to_revenue_": ("tax_paid", "revenue"),
+    "employees_last": ("employees",),
+    "revenue_last": ("revenue",),
+}
 
-    Example
+
+#: features that count one value of a column: useless (always 0) where it never occurs
+_VALUE_INPUTS = {
+    **{f"inspections_{kind}": ("kind", kind) for kind in INSPECTION_KINDS},
+    "inspections_not_found": ("outcome", "not_found_at_address"),
+}
+
+
+def inputs(feature: Feature) -> list[tuple[str, str]]:
+    """The (table, column) pairs a built-in feature reads.
+
+    Parameters
+    ----------
+    feature : Feature
+        A catalogue entry.
+
+    Returns
     -------
+    list of tuple
+        Its source table's dated columns and the columns of its own.
+
+    Examples
+    --------
+    >>> inputs(_BY_NAME["fines_general_1y"])[-1]
+    ('penalties', 'fine_amount')
+    """
+    columns = list(_TABLE_INPUTS.get(feature.source, ()))
+    for key, more in _FEATURE_INPUTS.items():
+        if feature.name == key or (key.endswith("_") and feature.name.startswith(key)):
+            columns += more
+    return [(feature.source, c) for c in columns]
+
+
+def declared_features(tables, spec: FeatureSpec | None = None) -> tuple[Declared, ...]:
+    """The features the register mapping declares, then those ``spec`` declares.
+
+    Parameters
+    ----------
+    tables : EventTables
+        The register (its ``register.features``).
+    spec : FeatureSpec, optional
+        Settings with Python declarations (``declared=``).
+
+    Returns
+    -------
+    tuple of Declared
+        Every declared feature, in order.
+
+    Raises
+    ------
+    ValueError
+        A name used twice, or one that a built-in feature already has.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> declared_features(cr.load_sample())
+    ()
+    """
+    register = getattr(tables, "register", None)
+    mine = from_mapping(register.features) if register is not None else ()
+    found = (*mine, *(spec.declared if spec is not None else ()))
+    names = [d.name for d in found]
+    twice = sorted({n for n in names if names.count(n) > 1 or n in _BY_NAME})
+    if twice:
+        raise ValueError(f"declared features reuse names {twice}: names must be new")
+    return found
+
+
+def feature_catalogue(tables=None, spec: FeatureSpec | None = None) -> pd.DataFrame:
+    """The catalogue as a table: source, window, meaning, kind, actionable, monotone.
+
+    With a register, declared features join the built-in ones, and two columns say
+    what will be built: ``built`` and, when not, ``why`` (the input the register lacks).
+
+    Parameters
+    ----------
+    tables : EventTables, optional
+        A register, to see what it supports.
+    spec : FeatureSpec, optional
+        Settings with declared features.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature, indexed by name.
+
+    Examples
+    --------
     >>> cat = feature_catalogue()
     >>> row = cat.loc["on_abnormal_list"]
     >>> row["source"], bool(row["actionable"]), int(row["monotone"])
     ('list_entries', True, 1)
+    >>> import creditrisk as cr
+    >>> minimal = cr.EventTables(enterprises=cr.load_sample().enterprises)
+    >>> feature_catalogue(minimal).loc["penalties_general_1y", "why"]
+    'penalties has no rows'
     """
+    declared = (
+        declared_features(tables, spec)
+        if tables is not None
+        else tuple(spec.declared if spec is not None else ())
+    )
+    entries = [*CATALOGUE, *(d.feature for d in declared)]
     rows = [
         {
             "name": f.name,
@@ -63,19 +186,46 @@ def feature_catalogue() -> pd.DataFrame:
             "kind": f.kind,
             "actionable": f.actionable,
             "monotone": f.monotone,
+            "declared": i >= len(CATALOGUE),
         }
-        for f in CATALOGUE
+        for i, f in enumerate(entries)
     ]
-    return pd.DataFrame(rows).set_index("name")
+    table = pd.DataFrame(rows).set_index("name")
+    if tables is not None:
+        why = [_missing_input(tables, f) if f.name in _BY_NAME else "" for f in entries]
+        table["built"] = [not w for w in why]
+        table["why"] = why
+    return table
 
 
-def _selected(spec: FeatureSpec) -> list[str]:
+def _missing_input(tables, feature: Feature) -> str:
+    """Why a built-in feature is not built on this register ('' when it is)."""
+    for table, column in inputs(feature):
+        if not tables.has(table):
+            return f"{table} has no rows"
+        if not tables.has(table, column):
+            return f"{table}.{column} is empty or absent"
+    if feature.name in _VALUE_INPUTS:
+        column, value = _VALUE_INPUTS[feature.name]
+        if not (getattr(tables, feature.source)[column] == value).any():
+            return f"no {feature.source} row has {column} {value!r}"
+    return ""
+
+
+def _selected(spec: FeatureSpec, tables, declared: tuple[Declared, ...]) -> list[str]:
+    known = [*_BY_NAME, *(d.name for d in declared)]
     if spec.features is None:
-        return [f.name for f in CATALOGUE]
-    unknown = [name for name in spec.features if name not in _BY_NAME]
+        built = [f.name for f in CATALOGUE if not _missing_input(tables, f)]
+        return [*built, *(d.name for d in declared)]
+    unknown = [name for name in spec.features if name not in known]
     if unknown:
-        raise ValueError(f"unknown features {unknown}; see creditrisk.feature_catalogue()")
-    return [f.name for f in CATALOGUE if f.name in set(spec.features)]
+        raise ValueError(
+            f"unknown features {unknown}; see creditrisk.feature_catalogue(tables) (a "
+            "declared feature needs its declaration: the register mapping, or "
+            "FeatureSpec(declared=...))"
+        )
+    wanted = set(spec.features)
+    return [name for name in known if name in wanted]
 
 
 def build_features(
@@ -99,7 +249,10 @@ def build_features(
     True
     """
     spec = spec or FeatureSpec()
-    names = _selected(spec)
+    declared = declared_features(tables, spec)
+    names = _selected(spec, tables, declared)
+    builtin = [n for n in names if n in _BY_NAME]
+    mine = [d for d in declared if d.name in set(names)]
     pos, days = check_spine(tables, spine, span)
     src = Source(tables)
     parts, order = [], []
@@ -109,8 +262,11 @@ def build_features(
     for day in dates:
         rows = np.flatnonzero(days == day)
         values: dict[str, object] = {}
-        for module in _MODULES:
-            values.update(module.compute(src, pos[rows], int(day), spec))
+        if builtin:
+            for module in _MODULES:
+                values.update(module.compute(src, pos[rows], int(day), spec))
+        for feature in mine:
+            values[feature.name] = feature.compute(src, pos[rows], int(day))
         parts.append(pd.DataFrame({name: values[name] for name in names}))
         order.append(rows)
     features = pd.concat(parts, ignore_index=True)
@@ -123,7 +279,11 @@ def build_features(
         },
         index=spine.index,
     )
-    return pd.concat([keys, features], axis=1)
+    out = pd.concat([keys, features], axis=1)
+    # declared features carry their declarations, so a model fitted on them can save
+    # their catalogue entries (direction, sentence) with itself
+    out.attrs["declared"] = [d.to_dict() for d in mine]
+    return out
 
 
 class FeatureBuilder(TransformerMixin, BaseEstimator):
@@ -153,7 +313,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         if self.tables is None:
             raise ValueError("FeatureBuilder needs the event tables: FeatureBuilder(tables)")
         check_spine(self.tables, X)
-        self.feature_names_out_ = np.array(_selected(self.spec or FeatureSpec()), dtype=object)
+        spec = self.spec or FeatureSpec()
+        names = _selected(spec, self.tables, declared_features(self.tables, spec))
+        self.feature_names_out_ = np.array(names, dtype=object)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

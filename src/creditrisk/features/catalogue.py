@@ -58,7 +58,11 @@ class FeatureSpec:
     credit restoration known before the as-of date ended its disclosure; ``"include"``
     keeps counting it.
 
-    ``features``: the names to return (None: the whole catalogue).
+    ``features``: the names to return (None: every built-in feature whose inputs the
+    register holds, and every declared feature).
+
+    ``declared``: features declared in Python (:func:`creditrisk.features.declared.declare`),
+    added to those the register mapping declares.
 
     Example
     -------
@@ -69,8 +73,15 @@ class FeatureSpec:
     penalty_counting: Literal["disclosed", "known"] = "disclosed"
     restored_penalties: Literal["exclude", "include"] = "exclude"
     features: tuple[str, ...] | None = None
+    declared: tuple = ()
 
     def __post_init__(self) -> None:
+        declared = self.declared
+        if not isinstance(declared, tuple | list):
+            declared = (declared,)
+        object.__setattr__(self, "declared", tuple(declared))
+        if self.features is not None:
+            object.__setattr__(self, "features", tuple(self.features))
         if self.penalty_counting not in ("disclosed", "known"):
             raise ValueError(
                 f"penalty_counting must be 'disclosed' or 'known', not {self.penalty_counting!r}"

@@ -26,6 +26,9 @@ _KIND_WORDS = {
     "targeted": "targeted inspections",
     "complaint": "inspections after complaints",
     "joint": "joint inspections",
+    "routine": "routine (scheduled, unannounced) inspections",
+    "follow_up": "follow-up inspections (re-inspections, compliance checks)",
+    "other": "inspections of other programmes",
 }
 FEATURES = [
     Feature(

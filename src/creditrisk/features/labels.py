@@ -9,14 +9,17 @@ end before a test as-of date has seen nothing from after it.
 Outcomes
 --------
 ``inspection_finding`` (the default)
-    1 if a *random* (double-random) inspection in the window found issues or did not
-    find the entity at its address, 0 if random inspections found nothing, and
-    **undefined (NaN)** if no random inspection took place.
+    1 if an inspection of a kind that gives unbiased labels (by default *random*,
+    double-random ones; a register mapping's ``[labels] kinds``, e.g. ``routine``
+    for scheduled unannounced inspections) in the window found something, 0 if such
+    inspections found nothing, and **undefined (NaN)** if none took place. What counts
+    as a finding is any outcome but ``compliant`` unless the register says otherwise
+    (``[labels] finding = "score >= 28"``, a :class:`~creditrisk.data.rules.Rule`).
 ``targeted_finding``
-    The same over the inspections the regulator chose: targeted, complaint and joint
-    (every kind but random). Biased by design; kept to be shown beside the random rate.
+    The same over the inspections the regulator chose: targeted, complaint and joint.
+    Biased by design; kept to be shown beside the random rate.
 ``any_finding``
-    The same over inspections of every kind (random, targeted, complaint, joint).
+    The same over inspections of every kind.
 ``adverse_event``
     1 if in the window the entity was penalised, put on the abnormal or serious list,
     or an inspection found issues; 0 otherwise. Defined for every row.
@@ -35,6 +38,12 @@ features, which is why it is the default, and why an uninspected entity is left
 undefined rather than counted as clean. Tiers keep a random floor (no tier is sampled
 at 0%) so that every part of the population keeps producing such labels.
 
+The labels carry their definition in ``y.attrs`` (``horizon``, ``kinds``,
+``finding``), and :class:`~creditrisk.RiskModel` refuses labels whose horizon is not
+its own. The window must lie inside what the label's own source is known to (the last
+published inspection), not merely inside the latest date of any table: a truncated
+window is refused.
+
 Example
 -------
 >>> import creditrisk as cr
@@ -43,6 +52,8 @@ Example
 >>> y = cr.build_labels(t, s, outcome="inspection_finding", horizon="365D")
 >>> y.name, bool(y.isna().any()), set(y.dropna().unique()) <= {0.0, 1.0}
 ('inspection_finding', True, True)
+>>> y.attrs["horizon"], y.attrs["kinds"]
+('365D', ['random'])
 """
 
 from __future__ import annotations
@@ -50,12 +61,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from creditrisk.data.rules import Rule
 from creditrisk.data.schema import INSPECTION_KINDS, LISTS, OUTCOMES
-from creditrisk.data.spine import check_spine, data_span
+from creditrisk.data.spine import check_spine
 from creditrisk.features.source import Source
 
-__all__ = ["OUTCOME_NAMES", "build_labels", "horizon_days"]
+__all__ = ["OUTCOME_NAMES", "build_labels", "horizon_days", "known_until"]
 
+#: the kinds the regulator chose (targeted_finding)
+CHOSEN_KINDS = ("targeted", "complaint", "joint")
 #: outcome name -> whether it is defined for entities without an inspection
 OUTCOME_NAMES = {
     "inspection_finding": False,
@@ -92,15 +106,48 @@ def build_labels(
     tables,
     spine: pd.DataFrame,
     outcome: str = "inspection_finding",
-    horizon: str | pd.Timedelta | int = "365D",
+    horizon: str | pd.Timedelta | int | None = None,
+    *,
+    kinds=None,
+    finding: str | Rule | None = None,
 ) -> pd.Series:
     """The outcome for every spine row (1.0, 0.0, or NaN when undefined).
 
-    The result has the spine's index. Raises ValueError for an unknown outcome, or when
-    the data end before the label window of an as-of date does.
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    spine : pandas.DataFrame
+        Rows of (entity_id, as_of), as :func:`creditrisk.spine` makes them.
+    outcome : str, default "inspection_finding"
+        One of :data:`OUTCOME_NAMES` (see the module's docstring).
+    horizon : str, Timedelta or int, optional
+        The label window after as_of ("365D"); default: the register mapping's
+        ``[labels] horizon``, else 365 days.
+    kinds : sequence of str, optional
+        For ``inspection_finding``: the inspection kinds whose results are labels.
+        Default: the register mapping's ``[labels] kinds``, else random inspections.
+    finding : str or Rule, optional
+        What counts as a finding, as a rule on inspection columns (``"score >= 28"``).
+        Default: the register mapping's ``[labels] finding``, else any outcome but
+        ``compliant``.
 
-    Example
+    Returns
     -------
+    pandas.Series
+        With the spine's index, named after the outcome; ``attrs`` holds ``outcome``,
+        ``horizon``, ``kinds`` and ``finding``.
+
+    Raises
+    ------
+    ValueError
+        An unknown outcome or kind, or a label window that ends after the last date
+        its source is known to.
+    SchemaError
+        The finding rule reads a column the inspections lack, or orders text.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> y = cr.build_labels(t, cr.spine(t, "2023-07-01"), outcome="adverse_event")
@@ -109,38 +156,112 @@ def build_labels(
     """
     if outcome not in OUTCOME_NAMES:
         raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOME_NAMES)}")
+    labels = getattr(getattr(tables, "register", None), "labels", None)
+    horizon = horizon if horizon is not None else (labels.horizon if labels else "365D")
     h = horizon_days(horizon)
+    if outcome == "inspection_finding":
+        kinds = tuple(kinds) if kinds is not None else (labels.kinds if labels else ("random",))
+    elif outcome == "targeted_finding":
+        kinds = CHOSEN_KINDS
+    else:
+        kinds = INSPECTION_KINDS
+    wrong = [k for k in kinds if k not in INSPECTION_KINDS]
+    if wrong or not kinds:
+        raise ValueError(f"kinds {wrong or []}: inspection kinds are {', '.join(INSPECTION_KINDS)}")
+    if finding is None and labels is not None:
+        finding = labels.finding
+    rule = Rule(finding) if isinstance(finding, str) else finding
     pos, days = check_spine(tables, spine)
-    _, last = data_span(tables)
+    last = known_until(tables, outcome)
     last_day = int(last.to_datetime64().astype("datetime64[D]").astype(np.int64))
     short = days + h - 1 > last_day
     if short.any():
         first = pd.Timestamp(int(days[short].max()), unit="D")
         raise ValueError(
-            f"the {h}-day label window of as_of {first.date()} ends after the data "
-            f"(last known date {last.date()}); use as_of dates up to "
+            f"the {h}-day label window of as_of {first.date()} ends after what its source is "
+            f"known to (last {_SOURCE[outcome]} {last.date()}); use as_of dates up to "
             f"{(last - pd.Timedelta(days=h - 1)).date()}"
         )
     src = Source(tables)
+    found = _findings(src, rule)
     label = np.full(len(spine), np.nan)
     for day in np.unique(days):
         rows = np.flatnonzero(days == day)
-        label[rows] = _label(src, outcome, int(day), h)[pos[rows]]
-    return pd.Series(label, index=spine.index, name=outcome)
+        label[rows] = _label(src, outcome, int(day), h, kinds, found)[pos[rows]]
+    y = pd.Series(label, index=spine.index, name=outcome)
+    y.attrs.update(
+        outcome=outcome,
+        horizon=f"{h}D",
+        kinds=list(kinds),
+        finding=rule.text if rule is not None else "outcome != 'compliant'",
+    )
+    return y
 
 
-def _label(src: Source, outcome: str, start: int, h: int) -> np.ndarray:
+#: what bounds each outcome's window: the last date its source is known to
+_SOURCE = {
+    "inspection_finding": "published inspection",
+    "targeted_finding": "published inspection",
+    "any_finding": "published inspection",
+    "adverse_event": "published inspection, penalty or listing",
+}
+
+
+def known_until(tables, outcome: str = "inspection_finding") -> pd.Timestamp:
+    """The last date the label's own source is known to (not any table's latest date).
+
+    A label window may end no later than this: a license issued in the future, or any
+    other table running on, never makes a truncated window look complete.
+
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    outcome : str, default "inspection_finding"
+        One of :data:`OUTCOME_NAMES`.
+
+    Returns
+    -------
+    pandas.Timestamp
+        The last published inspection (for ``adverse_event``: the latest of the last
+        inspection, penalty and listing dates).
+
+    Raises
+    ------
+    ValueError
+        The register holds none of the label's source.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> str(known_until(cr.load_sample()).date())
+    '2025-12-31'
+    """
+    sources = [("inspections", "published_on")]
+    if outcome == "adverse_event":
+        sources += [("penalties", "published_on"), ("list_entries", "listed_on")]
+    ends = [getattr(tables, t)[c].max() for t, c in sources if getattr(tables, t)[c].notna().any()]
+    if not ends:
+        raise ValueError(f"no {_SOURCE[outcome]} in the register: there is no label to build")
+    return pd.Timestamp(max(ends))
+
+
+def _findings(src: Source, rule: Rule | None) -> np.ndarray:
+    """Which inspections found something: by the rule, or any outcome but compliant."""
+    if rule is not None:
+        return rule.mask(src.frame("inspections"), "inspections")
+    return src.codes("inspections", "outcome", OUTCOMES) > 0
+
+
+def _label(src: Source, outcome: str, start: int, h: int, kinds, found: np.ndarray) -> np.ndarray:
     """Per-entity outcome for the window [start, start + h)."""
     n, end = src.n, start + h
     ent = src.pos("inspections")
     day = src.days("inspections", "inspected_on")
     seen = (ent >= 0) & (day >= start) & (day < end)
     seen &= src.days("inspections", "published_on") < end
-    if outcome == "inspection_finding":
-        seen &= src.codes("inspections", "kind", ("random",)) == 0
-    elif outcome == "targeted_finding":
-        seen &= src.codes("inspections", "kind", INSPECTION_KINDS) > 0
-    finding = seen & (src.codes("inspections", "outcome", OUTCOMES) > 0)
+    seen &= src.codes("inspections", "kind", tuple(kinds)) >= 0
+    finding = seen & found
     found = np.bincount(ent[finding], minlength=n) > 0
     if outcome != "adverse_event":
         inspected = np.bincount(ent[seen], minlength=n) > 0

@@ -47,6 +47,12 @@ class Source:
         return self._cache[key]
 
     def frame(self, table: str) -> pd.DataFrame:
+        """One table of the register (of the data model, or one the register declares)."""
+        extra = getattr(self.tables, "extra", {})
+        if table in extra:
+            return extra[table]
+        if not hasattr(self.tables, table):
+            raise KeyError(f"the register has no table {table!r}")
         return getattr(self.tables, table)
 
     def pos(self, table: str) -> np.ndarray:

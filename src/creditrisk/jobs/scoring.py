@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -41,7 +42,9 @@ from creditrisk.data.schema import TABLE_NAMES, SchemaError
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
 from creditrisk.data.tables import EventTables, atomic_file
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
+from creditrisk.features import FeatureSpec
 from creditrisk.features.builder import build_features
+from creditrisk.features.declared import Declared
 from creditrisk.model.estimator import ModelError, RiskModel
 
 __all__ = ["ChunkedRegister", "manifest_path", "resolve_model", "score_chunk", "score_register"]
@@ -111,8 +114,10 @@ class ChunkedRegister:
     def chunk(self, low: str | None, high: str | None) -> EventTables:
         """The tables of entities with ``low <= entity_id < high`` (None: unbounded)."""
         if self._tables is not None:
-            frames = {name: _in_range(frame, low, high) for name, frame in self._tables}
-            return EventTables(**frames)
+            whole = self._tables
+            frames = {name: _in_range(getattr(whole, name), low, high) for name in TABLE_NAMES}
+            extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
+            return EventTables(**frames, extra=extra, register=whole.register)
         filters = []
         if low is not None:
             filters.append(("entity_id", ">=", low))
@@ -182,6 +187,42 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def feature_spec(model: RiskModel) -> FeatureSpec:
+    """The feature settings that rebuild exactly the features ``model`` was trained on.
+
+    Parameters
+    ----------
+    model : RiskModel
+        A fitted model.
+
+    Returns
+    -------
+    FeatureSpec
+        The policy's counting settings, the model's feature names, and the definitions
+        of its declared features.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> spec = feature_spec(cr.RiskModel.load(cr.sample_model_path()))
+    >>> len(spec.features), spec.declared
+    (65, ())
+    """
+    declared = tuple(Declared(**d) for d in getattr(model, "declared_", {}).values())
+    return dataclasses.replace(
+        model.policy_.feature_spec(),
+        features=tuple(model.feature_names_in_),
+        declared=declared,
+    )
+
+
+def _own_features_only(tables: EventTables) -> EventTables:
+    """The register without its feature declarations: the model brings its own."""
+    if not tables.register.features:
+        return tables
+    return tables.replace(register=dataclasses.replace(tables.register, features=()))
+
+
 def score_chunk(
     tables: EventTables,
     model: RiskModel,
@@ -195,8 +236,11 @@ def score_chunk(
     """Score every entity of ``tables`` registered at ``as_of``: the rows of one chunk.
 
     Columns: the model's score columns (see :meth:`RiskModel.classify`), then, with
-    ``features``, every feature (categorical ones in the model's categories, so chunks
-    share one schema). The same function runs per partition on Spark.
+    ``features``, the model's features (categorical ones in the model's categories, so
+    chunks share one schema). Exactly the model's features are built: built-in ones,
+    and declared ones from the definitions the model was trained with (a register
+    mapping's own declarations of the same names are not used). The same function runs
+    per partition on Spark.
 
     Example
     -------
@@ -208,8 +252,9 @@ def score_chunk(
     """
     if validate:
         tables.validate()
+    tables = _own_features_only(tables)
     rows = spine(tables, as_of, span=span)
-    X = build_features(tables, rows, model.policy_.feature_spec(), span=span)
+    X = build_features(tables, rows, feature_spec(model), span=span)
     scores = model.classify(X, top_k=top_k)
     if features:
         extra = X.drop(columns=["entity_id", "as_of"])

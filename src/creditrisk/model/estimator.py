@@ -28,6 +28,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -43,9 +44,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from creditrisk.data.tables import staging_dir
 from creditrisk.features import CATALOGUE
+from creditrisk.features.declared import Declared
 from creditrisk.features.labels import horizon_days
 from creditrisk.model.contributions import TreeContributions, top_reasons
 from creditrisk.model.reasons import coded_sentences, factorize
+from creditrisk.model.reasons import sentence as _sentence
 from creditrisk.policy import Policy, assign_tiers, fit_cutoffs
 
 __all__ = ["FORMAT_VERSION", "KEYS", "ModelError", "RiskModel"]
@@ -153,15 +156,29 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         ValueError
             ``y`` and ``X`` differ in length.
         """
+        declared = {d["name"]: d for d in X.attrs.get("declared", [])}
+        made_for = getattr(y, "attrs", {}).get("horizon")
+        if made_for is not None and horizon_days(made_for) != horizon_days(self.horizon):
+            raise ModelError(
+                f"the labels were built with a {horizon_days(made_for)}-day horizon, the model's "
+                f"horizon is {horizon_days(self.horizon)} days: build the labels with "
+                f"horizon={self.horizon!r}, or set RiskModel(horizon={made_for!r})"
+            )
         X = _with_keys(X)
         y = _aligned(y, X)
         if self.calibration not in ("sigmoid", None):
             raise ValueError(f"calibration must be 'sigmoid' or None, not {self.calibration!r}")
         self.policy_ = _policy(self.policy)
+        # an override whose feature the register cannot give (no lists kept, say) never
+        # applies: it is named in inapplicable_overrides_ and the model card
+        self.inapplicable_overrides_ = [
+            rule.name for rule in self.policy_.overrides if rule.feature not in X.columns
+        ]
         self.feature_names_in_ = np.array([c for c in X.columns if c not in KEYS], dtype=object)
         if not len(self.feature_names_in_):
             raise ModelError("X has no feature columns besides entity_id and as_of")
         self.n_features_in_ = len(self.feature_names_in_)
+        self.declared_ = {f: declared[f] for f in self.feature_names_in_ if f in declared}
         self.categories_ = _categories(X, self.feature_names_in_)
         self.classes_ = np.array([0, 1])
         labelled = y.notna().to_numpy()
@@ -228,7 +245,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _lgb_params(self) -> dict[str, Any]:
         monotone = [
-            (_CATALOGUE[f].monotone if f in _CATALOGUE and f not in self.categories_ else 0)
+            (self._entry(f).monotone if self._entry(f) and f not in self.categories_ else 0)
             if self.monotone
             else 0
             for f in self.feature_names_in_
@@ -383,7 +400,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             },
             index=X.index,
         )
-        tiers = assign_tiers(probability, X, self.policy_, self.cutoffs_)
+        tiers = assign_tiers(probability, X, self._applicable_policy(), self.cutoffs_)
         parts = [out, tiers]
         if k > 0:
             positions, values = top_reasons(phi[:, :-1], k)
@@ -405,7 +422,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         for f in np.unique(pos[pos >= 0]).tolist():
             rows = np.flatnonzero(pos == f)
             codes, uniques = factorize(X[names[f]].iloc[rows])
-            sentence_codes, sentence_text = coded_sentences(names[f], codes, uniques, as_of[rows])
+            if names[f] in self.declared_:
+                words = Declared(**self.declared_[names[f]]).words
+                sentence_codes, sentence_text = codes, [words(u) for u in uniques]
+            else:
+                sentence_codes, sentence_text = coded_sentences(
+                    names[f], codes, uniques, as_of[rows]
+                )
             text_codes[rows] = sentence_codes + len(texts)
             texts += sentence_text
             value_codes[rows] = codes + len(values)
@@ -448,7 +471,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             {
                 "mean_abs_shap": explanation.abs.mean(0).values,
                 "mean_shap": explanation.mean(0).values,
-                "meaning": [_CATALOGUE[f].meaning if f in _CATALOGUE else "" for f in names],
+                "meaning": [self._entry(f).meaning if self._entry(f) else "" for f in names],
             },
             index=names,
         )
@@ -521,6 +544,48 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 )
         return matrix
 
+    def _applicable_policy(self) -> Policy:
+        """The policy without the overrides this model's register cannot apply."""
+        skipped = set(getattr(self, "inapplicable_overrides_", ()))
+        if not skipped:
+            return self.policy_
+        kept = tuple(r for r in self.policy_.overrides if r.name not in skipped)
+        return dataclasses.replace(self.policy_, overrides=kept)
+
+    def _entry(self, feature: str):
+        """The catalogue entry of one of the model's features (built-in or declared)."""
+        if feature in _CATALOGUE:
+            return _CATALOGUE[feature]
+        declared = getattr(self, "declared_", {}).get(feature)
+        return Declared(**declared).feature if declared else None
+
+    def sentence(self, feature: str, value, as_of=None) -> str:
+        """How a value of one of the model's features reads in a reason.
+
+        Parameters
+        ----------
+        feature : str
+            A feature of the model (built-in or declared).
+        value : object
+            Its value for one entity.
+        as_of : date-like, optional
+            The as-of date (some sentences name the report year it implies).
+
+        Returns
+        -------
+        str
+            The sentence.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> cr.RiskModel.load(cr.sample_model_path()).sentence("times_listed", 2)
+        'Listed 2 times'
+        """
+        if feature in getattr(self, "declared_", {}):
+            return Declared(**self.declared_[feature]).words(value)
+        return _sentence(feature, value, None if as_of is None else pd.Timestamp(as_of))
+
     # -- save and load -------------------------------------------------------------
     def _parts(self) -> tuple[str, dict]:
         """The LightGBM model text and the metadata a model directory holds."""
@@ -548,6 +613,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "validation": self.validation_,
             "files": {"model.txt": _sha256(model_text.encode())},
         }
+        if getattr(self, "inapplicable_overrides_", None):
+            meta["inapplicable_overrides"] = list(self.inapplicable_overrides_)
+        if getattr(self, "declared_", None):
+            meta["declared"] = [
+                self.declared_[f] for f in self.feature_names_in_ if f in self.declared_
+            ]
         return model_text, _jsonable(meta)
 
     @classmethod
@@ -569,6 +640,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         model.feature_names_in_ = np.array(meta["features"], dtype=object)
         model.n_features_in_ = len(model.feature_names_in_)
         model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        model.declared_ = {d["name"]: d for d in meta.get("declared", [])}
+        model.inapplicable_overrides_ = list(meta.get("inapplicable_overrides", []))
         model.classes_ = np.array([0, 1])
         model.calibration_ = meta["calibration"]
         model.cutoffs_ = tuple(meta["cutoffs"])

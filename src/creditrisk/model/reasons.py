@@ -128,6 +128,11 @@ TEMPLATES: dict[str, dict] = {
         "1 inspection after a complaint", "{n} inspections after complaints"
     ),
     "inspections_joint": _count("1 joint inspection", "{n} joint inspections"),
+    "inspections_routine": _count("1 routine inspection", "{n} routine inspections"),
+    "inspections_follow_up": _count("1 follow-up inspection", "{n} follow-up inspections"),
+    "inspections_other": _count(
+        "1 inspection of another programme", "{n} inspections of other programmes"
+    ),
     "inspection_findings_share": _number(
         "{p:.0f}% of inspections found problems", "Never inspected"
     ),

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from creditrisk.data.spine import data_span, spine
+from creditrisk.data.spine import spine
 from creditrisk.features.builder import build_features
-from creditrisk.features.labels import build_labels, horizon_days
+from creditrisk.features.labels import build_labels, horizon_days, known_until
 from creditrisk.model.estimator import RiskModel
 from creditrisk.model.evaluation import metrics, model_card
 from creditrisk.policy.rules import Policy
@@ -59,7 +59,7 @@ def as_of_plan(
     >>> [str(d.date()) for d in train][:2]
     ['2019-01-01', '2020-01-01']
     """
-    _, last = data_span(tables)
+    last = known_until(tables)
     # labels come from inspections: the history starts with the first one recorded
     first = pd.Timestamp(tables.inspections["inspected_on"].min()).normalize()
     days = horizon_days(horizon)
@@ -89,13 +89,14 @@ def fit_model(
     policy: Policy | str = "national",
     train_as_of=None,
     test_as_of=None,
-    horizon: str = "365D",
+    horizon: str | None = None,
     **params,
 ) -> TrainingResult:
     """Features and labels over the training dates, fit, then measure on the test date.
 
-    Features follow the policy's disclosure settings. ``params`` go to
-    :class:`RiskModel`.
+    Features follow the policy's disclosure settings; the label is the register's
+    (``inspection_finding`` with the mapping's kinds, finding and horizon, see
+    :func:`~creditrisk.build_labels`). ``params`` go to :class:`RiskModel`.
 
     Example
     -------
@@ -105,6 +106,10 @@ def fit_model(
     True
     """
     policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+    if horizon is None:
+        register = getattr(tables, "register", None)
+        horizon = register.labels.horizon if register is not None else "365D"
+    params.setdefault("horizon", horizon)
     if train_as_of is None or test_as_of is None:
         planned_train, planned_test = as_of_plan(tables, horizon)
         train_as_of = planned_train if train_as_of is None else train_as_of

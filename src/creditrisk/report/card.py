@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.model.contributions import RANK_DECIMALS
-from creditrisk.model.reasons import sentence
 
 __all__ = ["ExplanationCard", "explain_card", "records"]
 
@@ -203,7 +202,7 @@ def explain_card(
     reasons = pd.DataFrame(
         {
             "feature": names,
-            "sentence": [_sentence(f, row[f], at) for f in names],
+            "sentence": [_sentence(model, f, row[f], at) for f in names],
             "value": [row[f] for f in names],
             "contribution": phi[names].to_numpy(dtype=np.float64),
         }
@@ -243,9 +242,9 @@ def _attributes(row: pd.Series) -> dict[str, str]:
     return shown
 
 
-def _sentence(feature: str, value, as_of) -> str:
+def _sentence(model, feature: str, value, as_of) -> str:
     try:
-        return sentence(feature, value, as_of)
+        return model.sentence(feature, value, as_of)
     except KeyError:
         return f"{feature.replace('_', ' ')}: {value}"
 

@@ -35,8 +35,7 @@ import numpy as np
 import pandas as pd
 
 from creditrisk import inspection
-from creditrisk.data.spine import data_span
-from creditrisk.features.labels import horizon_days
+from creditrisk.features.labels import horizon_days, known_until
 from creditrisk.jobs import monitoring
 from creditrisk.jobs.scoring import resolve_model, score_chunk
 from creditrisk.jobs.tracking import resolve_model as resolve_any_model
@@ -131,7 +130,7 @@ def _sample(X: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
 def _outcome_date(scores: pd.DataFrame, tables, horizon: str, outcome_as_of):
     if outcome_as_of is not None:
         return pd.Timestamp(outcome_as_of), False
-    last = data_span(tables)[1]
+    last = known_until(tables)  # the label's own source, not the latest date of any table
     h = horizon_days(horizon)
     latest = last - pd.Timedelta(days=h - 1)
     if scores["as_of"].nunique() == 1 and scores["as_of"].iloc[0] <= latest:
