@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from creditrisk._figures import new_figure
+
 __all__ = [
     "metrics",
     "model_card",
@@ -85,21 +87,36 @@ def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
 def plot_reliability(y, probability, bins: int = 10, ax=None):
     """Reliability diagram (scikit-learn's ``CalibrationDisplay``, bins of equal count).
 
-    Rows with an undefined label are left out. Returns the matplotlib Figure.
+    Parameters
+    ----------
+    y : array-like of float
+        Observed outcome per row, 1 or 0; rows with an undefined label (NaN) are left out.
+    probability : array-like of float
+        Predicted probability per row, in the order of ``y``.
+    bins : int, default 10
+        Number of bins, of equal count, along the probability.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; by default on a new 5 x 5 inch Figure that pyplot does not track
+        (a notebook shows it once, as the cell's value).
 
-    Example
+    Returns
     -------
+    matplotlib.figure.Figure
+        The Figure drawn on (that of ``ax`` when given): observed finding rate against
+        mean predicted probability per bin, beside the diagonal of perfect calibration.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0); p = rng.random(500)
     >>> fig = plot_reliability(rng.random(500) < p, p, bins=5)
     >>> fig.axes[0].get_xlabel()
     'Predicted probability'
     """
-    import matplotlib.pyplot as plt
     from sklearn.calibration import CalibrationDisplay
 
     y, p = _labelled(y, probability)
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        ax = new_figure(figsize=(5, 5)).subplots()
     CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
     ax.set_xlabel("Predicted probability")
     ax.set_ylabel("Observed finding rate (random inspections)")
