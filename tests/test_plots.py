@@ -1,10 +1,17 @@
 """Plots (creditrisk.report.plots): each draws the numbers of the table it is given, under STYLE.
 
 Bar heights, points, cells and tick labels are read back from the Figure and compared
-with the table (or a direct computation on the scores); every figure is closed after.
+with the table (or a direct computation on the scores). Every plotting function returns a
+Figure that pyplot does not track: the call opens no pyplot figure and leaves none open,
+so a notebook shows the Figure once, as the cell's value (tests/test_notebooks.py runs
+one to see).
 """
 
 from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Callable
 
 import matplotlib
 
@@ -24,7 +31,7 @@ import creditrisk as cr
 from creditrisk import inspection
 from creditrisk.jobs import monitoring
 from creditrisk.model import evaluation
-from creditrisk.report import fairness, plots
+from creditrisk.report import fairness, html, plots
 
 AS_OF = "2024-07-01"
 TIERS = ["A", "B", "C", "D"]
@@ -45,25 +52,22 @@ def run(model) -> dict:
 
 @pytest.fixture
 def drawn():
-    """Collects the figures a test makes; checks they are new and closes them after."""
-    figures: list[Figure] = []
-    before = set(plt.get_fignums())
+    """Checks each figure a test makes: a Figure of its own that pyplot does not track
+    (pyplot's figures are as they were before the test), drawn without changing the
+    global settings."""
+    before = plt.get_fignums()
     location = plt.rcParams["axes.titlelocation"]
 
-    def keep(fig):
+    def check(fig):
         assert isinstance(fig, Figure)
-        assert fig.number not in before
+        assert plt.get_fignums() == before  # no pyplot figure opened, or left open
+        assert fig.canvas.manager is None  # no pyplot window or notebook display of it
         # the style applies while drawing only: global settings are as they were
         assert plt.rcParams["axes.titlelocation"] == location
-        figures.append(fig)
         return fig
 
-    yield keep
-    for fig in figures:
-        number = fig.number
-        plt.close(fig)
-        assert number not in plt.get_fignums()
-    assert set(plt.get_fignums()) <= before
+    yield check
+    assert plt.get_fignums() == before
 
 
 def bars(ax) -> list[BarContainer]:
@@ -297,3 +301,109 @@ def test_plot_fairness_picks_the_group_of_an_audit(run, drawn) -> None:
     assert ticks(ax.get_yticklabels()) == part["value"].tolist()
     assert sorted(part["value"]) == sorted(scores["entity_type"].astype(str).unique())
     rendered(fig)
+
+
+# -- the plots of the boxes before the report ------------------------------------------------
+def test_evaluation_plot_reliability_draws_on_a_figure_of_its_own(run, drawn) -> None:
+    y, p = run["outcomes"]["random_finding"], run["scores"]["probability"]
+    fig = drawn(evaluation.plot_reliability(y, p, bins=8))
+    assert tuple(fig.get_size_inches()) == (5.0, 5.0)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Reliability"
+    assert ax.get_xlabel() == "Predicted probability"
+    known = y.notna()
+    observed, predicted = calibration_curve(y[known], p[known], n_bins=8, strategy="quantile")
+    (curve,) = [line for line in ax.lines if line.get_label() == "model"]
+    np.testing.assert_allclose(curve.get_xdata(), predicted)
+    np.testing.assert_allclose(curve.get_ydata(), observed)
+    rendered(fig)
+
+
+def test_evaluation_plot_reliability_draws_on_the_axes_given(drawn) -> None:
+    own = Figure()
+    left, right = own.subplots(1, 2)
+    fig = drawn(evaluation.plot_reliability([0, 1, 1, 0], [0.1, 0.8, 0.7, 0.3], 2, ax=right))
+    assert fig is own
+    assert not left.lines and right.get_title() == "Reliability"
+
+
+def test_inspection_plot_frequency_table_draws_the_expected_counts(run, model, drawn) -> None:
+    table = inspection.frequency_table(run["scores"], model.policy_)
+    fig = drawn(inspection.plot_frequency_table(table))
+    assert tuple(fig.get_size_inches()) == (6.0, 3.5)
+    (ax,) = fig.axes
+    per_tier = table.groupby("tier", observed=True)[
+        ["expected_inspections", "expected_findings"]
+    ].sum()
+    assert ticks(ax.get_xticklabels()) == [str(t) for t in per_tier.index]
+    inspections, findings = bars(ax)
+    np.testing.assert_allclose(heights(inspections), per_tier["expected_inspections"])
+    np.testing.assert_allclose(heights(findings), per_tier["expected_findings"])
+    rendered(fig)
+
+
+# -- pyplot's state ------------------------------------------------------------------------
+def every_plot(run, model) -> dict[str, Callable[[], Figure]]:
+    """A call of every plotting function, by name."""
+    scores = run["scores"]
+    y, p = run["outcomes"]["random_finding"], scores["probability"]
+    frequency = inspection.frequency_table(scores, model.policy_)
+    return {
+        "plot_tiers": lambda: plots.plot_tiers(scores),
+        "plot_finding_rates": lambda: plots.plot_finding_rates(
+            fairness.selection_table(scores, run["outcomes"])
+        ),
+        "plot_reliability": lambda: plots.plot_reliability(y, p),
+        "plot_shap_summary": lambda: plots.plot_shap_summary(model, scores.head(100), 5),
+        "plot_reasons": lambda: plots.plot_reasons(evaluation.reason_table(scores)),
+        "plot_migration": lambda: plots.plot_migration(
+            monitoring.tier_migration(run["before"], scores)
+        ),
+        "plot_frequency": lambda: plots.plot_frequency(frequency),
+        "plot_fairness": lambda: plots.plot_fairness(flagged_table()),
+        "evaluation.plot_reliability": lambda: evaluation.plot_reliability(y, p),
+        "inspection.plot_frequency_table": lambda: inspection.plot_frequency_table(frequency),
+    }
+
+
+def test_every_plot_leaves_pyplot_as_it_was(run, model) -> None:
+    calls = every_plot(run, model)
+    drawing = {name for name in plots.__all__ if name.startswith("plot_")}
+    drawing |= {"evaluation.plot_reliability", "inspection.plot_frequency_table"}
+    assert set(calls) == drawing
+    mine = plt.figure()  # the analyst's own figure, current
+    before = plt.get_fignums()
+    try:
+        for name, call in calls.items():
+            fig = call()
+            assert isinstance(fig, Figure) and fig is not mine, name
+            assert fig.canvas.manager is None, name
+            assert plt.get_fignums() == before, name
+            assert plt.gcf() is mine and not mine.axes, name  # nothing drawn into it
+    finally:
+        plt.close(mine)
+
+
+# -- embedded in a page --------------------------------------------------------------------
+def png_size(uri: str) -> tuple[int, int]:
+    png = base64.b64decode(uri.removeprefix("data:image/png;base64,"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+def test_html_figure_embeds_a_figure_pyplot_does_not_track(drawn) -> None:
+    scores = pd.DataFrame({"tier": pd.Categorical(list("AAB"), categories=TIERS)})
+    fig = drawn(plots.plot_tiers(scores))
+    first = html.figure(fig)  # close=True: pyplot has nothing to close
+    assert png_size(first) == (600, 360)  # STYLE's 6 x 3.6 inches at 100 dpi
+    assert html.figure(fig) == first  # still whole, and the same bytes
+    assert fig.axes and fig.canvas.manager is None
+
+
+def test_html_figure_closes_a_pyplot_figure_unless_told_not_to() -> None:
+    fig = plt.figure(figsize=(1, 1))
+    uri = html.figure(fig, close=False)
+    assert fig.number in plt.get_fignums()
+    assert html.figure(fig) == uri
+    assert fig.number not in plt.get_fignums()
+    assert png_size(uri) == (100, 100)

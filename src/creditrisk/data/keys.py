@@ -1,7 +1,7 @@
 """Fast lookups of entity ids (pyarrow hashing; pandas' str lookups are ~10x slower).
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> positions(pd.Series(["b", "x", "a"]), pd.Series(["a", "b"]))
 array([ 1, -1,  0])
@@ -25,8 +25,22 @@ def _arrow(values: pd.Series | pd.Index | np.ndarray) -> pa.Array:
 def positions(values: pd.Series | pd.Index, keys: pd.Series | pd.Index) -> np.ndarray:
     """Position of each value in ``keys`` (first occurrence), or -1 where absent.
 
-    Example
+    Values and keys are compared as text (pyarrow's ``index_in`` on large strings).
+
+    Parameters
+    ----------
+    values : pandas.Series or pandas.Index
+        The ids to look up (an event table's ``entity_id``, say).
+    keys : pandas.Series or pandas.Index
+        The ids to find them in (``enterprises["entity_id"]``).
+
+    Returns
     -------
+    numpy.ndarray
+        int64, one position in ``keys`` per value, -1 where a value is not in ``keys``.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> positions(pd.Series(["E2", "E9"]), pd.Series(["E1", "E2"])).tolist()
     [1, -1]

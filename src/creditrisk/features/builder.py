@@ -293,8 +293,22 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     ``Pipeline([("features", FeatureBuilder(tables)), ("model", ...)])``. Cloning
     shares the tables (EventTables are not copied).
 
-    Example
-    -------
+    Parameters
+    ----------
+    tables : EventTables
+        The register the features are computed from (required; ``None`` only so
+        scikit-learn can construct the class without arguments).
+    spec : FeatureSpec, optional
+        Which features, and how penalties and restorations count (default: every
+        catalogue feature, :class:`FeatureSpec`'s defaults).
+
+    Attributes
+    ----------
+    feature_names_out_ : numpy.ndarray of str
+        The feature columns :meth:`transform` returns, in order.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> fb = FeatureBuilder(t).fit(cr.spine(t, "2024-07-01"))
@@ -310,6 +324,37 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         self.spec = spec
 
     def fit(self, X: pd.DataFrame, y=None) -> FeatureBuilder:
+        """Check the spine against the tables and fix the output features.
+
+        Nothing is learned from the rows: every feature is computed from the tables,
+        as of each row's date, in :meth:`transform`.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            A spine: ``entity_id`` and ``as_of`` columns (:func:`creditrisk.spine`).
+        y : object, optional
+            Ignored; there for scikit-learn's signature (a Pipeline passes the labels).
+
+        Returns
+        -------
+        FeatureBuilder
+            The fitted transformer (``self``).
+
+        Raises
+        ------
+        ValueError
+            No tables, an unknown feature in ``spec``, or a spine the tables cannot
+            answer (no ``as_of``, an unknown entity, a date outside the data).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> fb = FeatureBuilder(t, FeatureSpec(features=("age_years",)))
+        >>> fb.fit(cr.spine(t, "2024-07-01")).feature_names_out_.tolist()
+        ['age_years']
+        """
         if self.tables is None:
             raise ValueError("FeatureBuilder needs the event tables: FeatureBuilder(tables)")
         check_spine(self.tables, X)
@@ -319,10 +364,74 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not hasattr(self, "feature_names_out_"):
-            raise ValueError("call fit before transform")
+        """Point-in-time features of every spine row, indexed by (entity_id, as_of).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            A spine: ``entity_id`` and ``as_of`` columns, one row per entity and date.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per spine row, in the spine's order, indexed by ``entity_id`` and
+            ``as_of``; the columns are :meth:`get_feature_names_out`, as
+            :func:`build_features` computes them.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            :meth:`fit` was not called (a ``ValueError`` too).
+        ValueError
+            A spine the tables cannot answer.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> s = cr.spine(t, ["2023-07-01", "2024-07-01"])
+        >>> X = FeatureBuilder(t).fit(s).transform(s)
+        >>> len(X) == len(s), X.index.names
+        (True, FrozenList(['entity_id', 'as_of']))
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(
+            self, "feature_names_out_", msg="This %(name)s is not fitted yet: call fit first."
+        )
         features = build_features(self.tables, X, self.spec)
         return features.set_index(["entity_id", "as_of"])
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The names of the feature columns :meth:`transform` returns.
+
+        Parameters
+        ----------
+        input_features : object, optional
+            Ignored: the output features come from the catalogue and ``spec``, not
+            from the spine's columns.
+
+        Returns
+        -------
+        numpy.ndarray of str
+            The feature names, in column order (a copy).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            :meth:`fit` was not called.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> names = FeatureBuilder(t).fit(cr.spine(t, "2024-07-01")).get_feature_names_out()
+        >>> names[:2].tolist()
+        ['age_years', 'entity_type']
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(
+            self, "feature_names_out_", msg="This %(name)s is not fitted yet: call fit first."
+        )
         return self.feature_names_out_.copy()

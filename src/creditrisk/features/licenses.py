@@ -1,7 +1,7 @@
 """License features: active, lapsed and revoked administrative licenses.
 
-Example
--------
+Examples
+--------
 >>> [f.name for f in FEATURES]
 ['licenses_active', 'licenses_lapsed', 'licenses_revoked']
 """
@@ -38,6 +38,49 @@ FEATURES = [
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    """License features of some entities as of one day: licenses active, lapsed and revoked.
+
+    A license is known from its issue date; it is active while neither revoked nor
+    expired before the as-of date, and lapsed when it expired with no license of the same
+    type in force. :func:`creditrisk.features.build_features` calls it, with the other
+    source modules' ``compute``, once per as-of date.
+
+    Parameters
+    ----------
+    src : Source
+        The register's arrays (:class:`~creditrisk.features.source.Source`), made once
+        and shared by every source module and as-of date.
+    pos : numpy.ndarray
+        Positions in ``enterprises`` of the entities wanted, one per output row.
+    as_of : int
+        The as-of date in days since 1970-01-01
+        (:func:`~creditrisk.features.source.to_day`); only what was known before it
+        counts.
+    spec : FeatureSpec
+        What the features count (the penalty features read it); the license
+        features take no setting from it.
+
+    Returns
+    -------
+    dict
+        Each name of :data:`FEATURES`, in order → an int64 array of counts, one value per
+        position in ``pos``.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, pandas as pd
+    >>> from creditrisk.data.keys import positions
+    >>> from creditrisk.features.catalogue import FeatureSpec
+    >>> from creditrisk.features.source import Source, to_day
+    >>> tables = cr.load_sample()
+    >>> ids = pd.Series(["E0000034", "E0000008"])
+    >>> pos = positions(ids, tables.enterprises["entity_id"])
+    >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
+    >>> list(out) == [f.name for f in FEATURES]
+    True
+    >>> out["licenses_active"].tolist(), out["licenses_lapsed"].tolist()
+    ([0, 1], [1, 0])
+    """
     n = src.n
     ent = src.pos(_T)
     issued = src.days(_T, "issued_on") < as_of

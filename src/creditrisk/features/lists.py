@@ -4,8 +4,8 @@ An entry is known from its listing date; its removal counts once the removal dat
 before the as-of date. ``abnormal`` covers the abnormal operation list and the abnormal
 mark of sole proprietors.
 
-Example
--------
+Examples
+--------
 >>> [f.name for f in FEATURES][:2]
 ['on_abnormal_list', 'abnormal_reason']
 """
@@ -80,6 +80,49 @@ _SERIOUS = LISTS.index("serious_illegal")
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    """List-entry features of some entities as of one day: on which list, why, how long.
+
+    An entry counts from its listing date until a removal dated before the as-of date
+    (see the module text). :func:`creditrisk.features.build_features` calls it, with the
+    other source modules' ``compute``, once per as-of date.
+
+    Parameters
+    ----------
+    src : Source
+        The register's arrays (:class:`~creditrisk.features.source.Source`), made once
+        and shared by every source module and as-of date.
+    pos : numpy.ndarray
+        Positions in ``enterprises`` of the entities wanted, one per output row.
+    as_of : int
+        The as-of date in days since 1970-01-01
+        (:func:`~creditrisk.features.source.to_day`); only what was known before it
+        counts.
+    spec : FeatureSpec
+        What the features count (the penalty features read it); the list
+        features take no setting from it.
+
+    Returns
+    -------
+    dict
+        Each name of :data:`FEATURES`, in order → an int64 array (flags and counts), a
+        float array (days) or a Categorical of list reasons (``abnormal_reason``, empty
+        when not listed), one value per position in ``pos``.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, pandas as pd
+    >>> from creditrisk.data.keys import positions
+    >>> from creditrisk.features.catalogue import FeatureSpec
+    >>> from creditrisk.features.source import Source, to_day
+    >>> tables = cr.load_sample()
+    >>> ids = pd.Series(["E0000069", "E0000004"])
+    >>> pos = positions(ids, tables.enterprises["entity_id"])
+    >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
+    >>> list(out) == [f.name for f in FEATURES]
+    True
+    >>> out["on_abnormal_list"].tolist(), [str(v) for v in out["abnormal_reason"]]
+    ([1, 0], ['annual_report_not_filed', 'nan'])
+    """
     n = src.n
     ent = src.pos(_T)
     listed = src.days(_T, "listed_on")

@@ -4,8 +4,8 @@ A report for year Y is due 1 January - 30 June of Y+1 (DOMAIN.md). On an as-of d
 the reports due are the rows whose deadline has passed; a report counts as filed only
 if its filing date is before the as-of date.
 
-Example
--------
+Examples
+--------
 >>> [f.name for f in FEATURES][:3]
 ['report_last_year_filed', 'report_last_year_on_time', 'reports_missed_in_a_row']
 """
@@ -131,8 +131,21 @@ _FIGURES = ("employees", "revenue", "assets", "liabilities", "tax_paid")
 def deadline_days(report_year: np.ndarray) -> np.ndarray:
     """30 June of the year after each report year, as int days.
 
-    Example
+    The deadline of the annual report for year Y (DOMAIN.md): it is due from 1 January
+    to 30 June of Y+1.
+
+    Parameters
+    ----------
+    report_year : array-like of int
+        Report years.
+
+    Returns
     -------
+    numpy.ndarray
+        int64 days since 1970-01-01 of each deadline.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> str(np.datetime64(int(deadline_days(np.array([2023]))[0]), "D"))
     '2024-06-30'
@@ -152,6 +165,50 @@ def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    """Annual-report features of some entities as of one day: filing record and figures.
+
+    A report counts as due once its deadline (:func:`deadline_days`) is before the
+    as-of date, as filed once its filing date is, and its figures are known once filed.
+    :func:`creditrisk.features.build_features` calls it, with the other source modules'
+    ``compute``, once per as-of date.
+
+    Parameters
+    ----------
+    src : Source
+        The register's arrays (:class:`~creditrisk.features.source.Source`), made once
+        and shared by every source module and as-of date.
+    pos : numpy.ndarray
+        Positions in ``enterprises`` of the entities wanted, one per output row.
+    as_of : int
+        The as-of date in days since 1970-01-01
+        (:func:`~creditrisk.features.source.to_day`); only what was known before it
+        counts.
+    spec : FeatureSpec
+        What the features count (the penalty features read it); the annual-report
+        features take no setting from it.
+
+    Returns
+    -------
+    dict
+        Each name of :data:`FEATURES`, in order → a float array (NaN where undefined: no
+        report due or filed yet) or an int64 array for counts, one value per position in
+        ``pos``.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, pandas as pd
+    >>> from creditrisk.data.keys import positions
+    >>> from creditrisk.features.catalogue import FeatureSpec
+    >>> from creditrisk.features.source import Source, to_day
+    >>> tables = cr.load_sample()
+    >>> ids = pd.Series(["E0000069", "E0000123"])
+    >>> pos = positions(ids, tables.enterprises["entity_id"])
+    >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
+    >>> list(out) == [f.name for f in FEATURES]
+    True
+    >>> out["reports_not_filed"].tolist(), out["reports_missed_in_a_row"].tolist()
+    ([8, 2], [2, 1])
+    """
     n = src.n
     ent = src.pos(_T)
     year = src.values(_T, "report_year", dtype=np.int64)

@@ -27,6 +27,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from creditrisk._figures import new_figure
 from creditrisk.policy.rules import Policy
 
 __all__ = [
@@ -178,22 +179,33 @@ def frequency_table(scores: pd.DataFrame, policy: Policy, period: str = "1Y") ->
 
 
 def plot_frequency_table(table: pd.DataFrame):
-    """Bar chart of expected inspections and findings per tier; returns the Figure.
+    """Bar chart of expected inspections and findings per tier.
 
-    Example
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`frequency_table`: ``tier``, ``expected_inspections`` and
+        ``expected_findings`` per row; the rows of a tier are summed.
+
+    Returns
     -------
-    >>> import matplotlib; matplotlib.use("Agg")
+    matplotlib.figure.Figure
+        Paired bars per tier, expected inspections and expected findings per period.
+        Pyplot does not track it: a notebook shows it once, as the cell's value.
+
+    Examples
+    --------
     >>> t = pd.DataFrame({"tier": ["A", "B"], "expected_inspections": [10.0, 5.0],
     ...                   "expected_findings": [1.0, 2.0]})
     >>> len(plot_frequency_table(t).axes)
     1
     """
-    import matplotlib.pyplot as plt
 
     per_tier = table.groupby("tier", observed=True)[
         ["expected_inspections", "expected_findings"]
     ].sum()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = new_figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     x = np.arange(len(per_tier))
     ax.bar(x - 0.2, per_tier["expected_inspections"], 0.4, label="expected inspections")
     ax.bar(x + 0.2, per_tier["expected_findings"], 0.4, label="expected findings")

@@ -9,8 +9,8 @@ Spark (:mod:`creditrisk.jobs.spark`, imported on demand because it needs PySpark
 Batch scoring knows nothing of the registry: resolve a registry URI with
 :func:`~creditrisk.jobs.tracking.load_model` and pass the model.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> from creditrisk.jobs import score_chunk
 >>> model = cr.RiskModel.load(cr.sample_model_path())

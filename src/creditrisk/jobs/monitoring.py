@@ -11,8 +11,8 @@ look, above 0.25 a shift that needs an explanation before the tiers are used.
 builds the tier migration matrix of the entities scored in both, and lists warnings
 above configurable thresholds.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> round(psi(rng.normal(size=10_000), rng.normal(size=10_000)), 3) < 0.01
@@ -44,8 +44,19 @@ class Thresholds:
     share of the entities in both runs whose tier changed; ``tier_share_warn``: change
     of any tier's share of the population (absolute).
 
-    Example
-    -------
+    Parameters
+    ----------
+    psi_warn : float, default 0.10
+        PSI of the score or a feature from which :func:`compare` warns.
+    psi_alert : float, default 0.25
+        PSI from which it alerts (:attr:`Comparison.alert`).
+    migration_warn : float, default 0.10
+        Share of the entities in both runs whose tier changed, from which it warns.
+    tier_share_warn : float, default 0.05
+        Absolute change of a tier's share of the population from which it warns.
+
+    Examples
+    --------
     >>> Thresholds(psi_alert=0.3).psi_alert
     0.3
     """
@@ -85,8 +96,28 @@ def _shares(old: pd.Series, new: pd.Series, bins: int) -> tuple[np.ndarray, np.n
 def psi(old, new, bins: int = 10) -> float:
     """Population stability index of ``new`` against ``old`` (bins from ``old``).
 
-    Example
+    Numeric values are cut at the quantiles of ``old`` (equal-count bins; ties merge
+    bins), text and categories are compared level by level, and missing values are a
+    bin of their own. An empty bin counts as a share of 0.0001, so the index stays
+    finite.
+
+    Parameters
+    ----------
+    old : array-like
+        The reference values (the earlier run).
+    new : array-like
+        The values to compare with them.
+    bins : int, default 10
+        Bins of equal count in ``old`` for numeric values.
+
+    Returns
     -------
+    float
+        ``sum((new - old) * ln(new / old))`` over the bins' shares; NaN when either
+        side is empty.
+
+    Examples
+    --------
     >>> psi(pd.Series(["a", "a", "b", "b"]), pd.Series(["a", "b", "b", "b"])) > 0
     True
     """
@@ -100,11 +131,27 @@ def psi(old, new, bins: int = 10) -> float:
 
 
 def tier_migration(old: pd.DataFrame, new: pd.DataFrame, column: str = "tier") -> pd.DataFrame:
-    """Counts of entities by old tier (rows) and new tier (columns), for the entities
-    scored in both runs; all tiers of either run appear, in order.
+    """Counts of entities by old tier (rows) and new tier (columns).
 
-    Example
+    Only the entities scored in both runs count; all tiers of either run appear, in order.
+
+    Parameters
+    ----------
+    old : pandas.DataFrame
+        The earlier run: ``entity_id`` and ``column``.
+    new : pandas.DataFrame
+        The later run: ``entity_id`` and ``column``.
+    column : str, default "tier"
+        The tier column (``"score_tier"``: the tiers before overrides).
+
+    Returns
     -------
+    pandas.DataFrame
+        Counts, indexed by ``old tier`` with columns ``new tier``; the categories'
+        order when a column is categorical, else sorted.
+
+    Examples
+    --------
     >>> tiers = pd.CategoricalDtype(["A", "B"], ordered=True)
     >>> old = pd.DataFrame({"entity_id": ["e1", "e2"], "tier": pd.Series(["A", "B"], dtype=tiers)})
     >>> new = pd.DataFrame({"entity_id": ["e1", "e2"], "tier": pd.Series(["B", "B"], dtype=tiers)})
@@ -141,6 +188,33 @@ class Comparison:
     PSI and status (stable / warn / alert); ``migration``: the tier migration matrix;
     ``tier_shares``: share per tier in each run; ``summary``: entities in both runs,
     only in one, the share whose tier changed, up and down; ``warnings``: sentences.
+
+    Parameters
+    ----------
+    psi : pandas.DataFrame
+        Indexed by ``variable``: ``kind`` (score or feature), ``psi`` and ``status``.
+    migration : pandas.DataFrame
+        The tier migration matrix (:func:`tier_migration`).
+    tier_shares : pandas.DataFrame
+        Indexed by ``tier``: ``old``, ``new`` and ``change`` of each tier's share.
+    summary : dict
+        ``entities_old``, ``entities_new``, ``in_both``, ``only_old``, ``only_new``,
+        ``tier_changed``, ``tier_changed_share``, ``to_riskier_tier``,
+        ``to_safer_tier`` and ``score_psi``.
+    warnings : list of str, optional
+        What crossed a threshold, in words.
+    thresholds : Thresholds, optional
+        The thresholds the warnings were measured against.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> old = pd.DataFrame({"entity_id": ["e1", "e2", "e3", "e4"],
+    ...                     "probability": [0.1, 0.2, 0.4, 0.6], "tier": ["A", "B", "B", "C"]})
+    >>> new = old.assign(probability=[0.1, 0.5, 0.4, 0.6], tier=["A", "C", "B", "C"])
+    >>> result = compare(old, new)
+    >>> result.summary["tier_changed"], result.warnings[0]
+    (1, 'alert: PSI of the score is 3.910 (>= 0.25)')
     """
 
     psi: pd.DataFrame
@@ -152,11 +226,40 @@ class Comparison:
 
     @property
     def alert(self) -> bool:
-        """True when any PSI reaches the alert threshold."""
+        """True when any PSI reaches the alert threshold.
+
+        The score's or any feature's ``status`` in :attr:`psi` is ``"alert"``
+        (``psi >= thresholds.psi_alert``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> run = pd.DataFrame({"entity_id": ["e1", "e2"], "probability": [0.1, 0.6],
+        ...                     "tier": ["A", "C"]})
+        >>> compare(run, run).alert
+        False
+        """
         return bool((self.psi["status"] == "alert").any())
 
     def to_dict(self) -> dict:
-        """JSON-ready: PSI rows, the migration matrix, tier shares, summary, warnings."""
+        """JSON-ready: PSI rows, the migration matrix, tier shares, summary, warnings.
+
+        Returns
+        -------
+        dict
+            ``summary``, ``warnings``, ``thresholds``, ``psi`` (a list of records),
+            ``migration`` (old tier → new tier → count) and ``tier_shares`` (tier →
+            old, new, change), of plain types that :func:`json.dumps` takes.
+
+        Examples
+        --------
+        >>> import json, pandas as pd
+        >>> run = pd.DataFrame({"entity_id": ["e1", "e2"], "probability": [0.1, 0.6],
+        ...                     "tier": ["A", "C"]})
+        >>> data = compare(run, run).to_dict()
+        >>> data["migration"], json.loads(json.dumps(data))["warnings"]
+        ({'A': {'A': 1, 'C': 0}, 'C': {'A': 0, 'C': 1}}, [])
+        """
         return {
             "summary": self.summary,
             "warnings": list(self.warnings),
@@ -195,8 +298,31 @@ def compare(
     or ``RiskModel.classify`` joined with features), one as-of date each. Features are the
     columns both share that are not score or reason columns.
 
-    Example
+    Parameters
+    ----------
+    old : pandas.DataFrame
+        The earlier run: ``entity_id``, ``probability``, ``tier`` and any features.
+    new : pandas.DataFrame
+        The later run, of the same columns.
+    thresholds : Thresholds, optional
+        When to warn (default: ``Thresholds()``).
+    bins : int, default 10
+        Bins of equal count for each numeric variable (:func:`psi`).
+
+    Returns
     -------
+    Comparison
+        PSI per variable, the tier migration matrix, tier shares, a summary and the
+        warnings.
+
+    Raises
+    ------
+    ValueError
+        A run lacks ``entity_id``, ``probability`` or ``tier``, or holds several
+        as-of dates.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> t = cr.load_sample()

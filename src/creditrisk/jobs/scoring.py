@@ -11,8 +11,8 @@ renamed at the end, so a job killed midway leaves nothing behind (and the old ou
 if any, untouched). Beside it, ``<name>.manifest.json`` records the model (version and
 hash), the data (file hashes), the as-of dates, row and tier counts and timings.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr, tempfile
 >>> from pathlib import Path
 >>> model = cr.RiskModel.load(cr.sample_model_path())
@@ -61,8 +61,22 @@ class ChunkedRegister:
     ``enterprises``; the first and last ranges are open, so every event row belongs to
     exactly one chunk, even one naming an unknown entity (which validation reports).
 
-    Example
-    -------
+    Parameters
+    ----------
+    source : str, path-like or EventTables
+        A directory of ``<table>.parquet`` or ``<table>.csv`` files, or the tables.
+    chunk_size : int, default 250_000
+        Entities per chunk (the last chunk may hold fewer).
+
+    Raises
+    ------
+    ValueError
+        ``chunk_size`` is below 1.
+    FileNotFoundError
+        ``source`` is a path but not a directory.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> register = ChunkedRegister(cr.load_sample(), chunk_size=6_000)
     >>> [len(t.enterprises) for t in register]
@@ -112,7 +126,29 @@ class ChunkedRegister:
         return self._columns(table, [column])[column]
 
     def chunk(self, low: str | None, high: str | None) -> EventTables:
-        """The tables of entities with ``low <= entity_id < high`` (None: unbounded)."""
+        """The tables of entities with ``low <= entity_id < high`` (None: unbounded).
+
+        Parameters
+        ----------
+        low : str or None
+            The first entity id of the chunk; None: from the first.
+        high : str or None
+            The entity id just after the chunk; None: to the last.
+
+        Returns
+        -------
+        EventTables
+            The rows of every table whose ``entity_id`` is in the range (read from
+            parquet with a row filter when the source is a parquet directory).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> register = ChunkedRegister(cr.load_sample())
+        >>> tables = register.chunk(None, "E0000100")
+        >>> len(tables.enterprises), tables.enterprises["entity_id"].iloc[-1]
+        (99, 'E0000099')
+        """
         if self._tables is not None:
             whole = self._tables
             frames = {name: _in_range(getattr(whole, name), low, high) for name in TABLE_NAMES}
@@ -134,6 +170,16 @@ class ChunkedRegister:
 
         Each chunk is validated on its own; a key that is not per entity can repeat in
         two chunks, so it is checked here on the whole register, one column at a time.
+
+        Raises
+        ------
+        SchemaError
+            A key repeats across entities; the error lists the table, columns and rows.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> ChunkedRegister(cr.load_sample(), chunk_size=4_000).check_keys()  # no error
         """
         problems = []
         for name, key in cross_entity_keys().items():
@@ -143,7 +189,21 @@ class ChunkedRegister:
             raise SchemaError(problems)
 
     def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First registration and last known date of the whole register (column by column)."""
+        """First registration and last known date of the whole register (column by column).
+
+        Returns
+        -------
+        tuple of pandas.Timestamp
+            ``(first, last)``: the earliest ``registered_on`` and the latest known date
+            of any table, the span every chunk's as-of dates are checked against.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> first, last = ChunkedRegister(cr.load_sample()).span()
+        >>> str(last.date())
+        '2025-12-31'
+        """
         if self._tables is not None:
             return data_span(self._tables)
         first = pd.Timestamp(pd.to_datetime(self._column("enterprises", "registered_on")).min())
@@ -156,7 +216,21 @@ class ChunkedRegister:
         return first, last
 
     def fingerprint(self) -> dict:
-        """What was read: SHA-256 of each file, or the tables' content fingerprint."""
+        """What was read: SHA-256 of each file, or the tables' content fingerprint.
+
+        Returns
+        -------
+        dict
+            ``source`` (the directory, or ``"EventTables in memory"``), ``fingerprint``
+            (a SHA-256 hex digest) and, for a directory, ``files``: file name → SHA-256.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> info = ChunkedRegister(cr.load_sample()).fingerprint()
+        >>> info["source"], len(info["fingerprint"])
+        ('EventTables in memory', 64)
+        """
         if self.root is None:
             return {"source": "EventTables in memory", "fingerprint": self._tables.fingerprint()}
         files = {}
@@ -242,8 +316,41 @@ def score_chunk(
     mapping's own declarations of the same names are not used). The same function runs
     per partition on Spark.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register, or one chunk of it.
+    model : RiskModel
+        A fitted model (:func:`resolve_model` turns a directory into one).
+    as_of : date-like or list of date-like
+        One or more as-of dates; every entity registered and not deregistered on each
+        date gets a row.
+    span : tuple of pandas.Timestamp, optional
+        ``(first, last)`` dates of the whole register when ``tables`` is a chunk, so
+        as-of dates are checked against the register, not the chunk (default: the
+        span of ``tables``).
+    features : bool, default True
+        Add every feature after the score columns.
+    top_k : int, optional
+        Reasons per row (default: the model's ``top_k``; 0 for none).
+    validate : bool, default True
+        Validate ``tables`` first (:meth:`EventTables.validate`).
+
+    Returns
     -------
+    pandas.DataFrame
+        One row per (entity_id, as_of), ordered by entity_id then as_of, with a fresh
+        RangeIndex.
+
+    Raises
+    ------
+    SchemaError
+        With ``validate``, tables that break the data model.
+    ValueError
+        An as-of date outside the data.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> model = cr.RiskModel.load(cr.sample_model_path())
     >>> rows = score_chunk(cr.load_sample(), model, "2025-01-01", features=False)
@@ -272,8 +379,18 @@ def score_chunk(
 def manifest_path(out: str | os.PathLike) -> Path:
     """Where the manifest of an output goes: ``scores.parquet`` → ``scores.manifest.json``.
 
-    Example
+    Parameters
+    ----------
+    out : str or path-like
+        The scores file.
+
+    Returns
     -------
+    pathlib.Path
+        ``<stem>.manifest.json`` in the directory of ``out``.
+
+    Examples
+    --------
     >>> manifest_path("runs/scores.parquet").name
     'scores.manifest.json'
     """
@@ -296,11 +413,68 @@ def score_register(
     """Score a register chunk by chunk into one parquet file; return its manifest.
 
     ``data``: a directory of event tables or an :class:`EventTables`. ``model``: a
-    :class:`RiskModel`, a model directory or an MLflow URI (``models:/creditrisk@champion``).
+    :class:`RiskModel` or a model directory; an MLflow URI (``models:/creditrisk@champion``)
+    is refused, as batch scoring knows nothing of the registry: resolve it with
+    :func:`creditrisk.jobs.tracking.load_model` and pass the model.
     ``progress(done, total)`` is called with entities done after every chunk; an
     exception raised anywhere (the callback included) leaves no output behind.
 
     Rows are ordered by entity_id, then as_of, whatever the chunk size.
+
+    Parameters
+    ----------
+    data : str, path-like or EventTables
+        A directory of ``<table>.parquet`` (read chunk by chunk) or ``<table>.csv``
+        files, or the tables.
+    model : RiskModel, str or path-like
+        A fitted model or a model directory (see :func:`resolve_model`).
+    as_of : date-like or list of date-like
+        One or more as-of dates.
+    out : str or path-like
+        The parquet file to write (its directory is created); the manifest goes
+        beside it (:func:`manifest_path`).
+    chunk_size : int, default 250_000
+        Entities per chunk: memory follows the chunk.
+    features : bool, default True
+        Write every feature after the score columns.
+    top_k : int, optional
+        Reasons per row (default: the model's ``top_k``; 0 for none).
+    validate : bool, default True
+        Validate each chunk, and keys shared across chunks on the whole register.
+    progress : callable, optional
+        ``progress(done, total)``, called after every chunk with entities done and
+        entities in the register.
+
+    Returns
+    -------
+    dict
+        The manifest, also written as JSON: ``creditrisk_version``, ``output`` (path,
+        SHA-256, rows), ``as_of``, ``model`` (see :func:`resolve_model`), ``data``
+        (fingerprint, rows per table, span), ``entities``, ``rows``, ``tiers``,
+        ``score_tiers``, ``overridden``, ``chunk_size``, ``chunks`` and ``timings_s``.
+
+    Raises
+    ------
+    ModelError
+        ``model`` is a registry URI, or a directory that is not a model (or altered).
+    SchemaError
+        With ``validate``, data that break the data model.
+    ValueError
+        ``chunk_size`` below 1, or an as-of date outside the data.
+    FileNotFoundError
+        ``data`` is a path but not a directory.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, tempfile
+    >>> from pathlib import Path
+    >>> model = cr.RiskModel.load(cr.sample_model_path())
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = Path(d) / "scores.parquet"
+    ...     manifest = score_register(cr.load_sample(), model, "2025-01-01", out,
+    ...                               features=False, top_k=0)
+    ...     manifest["rows"] == manifest["entities"]["scored"], manifest_path(out).exists()
+    (True, True)
     """
     started = time.perf_counter()
     timings = dict.fromkeys(("read", "features_and_scores", "write"), 0.0)

@@ -33,8 +33,8 @@ or resolve it yourself with :func:`creditrisk.jobs.tracking.load_model` and pass
 model to :func:`score`. Size ``--buckets`` so one bucket's events fit in an
 executor's memory (about 50,000 entities per bucket is a comfortable start).
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> few = tables.subset(tables.enterprises["entity_id"].head(200))
@@ -74,11 +74,15 @@ _MODELS: dict[str, RiskModel] = {}  # per worker process: the model, rebuilt onc
 
 
 class SparkJobError(ValueError):
-    """A bucket's data refused on a worker (invalid tables, unknown categories...): the
-    worker's own message, without the Python and JVM stack traces.
+    """A bucket's data refused on a worker (invalid tables, unknown categories...).
 
-    Example
-    -------
+    It carries the worker's own message, without the Python and JVM stack traces.
+
+    It is a ``ValueError``, as the errors it carries are (``SchemaError``,
+    ``ModelError``, ``ValueError``); :func:`score` raises it when writing ``out``.
+
+    Examples
+    --------
     >>> str(SparkJobError("penalties.fine_amount [non-negative]"))
     'penalties.fine_amount [non-negative]'
     """
@@ -98,8 +102,24 @@ def _worker_error(exc: Exception) -> SparkJobError | None:
 def local_session(master: str = "local[2]", app_name: str = "creditrisk"):
     """A SparkSession for one machine, its Python workers on this interpreter, in UTC.
 
-    Example
+    Arrow transfers are on and the web UI off; ``PYSPARK_PYTHON`` and
+    ``PYSPARK_DRIVER_PYTHON`` default to this interpreter. A session already running in
+    the process is returned as it is (``getOrCreate``).
+
+    Parameters
+    ----------
+    master : str, default "local[2]"
+        The Spark master: ``local[n]`` for n cores of this machine.
+    app_name : str, default "creditrisk"
+        The application's name.
+
+    Returns
     -------
+    pyspark.sql.SparkSession
+        The session.
+
+    Examples
+    --------
     >>> spark = local_session()
     >>> spark.conf.get("spark.sql.session.timeZone")
     'UTC'
@@ -138,8 +158,22 @@ def output_schema(model: RiskModel, features: bool = True, top_k: int | None = N
     Taken from the pandas engine itself (scoring an empty register), so it cannot
     drift from it. Categories become strings, dates ``timestamp_ntz``.
 
-    Example
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model (its features, categories and ``top_k``).
+    features : bool, default True
+        Include every feature after the score columns.
+    top_k : int, optional
+        Reasons per row (default: the model's ``top_k``).
+
+    Returns
     -------
+    pyspark.sql.types.StructType
+        One nullable field per column, in the pandas engine's order.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> schema = output_schema(cr.RiskModel.load(cr.sample_model_path()), features=False)
     >>> schema.fieldNames()[:3]
@@ -274,12 +308,70 @@ def score(
 
     ``tables_or_paths``: a directory holding ``<table>.parquet`` (local, HDFS, S3...),
     a dict of table name to path or Spark DataFrame, or an :class:`EventTables`.
-    ``model``: a :class:`RiskModel`, a model directory or an MLflow ``models:/`` URI.
+    ``model``: a :class:`RiskModel` or a model directory; an MLflow ``models:/`` URI is
+    refused, as this job knows nothing of the registry: resolve it with
+    :func:`creditrisk.jobs.tracking.load_model` and pass the model.
     With ``out``, the rows are written as parquet under a temporary name, renamed into
     place when complete (with a ``.manifest.json`` beside it) and read back. ``sort``
     orders rows by entity_id and as_of, as the pandas engine does. Invalid data raises
     :class:`SparkJobError` with the worker's message when writing; without ``out`` the
     rows are computed lazily and such errors surface when they are.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        The session to run on (:func:`local_session` on one machine).
+    tables_or_paths : str, path-like, dict or EventTables
+        A directory of ``<table>.parquet``, a dict of table name to path or Spark
+        DataFrame, or the tables in memory.
+    model : RiskModel, str or path-like
+        A fitted model or a model directory.
+    as_of : date-like or list of date-like
+        One or more as-of dates.
+    out : str or path-like, optional
+        Where to write the rows as parquet (a local path or any Hadoop URI); the
+        manifest is written beside a local output only.
+    buckets : int, optional
+        Groups of entities, each scored by one pandas call (default: twice the
+        default parallelism, or more so that a bucket holds at most 50,000 entities).
+    features : bool, default True
+        Include every feature after the score columns.
+    top_k : int, optional
+        Reasons per row (default: the model's ``top_k``; 0 for none).
+    validate : bool, default True
+        Check keys shared across buckets on the whole register, and each bucket's
+        tables on its worker.
+    sort : bool, default True
+        Order the rows by entity_id and as_of.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        The rows of :func:`creditrisk.jobs.scoring.score_chunk` (schema:
+        :func:`output_schema`): lazy without ``out``, read back from ``out`` with it.
+
+    Raises
+    ------
+    SparkJobError
+        With ``out``, a worker refused its bucket (invalid tables, unknown categories).
+    SchemaError
+        With ``validate``, a key repeated across entities.
+    ModelError
+        ``model`` is a registry URI, or a directory that is not a model.
+    ValueError
+        An as-of date outside the data, or a table lacking columns.
+
+    Examples
+    --------
+    Without ``out`` nothing is scored until the rows are asked for:
+
+    >>> import creditrisk as cr
+    >>> tables = cr.load_sample()
+    >>> few = tables.subset(tables.enterprises["entity_id"].head(100))
+    >>> rows = score(local_session(), few, cr.sample_model_path(), "2025-01-01",
+    ...              features=False)
+    >>> rows.columns[:5]
+    ['entity_id', 'as_of', 'probability', 'score_tier', 'tier']
     """
 
     started = time.perf_counter()

@@ -17,8 +17,8 @@ comparison is logged with the run.
 The tracking store is ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///mlflow.db``
 in the working directory; a new experiment keeps its artifacts beside a SQLite store.
 
-Example
--------
+Examples
+--------
 >>> config = TrainConfig.from_dict({"model": {"n_estimators": 40}, "mlflow": {"metric": "brier"}})
 >>> config.metric, config.model["n_estimators"], config.registered_model
 ('brier', 40, 'creditrisk')
@@ -77,8 +77,41 @@ class TrainConfig:
     given), ``[model]`` (any :class:`RiskModel` parameter) and ``[mlflow]`` (experiment,
     registered_model, metric: one of :data:`METRICS`, promote, artifact_location).
 
-    Example
-    -------
+    Parameters
+    ----------
+    policy : str, default "national"
+        The policy's name or TOML path (:meth:`creditrisk.Policy.load`).
+    horizon : str, default "365D"
+        The label horizon: an inspection finding within it after the as-of date.
+    train_as_of : tuple of str, optional
+        Training as-of dates (default: planned by :func:`~creditrisk.model.training.as_of_plan`).
+    test_as_of : str, optional
+        The test as-of date (default: planned likewise).
+    every_months : int, default 6
+        Months between planned training dates.
+    history_years : int, default 1
+        Years of inspections before the first planned training date.
+    model : dict, optional
+        :class:`RiskModel` parameters (all but ``policy``).
+    experiment : str, default "creditrisk"
+        The MLflow experiment of the runs.
+    registered_model : str, default "creditrisk"
+        The registered model each run adds a version to.
+    metric : {"auc", "average_precision", "brier"}, default "auc"
+        What a challenger must beat the champion on (:data:`METRICS`).
+    promote : bool, default False
+        Move ``champion`` to every new version, whatever the comparison.
+    artifact_location : str, optional
+        Where a new experiment keeps its artifacts (default: ``mlartifacts`` beside a
+        SQLite store, else MLflow's default).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``metric`` or an unknown :class:`RiskModel` parameter in ``model``.
+
+    Examples
+    --------
     >>> TrainConfig(model={"max_depth": 4}).to_dict()["model"]
     {'max_depth': 4}
     """
@@ -115,7 +148,32 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, config: dict) -> TrainConfig:
-        """From nested sections (as in the TOML file), refusing unknown names."""
+        """From nested sections (as in the TOML file), refusing unknown names.
+
+        Parameters
+        ----------
+        config : dict
+            ``{"training": {...}, "model": {...}, "mlflow": {...}}``; any section may
+            be left out.
+
+        Returns
+        -------
+        TrainConfig
+            The settings, defaults for those not given.
+
+        Raises
+        ------
+        ValueError
+            An unknown section or setting, or a setting :class:`TrainConfig` refuses.
+
+        Examples
+        --------
+        >>> TrainConfig.from_dict({"training": {"policy": "daqing"}}).policy
+        'daqing'
+        >>> TrainConfig.from_dict({"train": {}})
+        Traceback (most recent call last):
+        ValueError: unknown section [train]; sections are training, model, mlflow
+        """
         flat: dict[str, Any] = {}
         for section, values in config.items():
             if section == "model":
@@ -136,7 +194,36 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read a ``train.toml`` (see ``configs/train.toml``)."""
+        """Read a ``train.toml`` (see ``configs/train.toml``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The TOML file.
+
+        Returns
+        -------
+        TrainConfig
+            The settings (:meth:`from_dict` of the file's sections).
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is not TOML, or holds an unknown or refused setting (the message
+            starts with the path).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = Path(d) / "train.toml"
+        ...     _ = path.write_text('[mlflow]\\nmetric = "brier"\\n', encoding="utf-8")
+        ...     TrainConfig.from_toml(path).metric
+        'brier'
+        """
         path = Path(path)
         try:
             with path.open("rb") as handle:
@@ -147,7 +234,22 @@ class TrainConfig:
             raise ValueError(f"{path}: {exc}") from None
 
     def to_dict(self) -> dict:
-        """Nested sections, as in the TOML file (None settings left out)."""
+        """Nested sections, as in the TOML file (None settings left out).
+
+        Returns
+        -------
+        dict
+            ``training``, ``model`` and ``mlflow`` sections; tuples become lists, so
+            the result can be written as JSON or TOML and read by :meth:`from_dict`.
+
+        Examples
+        --------
+        >>> config = TrainConfig(policy="daqing", train_as_of=("2023-01-01",))
+        >>> config.to_dict()["training"]["train_as_of"]
+        ['2023-01-01']
+        >>> TrainConfig.from_dict(config.to_dict()) == config
+        True
+        """
         flat = asdict(self)
         out: dict[str, dict] = {section: {} for section in ("training", "model", "mlflow")}
         for section, keys in _SECTIONS.items():
@@ -161,7 +263,42 @@ class TrainConfig:
 
 @dataclass
 class TrainingRun:
-    """What :func:`train` did: the run, the registered version and the promotion decision."""
+    """What :func:`train` did: the run, the registered version and the promotion decision.
+
+    Parameters
+    ----------
+    run_id : str
+        The MLflow run.
+    experiment_id : str
+        Its experiment.
+    model_uri : str
+        The registered version: ``models:/<registered_model>/<version>``.
+    registered_model : str
+        The registered model's name.
+    version : str
+        The version this run registered.
+    promoted : bool
+        Whether the ``champion`` alias moved to it.
+    comparison : dict
+        The comparison with the former champion on the new test slice: ``metric``,
+        ``slice``, ``labelled_rows``, ``challenger``, ``champion``,
+        ``champion_version``, ``decision`` and ``promoted``.
+    result : TrainingResult
+        The fitted model, its test slice, test metrics and model card.
+    tracking_uri : str
+        The tracking store the run was logged to.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> from creditrisk.model.training import TrainingResult
+    >>> model = cr.RiskModel.load(cr.sample_model_path())
+    >>> run = TrainingRun("run-1", "1", "models:/creditrisk/1", "creditrisk", "1", True,
+    ...                   {"decision": "no champion"},
+    ...                   TrainingResult(model, None, None, {}, ""), "sqlite:///mlflow.db")
+    >>> run.model is model
+    True
+    """
 
     run_id: str
     experiment_id: str
@@ -175,17 +312,40 @@ class TrainingRun:
 
     @property
     def model(self) -> RiskModel:
+        """The fitted model of the run (``result.model``), as registered.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> from creditrisk.model.training import TrainingResult
+        >>> model = cr.RiskModel.load(cr.sample_model_path())
+        >>> result = TrainingResult(model, None, None, {}, "")
+        >>> TrainingRun("run-1", "1", "models:/creditrisk/1", "creditrisk", "1", True, {},
+        ...             result, "sqlite:///mlflow.db").model.n_trees_ == model.n_trees_
+        True
+        """
         return self.result.model
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
-    """The tracking store: ``uri`` if given, else ``MLFLOW_TRACKING_URI``, else
-    ``mlflow.db`` in the working directory (as an absolute ``sqlite:///`` URI: MLflow
-    keeps one store per URI for the life of the process, so a relative path would stay
-    tied to the first working directory).
+    """The tracking store: ``uri`` if given, else ``MLFLOW_TRACKING_URI``, else ``mlflow.db``.
 
-    Example
+    The default is ``mlflow.db`` in the working directory, as an absolute ``sqlite:///``
+    URI: MLflow keeps one store per URI for the life of the process, so a relative path
+    would stay tied to the first working directory.
+
+    Parameters
+    ----------
+    uri : str, optional
+        An explicit tracking URI; it wins over the environment.
+
+    Returns
     -------
+    str
+        The tracking URI to use.
+
+    Examples
+    --------
     >>> resolve_tracking_uri("sqlite:////tmp/x.db")
     'sqlite:////tmp/x.db'
     """
@@ -236,8 +396,32 @@ def train(
     ``config``: a :class:`TrainConfig`, its nested dict, or a TOML path (default
     settings when None). ``promote=True`` moves ``champion`` whatever the comparison.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register to train and test on.
+    config : TrainConfig, dict, str or path-like, optional
+        The settings (default: ``TrainConfig()``).
+    tracking_uri : str, optional
+        The tracking store (default: see :func:`resolve_tracking_uri`); MLflow's
+        global URI and ``MLFLOW_TRACKING_URI`` are left as they were.
+    promote : bool, optional
+        Overrides ``config.promote``: True moves ``champion`` whatever the comparison.
+
+    Returns
     -------
+    TrainingRun
+        The run, the registered version, the comparison and the training result.
+
+    Raises
+    ------
+    ValueError
+        A refused setting, or data too short for a training and a test date.
+    FileNotFoundError
+        ``config`` is a path to no file.
+
+    Examples
+    --------
     >>> import creditrisk as cr, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     run = cr.train(cr.load_sample(), {"model": {"n_estimators": 30}},
@@ -449,7 +633,45 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     ``runs:/<run_id>/model``. The model directory inside the MLflow model is read and
     checked by :meth:`RiskModel.load` (no pickle is involved).
 
-    Example: see :func:`train`.
+    Parameters
+    ----------
+    uri : str
+        ``models:/<name>@<alias>``, ``models:/<name>/<version>`` or
+        ``runs:/<run_id>/model``.
+    tracking_uri : str, optional
+        The tracking store (default: see :func:`resolve_tracking_uri`).
+
+    Returns
+    -------
+    model : RiskModel
+        The model; its ``origin_`` records the URI, version and store.
+    info : dict
+        A copy of ``origin_``: ``source``, ``version`` (None for a ``runs:/`` URI)
+        and ``tracking_uri``.
+
+    Raises
+    ------
+    ModelError
+        MLflow cannot find or download ``uri``, it is not a creditrisk pyfunc, or
+        the model directory inside it is not a valid model.
+
+    Examples
+    --------
+    A model logged by hand into a throwaway store (:func:`train` does this, and
+    registers it; its example loads ``models:/creditrisk@champion``):
+
+    >>> import creditrisk as cr, mlflow, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     store = f"sqlite:///{d}/mlflow.db"
+    ...     client = mlflow.MlflowClient(store)
+    ...     run = client.create_run(client.create_experiment("demo", f"{d}/artifacts"))
+    ...     _ = mlflow.pyfunc.save_model(f"{d}/model", loader_module="creditrisk.jobs.tracking",
+    ...                                  data_path=str(cr.sample_model_path()),
+    ...                                  pip_requirements=["creditrisk"])
+    ...     client.log_artifacts(run.info.run_id, f"{d}/model", "model")
+    ...     model, info = load_model(f"runs:/{run.info.run_id}/model", store)
+    >>> model.policy_.name, info["version"], info["source"].endswith("/model")
+    ('national', None, True)
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -497,6 +719,11 @@ def resolve_model(source, tracking_uri: str | None = None) -> RiskModel:
     -------
     RiskModel
         The fitted model.
+
+    Raises
+    ------
+    ModelError
+        A URI MLflow cannot load, or a directory that is not a model.
 
     Examples
     --------
@@ -548,8 +775,22 @@ def model_signature(model: RiskModel, X: pd.DataFrame):
     Categorical features are declared ``Any``: MLflow cannot enforce pandas categories
     (it hands them over as text) and the model re-applies its own categories.
 
-    Example
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model.
+    X : pandas.DataFrame
+        Feature rows with ``entity_id`` and ``as_of`` (their dtypes set the input
+        types; five rows are classified to set the output types).
+
+    Returns
     -------
+    mlflow.models.ModelSignature
+        Inputs ``entity_id``, ``as_of`` and the model's features; outputs the columns
+        of :meth:`RiskModel.classify`; one parameter, ``top_k``.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> t = cr.load_sample()
@@ -596,8 +837,13 @@ class ScoringModel:
     over as text) and keeps ``as_of`` as dates, so the result equals
     ``RiskModel.classify`` on the same rows.
 
-    Example
-    -------
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model it wraps.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(3)
@@ -611,6 +857,39 @@ class ScoringModel:
         self.model = model
 
     def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        """Classify rows as MLflow hands them over: :meth:`RiskModel.classify`.
+
+        Categorical features given as text are cast back to the model's categories,
+        and ``as_of`` to dates, before the model classifies them.
+
+        Parameters
+        ----------
+        model_input : pandas.DataFrame
+            ``entity_id``, ``as_of`` and the model's features (categories as text or
+            as categories).
+        params : dict, optional
+            ``{"top_k": k}``: reasons per row (default: the model's ``top_k``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            What :meth:`RiskModel.classify` returns for the same rows.
+
+        Raises
+        ------
+        ModelError
+            A categorical feature holds a value the model was not trained on.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(3)
+        >>> wrapped = ScoringModel(cr.RiskModel.load(cr.sample_model_path()))
+        >>> rows = wrapped.predict(X.astype({"region": "str"}), params={"top_k": 1})
+        >>> [c for c in rows.columns if c.startswith("reason_")]
+        ['reason_1', 'reason_1_feature', 'reason_1_value', 'reason_1_contribution']
+        """
         frame = pd.DataFrame(model_input).copy()
         for name, categories in self.model.categories_.items():
             if name in frame:

@@ -14,8 +14,8 @@ Reasons are the top-k risk-raising contributions, each with the feature, the ent
 value, the contribution in log-odds and a sentence built from the feature catalogue
 and the value (:func:`sentences`), formatted once per distinct (feature, value) pair.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, lightgbm as lgb
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(500, 3)); y = (X[:, 0] + rng.normal(size=500) > 0).astype(int)
@@ -60,8 +60,21 @@ class TreeContributions:
     categorical features as their category codes (missing as NaN), as LightGBM sees
     them. Computed patterns are cached, so later batches cost less.
 
-    Example
-    -------
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        A binary (or regression) model, not trained with ``zero_as_missing``.
+    num_threads : int, default 1
+        Threads over chunks of 32,768 rows in :meth:`contributions`.
+
+    Raises
+    ------
+    ValueError
+        A multiclass model, a model trained with ``zero_as_missing``, or a tree with
+        too many possible patterns (2**24 or more).
+
+    Examples
+    --------
     >>> import numpy as np, lightgbm as lgb
     >>> X = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 3 == 0
     >>> b = lgb.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 2,
@@ -87,7 +100,32 @@ class TreeContributions:
 
     # -- the global binning: one pass over each feature -----------------------------
     def bins(self, matrix: np.ndarray) -> dict[int, np.ndarray]:
-        """Each used feature's bin per row: interval between all the model's thresholds."""
+        """Each used feature's bin per row: interval between all the model's thresholds.
+
+        A numeric value's bin is the interval between the sorted thresholds of every
+        tree (missing values in a bin of their own, after the last); a categorical
+        feature's bin is its code, with missing, negative and unseen codes in the last.
+
+        Parameters
+        ----------
+        matrix : numpy.ndarray
+            Rows of features, float64, categorical features as their codes.
+
+        Returns
+        -------
+        dict of int to numpy.ndarray
+            Feature position → int32 bin per row, for every feature the model splits on.
+
+        Examples
+        --------
+        >>> import numpy as np, lightgbm as lgb
+        >>> X = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 3 == 0
+        >>> b = lgb.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 2,
+        ...                "num_threads": 1}, lgb.Dataset(X, y), num_boost_round=3)
+        >>> bins = TreeContributions(b).bins(X)
+        >>> all(len(v) == len(X) for v in bins.values()), bool(bins[0][0] <= bins[0][-1])
+        (True, True)
+        """
         out = {}
         for f, cuts in self._cuts.items():
             x = matrix[:, f]
@@ -104,7 +142,35 @@ class TreeContributions:
         return out
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Exact SHAP values, shape (rows, features + 1); the last column is the base."""
+        """Exact SHAP values, shape (rows, features + 1); the last column is the base.
+
+        Parameters
+        ----------
+        matrix : numpy.ndarray
+            Rows of features, as LightGBM sees them: float64, categorical features as
+            their category codes, missing values as NaN.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``booster.predict(matrix, pred_contrib=True)``: per row, one contribution
+            per feature (log-odds), then the base value; each row sums to the raw score.
+
+        Raises
+        ------
+        ValueError
+            ``matrix`` is not two-dimensional with one column per feature.
+
+        Examples
+        --------
+        >>> import numpy as np, lightgbm as lgb
+        >>> X = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 3 == 0
+        >>> b = lgb.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 2,
+        ...                "num_threads": 1}, lgb.Dataset(X, y), num_boost_round=3)
+        >>> phi = TreeContributions(b).contributions(X)
+        >>> phi.shape, bool(np.allclose(phi.sum(axis=1), b.predict(X, raw_score=True)))
+        ((20, 3), True)
+        """
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features:
             raise ValueError(f"expected a (rows, {self.n_features}) matrix, got {matrix.shape}")
@@ -170,7 +236,21 @@ class TreeContributions:
 
     @property
     def patterns(self) -> np.ndarray:
-        """Distinct patterns computed so far, per tree."""
+        """Distinct patterns computed so far, per tree.
+
+        Examples
+        --------
+        >>> import numpy as np, lightgbm as lgb
+        >>> X = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 3 == 0
+        >>> b = lgb.train({"objective": "binary", "verbose": -1, "min_data_in_leaf": 2,
+        ...                "num_threads": 1}, lgb.Dataset(X, y), num_boost_round=3)
+        >>> tc = TreeContributions(b)
+        >>> int(tc.patterns.sum())
+        0
+        >>> _ = tc.contributions(X)
+        >>> len(tc.patterns) == tc.n_trees, bool((tc.patterns <= len(X)).all())
+        (True, True)
+        """
         return np.array([int(tree.known.sum()) for tree in self._trees])
 
 
@@ -267,8 +347,26 @@ def top_reasons(
     the contributions rounded to ``decimals`` places, ties broken by feature position,
     so rounding noise in the last bits never reorders reasons.
 
-    Example
+    Parameters
+    ----------
+    contributions : numpy.ndarray
+        Contributions, shape (rows, features): without the base value's column.
+    k : int, default 3
+        Reasons per row (at most the number of features).
+    decimals : int, default RANK_DECIMALS
+        Places the contributions are rounded to for ranking (10).
+
+    Returns
     -------
+    positions : numpy.ndarray
+        Shape (rows, k): feature positions, largest contribution first; -1 where
+        there are no more positive contributions.
+    values : numpy.ndarray
+        Shape (rows, k): the contributions themselves (unrounded); 0.0 where the
+        position is -1.
+
+    Examples
+    --------
     >>> pos, val = top_reasons(np.array([[0.5, -1.0, 0.7, 0.0]]), k=3)
     >>> pos.tolist(), val.tolist()
     ([[2, 0, -1]], [[0.7, 0.5, 0.0]])

@@ -9,12 +9,18 @@ boosting early and the other to calibrate the probabilities; the dates at least 
 label horizon earlier train, so no inspection is a label on both sides (with no such
 date, entities are split instead; ``slices_`` records what was used).
 
+A plain feature matrix (a NumPy array, a list of rows, or a DataFrame without
+``entity_id`` and ``as_of``) is accepted too by ``fit``, ``predict``,
+``predict_proba``, ``decision_function`` and ``score``: every row is then its own
+entity at one date, so the rows are split by a salted hash of their position. Only
+:meth:`RiskModel.classify` needs the keys (its overrides and reason sentences use them).
+
 Every numeric feature carries the catalogue's monotone direction as a LightGBM
 ``monotone_constraints`` entry (one more penalty never lowers the risk); categorical
 features are native LightGBM categoricals whose categories are stored with the model.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> spine = cr.spine(tables, ["2021-07-01", "2022-07-01", "2023-07-01"])
@@ -38,9 +44,11 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from creditrisk.data.tables import staging_dir
 from creditrisk.features import CATALOGUE
@@ -53,44 +61,117 @@ from creditrisk.policy import Policy, assign_tiers, fit_cutoffs
 
 __all__ = ["FORMAT_VERSION", "KEYS", "ModelError", "RiskModel"]
 
+#: the key columns of a feature table: who, and as of which date
 KEYS = ("entity_id", "as_of")
+#: the version of the model directory format that :meth:`RiskModel.save` writes
 FORMAT_VERSION = 1
 _CATALOGUE = {f.name: f for f in CATALOGUE}
 _FILES = ("model.txt", "metadata.json")
+#: the as-of date of every row of a plain feature matrix (one date, rows as entities)
+_NO_DATE = pd.Timestamp("1970-01-01")
 
 
 class ModelError(ValueError):
     """A model directory or an input that the model cannot use, with what differs.
 
-    Example
-    -------
+    A subclass of ``ValueError``, so code that expects scikit-learn's errors for bad
+    input catches it too. Its one argument is the message: what the model cannot use,
+    and what it expected instead.
+
+    Examples
+    --------
     >>> str(ModelError("feature 'x' missing"))
     "feature 'x' missing"
+    >>> issubclass(ModelError, ValueError)
+    True
     """
 
 
 class RiskModel(ClassifierMixin, BaseEstimator):
     """LightGBM risk model: probability, policy tier with overrides, and reasons.
 
+    A scikit-learn classifier of 0/1 labels (an inspection finding or not): it works
+    in ``GridSearchCV``, ``cross_val_score`` and a ``Pipeline`` after
+    :class:`creditrisk.FeatureBuilder`; :meth:`score` is the ROC AUC. ``X`` is the
+    feature table of :func:`creditrisk.build_features` (keys ``entity_id`` and
+    ``as_of`` as columns or index levels), or a plain feature matrix for ``fit``,
+    ``predict``, ``predict_proba``, ``decision_function`` and ``score``.
+
     Parameters
     ----------
-    policy : Policy, or a policy name or path (default ``"national"``).
-    n_estimators, learning_rate, max_depth, num_leaves, min_child_samples, subsample,
-    colsample_bytree, reg_lambda : LightGBM capacity. The defaults (depth-3 trees) were
-    chosen by validation with the explanation cost in view (benchmarks/RESULTS.md).
-    early_stopping_rounds : rounds without improvement of the validation AUC.
-    horizon : the labels' horizon. Training uses only as-of dates whose label windows
-        end before the early-stopping and calibration date (``slices_`` says which).
-    calibration : ``"sigmoid"`` (Platt scaling on a later, held-out slice; keeps the
-        ranking) or ``None``.
-    monotone : use the catalogue's monotone directions as constraints.
-    top_k : reasons per entity.
-    num_threads, random_state : explicit, so runs repeat bit for bit.
+    policy : Policy or str, optional
+        The tier policy, or a policy name or path (default ``"national"``).
+    n_estimators : int, default 300
+        Boosting rounds at most (early stopping may use fewer). This and the
+        parameters down to ``reg_lambda`` set LightGBM's capacity; the defaults
+        (depth-3 trees) were chosen by validation with the explanation cost in view
+        (benchmarks/RESULTS.md).
+    learning_rate : float, default 0.05
+        LightGBM's shrinkage.
+    max_depth : int, default 3
+        Depth of each tree.
+    num_leaves : int, default 8
+        Leaves of each tree at most.
+    min_child_samples : int, default 200
+        Training rows in a leaf at least (LightGBM's ``min_data_in_leaf``).
+    subsample : float, default 0.8
+        Share of the training rows each tree sees (bagging; 1 for all).
+    colsample_bytree : float, default 0.8
+        Share of the features each tree sees.
+    reg_lambda : float, default 0.0
+        L2 penalty on the leaf values.
+    early_stopping_rounds : int, default 50
+        Rounds without improvement of the validation AUC before boosting stops.
+    horizon : str, default "365D"
+        The labels' horizon. Training uses only as-of dates whose label windows end
+        before the early-stopping and calibration date (``slices_`` says which).
+    calibration : {"sigmoid", None}, default "sigmoid"
+        ``"sigmoid"``: Platt scaling on a later, held-out slice (keeps the ranking);
+        ``None``: the booster's own probabilities.
+    monotone : bool, default True
+        Use the catalogue's monotone directions as constraints.
+    top_k : int, default 3
+        Reasons per entity in :meth:`classify`.
+    num_threads : int, default 1
+        LightGBM threads; explicit, so runs repeat bit for bit.
+    random_state : int, default 0
+        Seed of the bagging, the feature sampling and the entity split; explicit, so
+        runs repeat bit for bit.
 
-    Example
-    -------
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+        The trees (stopped early).
+    feature_names_in_ : numpy.ndarray of str
+        The features, in the order the booster reads them (``x0``, ``x1``, ... when
+        fitted on a plain matrix).
+    n_features_in_ : int
+        Number of features.
+    classes_ : numpy.ndarray
+        ``[0, 1]``.
+    categories_ : dict
+        The categories of every categorical feature, in code order.
+    calibration_ : dict
+        The sigmoid's ``slope`` and ``intercept`` on the raw scores.
+    cutoffs_ : tuple of float
+        Probability cut-offs between the tiers.
+    policy_ : Policy
+        The policy in use.
+    slices_, training_, validation_ : dict
+        What trained, stopped and calibrated; the training data's fingerprint; the
+        validation AUC and Brier score.
+
+    Examples
+    --------
     >>> RiskModel(max_depth=4).get_params()["max_depth"]
     4
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3))
+    >>> y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    >>> m = RiskModel(n_estimators=20, min_child_samples=20).fit(X, y)
+    >>> m.predict_proba(X[:2]).shape, m.slices_["method"]
+    ((2, 2), 'entities')
     """
 
     def __init__(
@@ -135,10 +216,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : pandas.DataFrame
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
             ``entity_id``, ``as_of`` and feature columns (or feature columns indexed by
             entity_id and as_of), as :func:`creditrisk.build_features` or
-            :class:`creditrisk.FeatureBuilder` give them.
+            :class:`creditrisk.FeatureBuilder` give them. Without the keys (a NumPy
+            array, a list of rows, a DataFrame of features only), every row is its own
+            entity at one date: the rows are then split by a salted hash of their
+            position into training, early-stopping and calibration rows, and the
+            features are named by the DataFrame's text column names, else ``x0``,
+            ``x1``, ... in column order.
         y : pandas.Series or array-like of shape (n_rows,)
             0/1 labels, NaN where undefined (those rows are ignored). Aligned with
             ``X`` by position, as scikit-learn does; a Series whose index holds the
@@ -152,11 +238,27 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ModelError
-            Fewer than 20 labelled rows, labels other than 0/1, or no feature columns.
+            No feature columns; labels other than 0/1; no labelled row; labelled rows
+            of one class only; fewer than 20 labelled rows; or too few rows to fill the
+            training, early-stopping and calibration slices.
         ValueError
-            ``y`` and ``X`` differ in length.
+            ``y`` is None or differs in length from ``X`` (``ModelError`` is a
+            ``ValueError`` too), labels that are not classes (continuous values), or
+            complex numbers in ``X``.
+        TypeError
+            ``X`` is a sparse matrix.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> s = cr.spine(t, ["2022-07-01", "2023-07-01"])
+        >>> X, y = cr.build_features(t, s), cr.build_labels(t, s)
+        >>> model = cr.RiskModel(n_estimators=20).fit(X, y)
+        >>> model.slices_["train"], model.slices_["stop"]
+        (['2022-07-01'], '2023-07-01')
         """
-        declared = {d["name"]: d for d in X.attrs.get("declared", [])}
+        declared = {d["name"]: d for d in getattr(X, "attrs", {}).get("declared", [])}
         made_for = getattr(y, "attrs", {}).get("horizon")
         if made_for is not None and horizon_days(made_for) != horizon_days(self.horizon):
             raise ModelError(
@@ -164,7 +266,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 f"horizon is {horizon_days(self.horizon)} days: build the labels with "
                 f"horizon={self.horizon!r}, or set RiskModel(horizon={made_for!r})"
             )
-        X = _with_keys(X)
+        X, keyed = _fit_frame(X)
         y = _aligned(y, X)
         if self.calibration not in ("sigmoid", None):
             raise ValueError(f"calibration must be 'sigmoid' or None, not {self.calibration!r}")
@@ -176,21 +278,24 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         ]
         self.feature_names_in_ = np.array([c for c in X.columns if c not in KEYS], dtype=object)
         if not len(self.feature_names_in_):
-            raise ModelError("X has no feature columns besides entity_id and as_of")
+            raise ModelError(
+                f"X has 0 feature(s) (shape=({len(X)}, 0)) while a minimum of 1 is required: "
+                "pass feature columns besides entity_id and as_of"
+            )
         self.n_features_in_ = len(self.feature_names_in_)
         self.declared_ = {f: declared[f] for f in self.feature_names_in_ if f in declared}
         self.categories_ = _categories(X, self.feature_names_in_)
         self.classes_ = np.array([0, 1])
         labelled = y.notna().to_numpy()
+        _check_labels(y[labelled].to_numpy(), len(y))
         if labelled.sum() < 20:
             raise ModelError(f"only {int(labelled.sum())} labelled rows: too few to train")
-        values = set(np.unique(y[labelled]))
-        if not values <= {0, 1}:
-            raise ModelError(f"labels must be 0/1 (or NaN when undefined), found {sorted(values)}")
         matrix = self._matrix(X)
         target = y.to_numpy(dtype=np.float64, na_value=np.nan)
         horizon = horizon_days(self.horizon)
         train, stop, calib, self.slices_ = _slices(X, labelled, self.random_state, horizon)
+        if not keyed:  # rows of a plain matrix: one placeholder date, no dates to name
+            self.slices_["dates"] = []
 
         params = self._lgb_params()
         dtrain = lgb.Dataset(
@@ -237,7 +342,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "fingerprint": _fingerprint(X, y),
             "rows": len(X),
             "labelled": int(labelled.sum()),
-            "as_of": [str(d.date()) for d in sorted(X["as_of"].unique())],
+            "as_of": [str(d.date()) for d in sorted(X["as_of"].unique())] if keyed else [],
             "finding_rate": float(np.nanmean(target)),
         }
         self._explainer = None
@@ -272,20 +377,112 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     # -- probabilities -------------------------------------------------------------
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw scores (log-odds before calibration): what the SHAP values add up to."""
+        """Raw scores (log-odds before calibration): what the SHAP values add up to.
+
+        The calibration is monotone, so these rank the rows as :meth:`predict_proba`
+        does; but the sign is the booster's, before calibration: a positive raw score
+        need not mean a calibrated probability of one half or more (:meth:`predict`).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The model's features, found by name in a DataFrame (keys and other columns
+            may be there too), or in the model's feature order in a plain matrix.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows,)
+            The booster's raw score of every row, in log-odds.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+        ValueError
+            A plain matrix with another number of columns than the model's features.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(3)
+        >>> raw = m.decision_function(X)
+        >>> raw.shape, bool(abs(m.contributions(X).sum(axis=1) - raw).max() < 1e-9)
+        ((3,), True)
+        """
         self._check_fitted()
         return self.booster_.predict(
-            self._matrix(_with_keys(X)), raw_score=True, num_threads=self.num_threads
+            self._matrix(self._frame(X)), raw_score=True, num_threads=self.num_threads
         )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probabilities of an inspection finding, shape (rows, 2)."""
+        """Calibrated probabilities of an inspection finding, shape (rows, 2).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The model's features, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, 2)
+            The probability of no finding (column 0, class 0) and of a finding
+            (column 1, class 1); rows sum to one.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+        ValueError
+            A plain matrix with another number of columns than the model's features.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> p = m.predict_proba(cr.build_features(t, cr.spine(t, "2024-07-01")).head(3))
+        >>> p.shape, bool(((p >= 0) & (p <= 1)).all())
+        ((3, 2), True)
+        """
         self._check_fitted()
-        p = self._probability(self._matrix(_with_keys(X)))
+        p = self._probability(self._matrix(self._frame(X)))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """1 where the probability of a finding is at least one half, else 0."""
+        """1 where the probability of a finding is at least one half, else 0.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The model's features, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows,)
+            The predicted class: 1 where ``predict_proba(X)[:, 1] >= 0.5``, else 0.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(200)
+        >>> bool((m.predict(X) == (m.predict_proba(X)[:, 1] >= 0.5)).all())
+        True
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def _probability(self, matrix: np.ndarray) -> np.ndarray:
@@ -298,11 +495,40 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     # -- scoring -------------------------------------------------------------------
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Exact SHAP values (log-odds) per feature, plus ``base_value``; rows sum to
-        :meth:`decision_function`.
+        """Exact SHAP values (log-odds) per feature, plus ``base_value``.
+
+        Every row sums to :meth:`decision_function`: the base value plus the
+        contribution of every feature to the raw score.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The model's features, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            With ``X``'s index (a range for a plain matrix): one column per feature,
+            in the model's order, then ``base_value``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> phi = m.contributions(cr.build_features(t, cr.spine(t, "2024-07-01")).head(2))
+        >>> list(phi.columns[-2:]), len(phi)
+        (['list_removals_restored', 'base_value'], 2)
         """
         self._check_fitted()
-        X = _with_keys(X)
+        X = self._frame(X)
         phi = self._contributions(self._matrix(X))
         return pd.DataFrame(phi, index=X.index, columns=[*self.feature_names_in_, "base_value"])
 
@@ -320,17 +546,30 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : pandas.DataFrame
-            Features with their keys, as for :meth:`fit`.
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The model's features, as for :meth:`decision_function` (the keys are not
+            needed).
         y : pandas.Series or array-like of shape (n_rows,)
             0/1 labels, NaN where undefined (ignored); aligned as in :meth:`fit`.
         sample_weight : array-like of shape (n_rows,), optional
-            Weights of the rows (for example inverse inclusion probabilities).
+            Weights of the rows (for example inverse inclusion probabilities), in
+            ``X``'s order.
 
         Returns
         -------
         float
-            The area under the ROC curve; NaN when the labelled rows hold one class.
+            The area under the ROC curve of ``predict_proba(X)[:, 1]`` on the rows
+            whose label is defined; NaN when those rows hold one class only (or none),
+            since no ranking can then be measured.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ValueError
+            ``y`` differs in length from ``X``, or is None.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
 
         Examples
         --------
@@ -342,7 +581,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         >>> 0.5 < auc < 1.0
         True
         """
-        X = _with_keys(X)
+        self._check_fitted()
+        X = self._frame(X)
         y = _aligned(y, X)
         labelled = y.notna().to_numpy()
         target = y.to_numpy(dtype=np.float64, na_value=np.nan)[labelled]
@@ -375,6 +615,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             ``override_reason``, and for each reason ``i`` up to ``top_k``:
             ``reason_i`` (a sentence), ``reason_i_feature``, ``reason_i_value`` and
             ``reason_i_contribution`` (its SHAP value, log-odds).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            ``X`` lacks ``entity_id`` or ``as_of`` (unlike :meth:`predict_proba`, this
+            needs them: the policy's overrides and the reason sentences depend on the
+            entity and the date), or a feature is missing or unreadable.
 
         Examples
         --------
@@ -449,8 +698,28 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
         The exact SHAP values go through the shap package's ``Explanation``.
 
-        Example
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The rows to explain: the model's features, as for :meth:`decision_function`.
+
+        Returns
         -------
+        pandas.DataFrame
+            Indexed by ``feature``, largest ``mean_abs_shap`` first: ``mean_abs_shap``
+            (mean absolute contribution, log-odds), ``mean_shap`` (mean signed
+            contribution) and ``meaning`` (the catalogue's words; empty for a feature
+            not in the catalogue).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> m = cr.RiskModel.load(cr.sample_model_path())
         >>> t = cr.load_sample()
@@ -481,29 +750,99 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def summary_plot(self, X: pd.DataFrame, max_display: int = 15):
         """The shap package's summary (beeswarm) plot of the SHAP values over ``X``.
 
-        Returns the matplotlib Figure.
+        The figure is drawn through pyplot (as the shap package draws) and then
+        closed, so it is not left in pyplot's list of open figures: nothing piles up
+        when plots are made in a loop, and ``plt.show()`` does not show it again. It
+        stays a complete Figure: save it with ``fig.savefig(...)``, or let a notebook
+        display it. Categorical features are coloured by the model's category codes.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_rows, n_features)
+            The rows to explain: the model's features, as for :meth:`decision_function`.
+        max_display : int, default 15
+            Features shown at most (those of largest mean absolute SHAP value).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The beeswarm plot: one row of dots per feature, coloured by its value.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The model is not fitted.
+        ModelError
+            A feature is missing, or holds text or categories the model cannot read.
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> X = cr.build_features(t, cr.spine(t, "2024-07-01")).head(300)
+        >>> open_before = plt.get_fignums()
+        >>> fig = m.summary_plot(X, max_display=5)
+        >>> type(fig).__name__, plt.get_fignums() == open_before
+        ('Figure', True)
         """
         import matplotlib.pyplot as plt
         import shap
 
-        X = _with_keys(X)
+        X = self._frame(X)
         phi = self.contributions(X)
-        shown = X[list(self.feature_names_in_)].copy()
-        for name in self.categories_:
-            shown[name] = shown[name].cat.codes.astype(float).where(shown[name].notna())
+        names = list(self.feature_names_in_)
+        shown = pd.DataFrame(self._matrix(X), index=X.index, columns=names)
         fig = plt.figure()
-        shap.summary_plot(
-            phi.drop(columns="base_value").to_numpy(),
-            shown.astype(float),
-            max_display=max_display,
-            show=False,
-            rng=np.random.default_rng(self.random_state),  # the jitter repeats too
-        )
+        try:
+            shap.summary_plot(
+                phi.drop(columns="base_value").to_numpy(),
+                shown,
+                max_display=max_display,
+                show=False,
+                rng=np.random.default_rng(self.random_state),  # the jitter repeats too
+            )
+        finally:
+            plt.close(fig)  # the caller owns the figure; pyplot does not keep it
         return fig
 
     # -- recourse ------------------------------------------------------------------
     def recourse(self, row: pd.DataFrame | pd.Series) -> pd.DataFrame:
-        """What the entity can do to reach a lower tier: see :func:`creditrisk.model.recourse`."""
+        """What the entity can do to reach a lower tier: see :func:`creditrisk.model.recourse`.
+
+        Parameters
+        ----------
+        row : pandas.DataFrame or pandas.Series
+            One entity's features with ``entity_id`` and ``as_of``: a one-row
+            DataFrame, or a row of one.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Every plan of open actions, best first: ``actions``, ``steps``,
+            ``n_actions``, ``probability``, ``tier`` and ``lower`` (whether the plan
+            reaches a lower tier); the row with ``n_actions == 0`` is the entity as it
+            stands.
+
+        Raises
+        ------
+        ValueError
+            ``row`` is a DataFrame of more than one row.
+        ModelError
+            As :meth:`classify`: no keys, or a missing or unreadable feature.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> t = cr.load_sample()
+        >>> X = cr.build_features(t, cr.spine(t, "2024-07-01"))
+        >>> plans = m.recourse(X[X.on_abnormal_list == 1].iloc[[0]])
+        >>> list(plans.columns)
+        ['actions', 'steps', 'n_actions', 'probability', 'tier', 'lower']
+        """
         from creditrisk.model.recourse import recourse
 
         return recourse(self, row)
@@ -515,6 +854,23 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "booster_",
             msg="This %(name)s is not fitted yet: call fit, or RiskModel.load.",
         )
+
+    def _frame(self, X) -> pd.DataFrame:
+        """``X`` as a DataFrame holding the model's features by name.
+
+        A DataFrame whose column names are all text is taken as it is (its features are
+        found by name; keys and other columns may be there). A plain matrix, or a
+        DataFrame with other column names, holds the model's features in order.
+        """
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            return X
+        values = _plain(X)
+        if values.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {values.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input ({', '.join(self.feature_names_in_)})"
+            )
+        return _plain_frame(X, values, list(self.feature_names_in_))
 
     def _categorical_positions(self) -> list[int]:
         names = list(self.feature_names_in_)
@@ -531,6 +887,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         matrix = np.empty((len(X), len(names)), dtype=np.float64)
         for j, name in enumerate(names):
             column = X[name]
+            if pd.api.types.is_complex_dtype(column.dtype):
+                raise ValueError(f"Complex data not supported: feature {name!r} is {column.dtype}")
             if name in self.categories_:
                 matrix[:, j] = _codes(column, name, self.categories_[name], X)
             elif pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(
@@ -723,6 +1081,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         tags.input_tags.string = True
+        tags.classifier_tags.multi_class = False  # 0/1: an inspection finding or not
         return tags
 
 
@@ -738,19 +1097,88 @@ def _policy(policy: Policy | str | None) -> Policy:
 def _with_keys(X: pd.DataFrame) -> pd.DataFrame:
     """``X`` with entity_id and as_of as columns (moved out of the index if there)."""
     if not isinstance(X, pd.DataFrame):
-        raise ModelError(f"expected a DataFrame of features, got {type(X).__name__}")
+        raise ModelError(
+            f"expected a DataFrame of features with entity_id and as_of, got "
+            f"{type(X).__name__}: tiers and reasons need the keys (predict_proba, "
+            "decision_function and score take a plain feature matrix)"
+        )
     if all(k in X.columns for k in KEYS):
         return X
     if all(k in (X.index.names or []) for k in KEYS):
         keys = X.index.to_frame(index=False)[list(KEYS)]
         keys.index = X.index
         return pd.concat([keys, X], axis=1)
-    raise ModelError("the features need entity_id and as_of, as columns or as the index")
+    raise ModelError(
+        "the features need entity_id and as_of, as columns or as the index: tiers and "
+        "reasons depend on them (predict_proba, decision_function and score do not)"
+    )
+
+
+def _has_keys(X: pd.DataFrame) -> bool:
+    """Whether a DataFrame names any key, as a column or an index level."""
+    names = {*X.columns, *(n for n in (X.index.names or []) if n is not None)}
+    return any(k in names for k in KEYS)
+
+
+def _fit_frame(X) -> tuple[pd.DataFrame, bool]:
+    """The training features with their keys, and whether ``X`` came with keys.
+
+    A DataFrame naming a key is a feature table: it must hold both keys. Anything else
+    is a plain matrix: every row becomes its own entity (its position) at one date, so
+    :func:`_slices` splits the rows by a salted hash of their position. Its features
+    keep a DataFrame's text column names, else are called ``x0``, ``x1``, ...
+    """
+    if isinstance(X, pd.DataFrame) and _has_keys(X):
+        return _with_keys(X), True
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+        frame = X
+    else:
+        values = _plain(X)
+        frame = _plain_frame(X, values, [f"x{j}" for j in range(values.shape[1])])
+    keys = pd.DataFrame(
+        {
+            "entity_id": np.arange(len(frame)).astype(str),
+            "as_of": np.full(len(frame), _NO_DATE.to_datetime64()),
+        },
+        index=frame.index,
+    )
+    return pd.concat([keys, frame], axis=1), False
+
+
+def _plain(X) -> np.ndarray:
+    """A plain feature matrix as a 2-D array (a DataFrame's values, when given one)."""
+    if sp.issparse(X):
+        raise TypeError(
+            "RiskModel takes dense features, not a sparse matrix: pass X.toarray(), or a DataFrame"
+        )
+    values = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+    if values.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array of features, got a {values.ndim}D array instead. "
+            "Reshape your data either using array.reshape(-1, 1) if it has a single "
+            "feature or array.reshape(1, -1) if it contains a single row."
+        )
+    if np.iscomplexobj(values):
+        raise ValueError("Complex data not supported: the features must be real numbers")
+    return values
+
+
+def _plain_frame(X, values: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Columns named ``names``: a DataFrame's own columns (dtypes kept), else ``values``."""
+    if isinstance(X, pd.DataFrame):
+        return X.set_axis(names, axis=1)
+    frame = pd.DataFrame(values, columns=names)
+    return frame.infer_objects() if values.dtype == object else frame
 
 
 def _aligned(y, X: pd.DataFrame) -> pd.Series:
     """``y`` as a float Series on ``X``'s index: by label when it holds X's labels in
     another order, else by position (lengths must match)."""
+    if y is None:
+        raise ValueError(
+            "RiskModel requires y to be passed, but the target y is None: pass one 0/1 "
+            "label per row of X (NaN where undefined)"
+        )
     if (
         isinstance(y, pd.Series)
         and len(y) == len(X)
@@ -761,12 +1189,53 @@ def _aligned(y, X: pd.DataFrame) -> pd.Series:
     ):
         y = y.reindex(X.index)
     values = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
-    if values.ndim != 1 or len(values) != len(X):
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = column_or_1d(values, warn=True)  # a column vector: warn, as sklearn does
+    if values.ndim != 1:
+        raise ValueError(f"y should be a 1d array of labels, got an array of shape {values.shape}")
+    if len(values) != len(X):
         raise ValueError(
             f"y has {len(values)} labels for {len(X)} rows of X: pass one label per row "
             "(NaN where undefined), in X's order"
         )
-    return pd.Series(pd.to_numeric(values, errors="raise"), index=X.index, dtype="float64")
+    if np.iscomplexobj(values):
+        raise ValueError("Complex data not supported: labels must be 0/1")
+    try:
+        numbers = pd.to_numeric(values, errors="raise")
+    except (TypeError, ValueError):
+        shown = sorted({str(v) for v in values if not pd.isna(v)})[:5]
+        raise ModelError(
+            f"labels must be 0/1 (or NaN when undefined), found {shown}: map your classes "
+            "to 1 (a finding) and 0 (none)"
+        ) from None
+    return pd.Series(numbers, index=X.index, dtype="float64")
+
+
+def _check_labels(values: np.ndarray, rows: int) -> None:
+    """Refuse labels a 0/1 risk model cannot learn from, saying what they are."""
+    if len(values):
+        check_classification_targets(values)  # sklearn's error for a continuous target
+    found = set(np.unique(values).tolist())
+    if len(found) > 2:
+        raise ModelError(
+            "Only binary classification is supported. The type of the target is "
+            f"multiclass: labels must be 0/1 (or NaN when undefined), found {sorted(found)}"
+        )
+    if not found <= {0, 1}:
+        raise ModelError(
+            f"labels must be 0/1 (or NaN when undefined), found {sorted(found)}: map your "
+            "classes to 1 (a finding) and 0 (none)"
+        )
+    if not found:
+        raise ModelError(
+            f"no labelled rows: all {rows} labels are NaN (undefined), nothing to train on"
+        )
+    if len(found) == 1:
+        (only,) = found
+        raise ModelError(
+            f"the labelled rows hold one class only (all {int(only)}): the model needs "
+            "rows of both classes, findings (1) and none (0)"
+        )
 
 
 def _categories(X: pd.DataFrame, names) -> dict[str, list[str]]:

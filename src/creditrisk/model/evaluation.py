@@ -3,8 +3,8 @@
 Measured on random-inspection labels (``inspection_finding``), which are unbiased;
 targeted inspections would flatter any model (DOMAIN.md, selective labels).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> y = np.array([0, 0, 1, 1]); p = np.array([0.1, 0.4, 0.35, 0.8])
 >>> round(metrics(y, p)["auc"], 2)
@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from creditrisk._figures import new_figure
 
 __all__ = [
     "metrics",
@@ -38,8 +40,22 @@ def metrics(y, probability) -> dict[str, float]:
 
     Rows with an undefined label (NaN) are left out.
 
-    Example
+    Parameters
+    ----------
+    y : array-like of float
+        Observed outcome per row, 1 or 0; NaN where undefined.
+    probability : array-like of float
+        Predicted probability per row, in the order of ``y``.
+
+    Returns
     -------
+    dict of str to float
+        ``n`` (labelled rows, an int), ``auc``, ``average_precision`` (NaN unless both
+        outcomes occur), ``brier``, ``finding_rate`` and ``mean_probability`` (NaN
+        without labelled rows).
+
+    Examples
+    --------
     >>> metrics([0, 1, np.nan], [0.2, 0.9, 0.5])["n"]
     2
     """
@@ -58,8 +74,26 @@ def metrics(y, probability) -> dict[str, float]:
 def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
     """Predicted against observed finding rates, in bins of equal count.
 
-    Example
+    Rows with an undefined label (NaN) are left out before binning.
+
+    Parameters
+    ----------
+    y : array-like of float
+        Observed outcome per row, 1 or 0; NaN where undefined.
+    probability : array-like of float
+        Predicted probability per row, in the order of ``y``.
+    bins : int, default 10
+        Number of bins, of equal count, along the probability.
+
+    Returns
     -------
+    pandas.DataFrame
+        Indexed by ``bin`` (1 for the lowest probabilities): ``rows``,
+        ``mean_probability``, ``finding_rate``, and the bin's ``low`` and ``high``
+        probability; empty without labelled rows.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0); p = rng.random(1000)
     >>> t = reliability_table(rng.random(1000) < p, p, bins=5)
     >>> list(t.columns)
@@ -85,21 +119,36 @@ def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
 def plot_reliability(y, probability, bins: int = 10, ax=None):
     """Reliability diagram (scikit-learn's ``CalibrationDisplay``, bins of equal count).
 
-    Rows with an undefined label are left out. Returns the matplotlib Figure.
+    Parameters
+    ----------
+    y : array-like of float
+        Observed outcome per row, 1 or 0; rows with an undefined label (NaN) are left out.
+    probability : array-like of float
+        Predicted probability per row, in the order of ``y``.
+    bins : int, default 10
+        Number of bins, of equal count, along the probability.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; by default on a new 5 x 5 inch Figure that pyplot does not track
+        (a notebook shows it once, as the cell's value).
 
-    Example
+    Returns
     -------
+    matplotlib.figure.Figure
+        The Figure drawn on (that of ``ax`` when given): observed finding rate against
+        mean predicted probability per bin, beside the diagonal of perfect calibration.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0); p = rng.random(500)
     >>> fig = plot_reliability(rng.random(500) < p, p, bins=5)
     >>> fig.axes[0].get_xlabel()
     'Predicted probability'
     """
-    import matplotlib.pyplot as plt
     from sklearn.calibration import CalibrationDisplay
 
     y, p = _labelled(y, probability)
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        ax = new_figure(figsize=(5, 5)).subplots()
     CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
     ax.set_xlabel("Predicted probability")
     ax.set_ylabel("Observed finding rate (random inspections)")
@@ -108,11 +157,25 @@ def plot_reliability(y, probability, bins: int = 10, ax=None):
 
 
 def tier_table(scores: pd.DataFrame, y=None) -> pd.DataFrame:
-    """Per tier: entities, share, mean probability, and (given labels) the labelled
-    rows and their observed finding rate.
+    """Per tier: entities, share, mean probability and, given labels, the finding rate.
 
-    Example
+    Given labels, the table also holds the labelled rows and their observed finding rate.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``tier`` and ``probability`` per row (:meth:`RiskModel.classify`).
+    y : array-like of float, optional
+        Observed outcome per row of ``scores``, 1 or 0, NaN where undefined.
+
+    Returns
     -------
+    pandas.DataFrame
+        Indexed by ``tier`` (every category, in order): ``entities``, ``share``,
+        ``mean_probability`` and, given ``y``, ``labelled`` and ``finding_rate``.
+
+    Examples
+    --------
     >>> s = pd.DataFrame({"tier": pd.Categorical(["A", "A", "B"], categories=["A", "B"]),
     ...                   "probability": [0.1, 0.2, 0.5]})
     >>> tier_table(s, [0, np.nan, 1])["finding_rate"].tolist()
@@ -145,8 +208,22 @@ def reason_table(scores: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     over the entities where it is a reason). At most ``top`` features per tier, the most
     frequent first.
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``tier`` and ``reason_<i>_feature`` / ``reason_<i>_contribution`` columns
+        (:meth:`RiskModel.classify`).
+    top : int, default 5
+        Features per tier at most.
+
+    Returns
     -------
+    pandas.DataFrame
+        The columns above, ordered by tier, then entities (most first), then feature;
+        empty when ``scores`` carry no reasons.
+
+    Examples
+    --------
     >>> s = pd.DataFrame({"tier": pd.Categorical(["D", "D"], categories=["A", "D"]),
     ...     "reason_1_feature": ["on_abnormal_list", "reports_not_filed"],
     ...     "reason_1_contribution": [0.9, 0.5],
@@ -202,11 +279,29 @@ def reason_table(scores: pd.DataFrame, top: int = 5) -> pd.DataFrame:
 
 
 def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk model") -> str:
-    """A short Markdown model card: data window, label, metrics, tier shares and
-    finding rates on the test slice, calibration, top features, policy.
+    """A short Markdown model card of a fitted model, measured on its test slice.
 
-    Example
+    It gives the data window, label, metrics, tier shares and finding rates on the test
+    slice, calibration, top features and policy.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model.
+    X_test : pandas.DataFrame
+        Features of the test slice, with ``entity_id`` and ``as_of``.
+    y_test : array-like of float
+        Labels of ``X_test``'s rows (random-inspection findings; NaN where undefined).
+    title : str, default "creditrisk model"
+        The card's heading.
+
+    Returns
     -------
+    str
+        The card, in Markdown.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> t = cr.load_sample()

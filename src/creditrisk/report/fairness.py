@@ -19,8 +19,8 @@ stays below that implied rate (its tiers are harsher than its findings), and
 rates would flag a perfectly calibrated model, because tiers are cut-offs: a group
 30% riskier can hold twice the share of tier D.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> t = cr.load_sample()
 >>> m = cr.RiskModel.load(cr.sample_model_path())
@@ -56,8 +56,27 @@ def outcomes(tables, scores: pd.DataFrame, horizon: str = "365D") -> pd.DataFram
     had no inspection of that kind), on the index of ``scores``. Raises ValueError when
     the data end before a label window does.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register whose inspections give the findings.
+    scores : pandas.DataFrame
+        ``entity_id`` and ``as_of`` per row (scores, or a spine).
+    horizon : str, default "365D"
+        The label window after each as-of date.
+
+    Returns
     -------
+    pandas.DataFrame
+        ``random_finding`` and ``targeted_finding``, on the index of ``scores``.
+
+    Raises
+    ------
+    ValueError
+        The data end before a label window does.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> o = outcomes(t, cr.spine(t, "2023-07-01"))
@@ -77,8 +96,23 @@ def outcomes(tables, scores: pd.DataFrame, horizon: str = "365D") -> pd.DataFram
 def with_groups(scores: pd.DataFrame, tables, groups: Sequence[str] = GROUPS) -> pd.DataFrame:
     """``scores`` with the group attributes it lacks, from the enterprises table.
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Rows with ``entity_id``.
+    tables : EventTables
+        The register whose ``enterprises`` table holds the attributes.
+    groups : sequence of str, default GROUPS
+        The attributes wanted: region, industry, entity type and key sector.
+
+    Returns
     -------
+    pandas.DataFrame
+        ``scores`` itself when it has every attribute, else a copy with the missing
+        ones added (empty for an entity not in the register).
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> s = pd.DataFrame({"entity_id": cr.load_sample().enterprises["entity_id"][:2]})
     >>> list(with_groups(s, cr.load_sample()).columns)
@@ -125,8 +159,9 @@ def group_table(
     min_inspections: int = 30,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Per value of ``by``: tier shares and finding rates, each with its ratio to the
-    population, and a flag where the tiers diverge from the findings.
+    """Per value of ``by``: tier shares and finding rates, each with its ratio to the population.
+
+    A flag marks where the tiers diverge from the findings.
 
     Columns: group, value, entities, population_share, high_tier_share (share in
     ``high_tiers``, by default the upper half of the policy's tiers), high_tier_ratio,
@@ -138,8 +173,37 @@ def group_table(
     ``under-tiered``, or empty; groups with fewer than ``min_inspections`` random
     inspections are never flagged).
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``tier``, ``probability`` and the column ``by``.
+    outcomes : pandas.DataFrame
+        ``random_finding`` and ``targeted_finding`` by row of ``scores``
+        (:func:`outcomes`).
+    by : str
+        The attribute to group by (a column of ``scores``; see :func:`with_groups`).
+    high_tiers : sequence of str, optional
+        The tiers counted in ``high_tier_share`` (default: the upper half).
+    tolerance : float, default 1.2
+        How far, as a ratio, the observed rate's interval must stay from the implied
+        rate before the group is flagged.
+    min_inspections : int, default 30
+        Random inspections a group needs before it can be flagged.
+    confidence : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
     -------
+    pandas.DataFrame
+        One row per value of ``by``, in sorted order (empty values as ``(missing)``).
+
+    Raises
+    ------
+    KeyError
+        ``scores`` has no column ``by``.
+
+    Examples
+    --------
     >>> s = pd.DataFrame({"tier": pd.Categorical(list("AADD"), categories=list("ABCD")),
     ...                   "probability": [.1, .1, .6, .6], "region": list("xyxy")})
     >>> o = pd.DataFrame({"random_finding": [0, 0, 1, np.nan],
@@ -225,8 +289,30 @@ def audit(
 ) -> pd.DataFrame:
     """:func:`group_table` for every attribute in ``groups``, one table.
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``tier``, ``probability`` and every column of ``groups``.
+    outcomes : pandas.DataFrame
+        ``random_finding`` and ``targeted_finding`` by row of ``scores``.
+    groups : sequence of str, default GROUPS
+        The attributes to audit, in order.
+    **options
+        Passed to :func:`group_table`: ``high_tiers``, ``tolerance``,
+        ``min_inspections``, ``confidence``.
+
+    Returns
     -------
+    pandas.DataFrame
+        The tables of :func:`group_table`, one after the other.
+
+    Raises
+    ------
+    KeyError
+        ``scores`` lacks an attribute of ``groups``.
+
+    Examples
+    --------
     >>> s = pd.DataFrame({"tier": pd.Categorical(list("AD"), categories=list("AD")),
     ...                   "probability": [.1, .6], "region": ["x", "y"], "industry": ["i", "i"]})
     >>> o = pd.DataFrame({"random_finding": [0.0, 1.0], "targeted_finding": [np.nan] * 2})
@@ -241,16 +327,31 @@ def audit(
 def selection_table(
     scores: pd.DataFrame, outcomes: pd.DataFrame, confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Per tier and overall: how many entities each kind of inspection reached and what
-    it found, random and targeted side by side (the selective-labels check).
+    """Per tier and overall: entities each kind of inspection reached, and what it found.
+
+    Random and targeted inspections side by side: the selective-labels check.
 
     Columns: tier, entities, random_inspected, random_coverage (inspected share of the
     tier), random_finding_rate, random_low, random_high, targeted_inspected,
     targeted_coverage, targeted_finding_rate, targeted_low, targeted_high. The last row,
     tier ``all``, is the population.
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``tier`` per row.
+    outcomes : pandas.DataFrame
+        ``random_finding`` and ``targeted_finding`` by row of ``scores``.
+    confidence : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
     -------
+    pandas.DataFrame
+        One row per tier, in the tiers' order, then ``all``.
+
+    Examples
+    --------
     >>> s = pd.DataFrame({"tier": pd.Categorical(list("AD"), categories=list("AD")),
     ...                   "probability": [.1, .6]})
     >>> o = pd.DataFrame({"random_finding": [0.0, 1.0], "targeted_finding": [np.nan, 1.0]})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import sys
 from collections.abc import Mapping
 
 import pandas as pd
@@ -49,12 +50,24 @@ FORMATS = {
 def table(frame: pd.DataFrame, formats: Mapping[str, str], table_id: str) -> str:
     """``frame`` as an HTML table with id ``table_id``, in a horizontally scrolling box.
 
-    ``formats`` maps a column to a key of :data:`FORMATS`; those columns are numbers,
-    right-aligned (class ``num``); the others are text, escaped. A non-empty ``flag``
-    cell gets class ``flag``.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows and columns shown, in their order (the index is not shown).
+    formats : mapping of str to str
+        Column name to a key of :data:`FORMATS`; those columns are numbers,
+        right-aligned (class ``num``). The other columns are text, escaped; a non-empty
+        ``flag`` cell gets class ``flag``. Missing values show as empty cells.
+    table_id : str
+        The ``id`` of the ``<table>`` element.
 
-    Example
+    Returns
     -------
+    str
+        The HTML: a ``<div class="scroll">`` holding a ``<table class="data">``.
+
+    Examples
+    --------
     >>> html = table(pd.DataFrame({"tier": ["A"], "n": [1234]}), {"n": "count"}, "x")
     >>> '<td class="num">1,234</td>' in html, '<table class="data" id="x">' in html
     (True, True)
@@ -88,27 +101,58 @@ def _text(value) -> str:
 def figure(fig, close: bool = True) -> str:
     """A matplotlib Figure as a PNG data URI (``data:image/png;base64,...``).
 
-    Example
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, saved at its own size and dpi (no software name in the PNG, so the
+        same figure always gives the same bytes).
+    close : bool, default True
+        Whether to close ``fig`` in pyplot afterwards, if pyplot tracks it. A Figure
+        pyplot does not track (those of :mod:`creditrisk.plots`) is left as it is: it
+        needs no closing, and stays usable.
+
+    Returns
     -------
+    str
+        The PNG, base64-encoded, as a data URI for an ``<img src=...>``.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> figure(Figure(figsize=(1, 1)))[:22]
+    'data:image/png;base64,'
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> figure(plt.figure(figsize=(1, 1)))[:22]
-    'data:image/png;base64,'
+    >>> fig = plt.figure(figsize=(1, 1))
+    >>> uri = figure(fig)
+    >>> fig.number in plt.get_fignums()
+    False
     """
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    if close:
-        plt.close(fig)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if close and pyplot is not None:  # without pyplot loaded, pyplot tracks no figure
+        pyplot.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def render(template: str, **context) -> str:
     """Render one of the package's templates (autoescaped).
 
-    Example
+    Parameters
+    ----------
+    template : str
+        File name of a template in ``creditrisk/report/templates``.
+    **context
+        The template's variables; one it uses and is not given is an error.
+
+    Returns
     -------
+    str
+        The rendered text, every variable escaped for HTML unless marked safe.
+
+    Examples
+    --------
     >>> "<style>" in render("_style.html.j2")
     True
     """

@@ -15,8 +15,8 @@ register scored by the same model at the latest as-of date whose horizon has end
 in :attr:`Report.tables` under the id of its HTML table, so the numbers can be checked
 against the page. Plots are PNG data URIs: the file opens anywhere, with no network.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> model = cr.RiskModel.load(cr.sample_model_path())
@@ -57,8 +57,23 @@ class Report:
     as-of date whose outcomes the finding rates come from (None without tables).
     ``write(path)`` saves the page atomically (temporary name, then rename).
 
-    Example
-    -------
+    Parameters
+    ----------
+    html : str
+        The page: one self-contained HTML document.
+    tables : dict of str to pandas.DataFrame
+        Each HTML table's id → the DataFrame it shows.
+    facts : dict of str to str
+        The overview lines: what → its value.
+    notes : list of str
+        What could not be shown, and why.
+    outcome_as_of : pandas.Timestamp, optional
+        The as-of date whose outcomes the finding rates come from (None without tables).
+    figures : list of str, optional
+        The ids of the plots on the page.
+
+    Examples
+    --------
     >>> r = Report(html="<html></html>", tables={}, facts={}, notes=[])
     >>> r.write(__import__("tempfile").mkdtemp() + "/r.html").name
     'r.html'
@@ -72,7 +87,31 @@ class Report:
     figures: list[str] = field(default_factory=list)
 
     def write(self, path: str | Path) -> Path:
-        """Write the page under a temporary name and rename it into place."""
+        """Write the page under a temporary name and rename it into place.
+
+        A failure midway leaves no partial file (and an older page at ``path``
+        untouched); missing directories are created.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> page = Report(html="<html><body>tiers</body></html>", tables={}, facts={}, notes=[])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = page.write(Path(d) / "reports" / "run.html")
+        ...     path.read_text(encoding="utf-8") == page.html
+        True
+        """
         from creditrisk.data.tables import atomic_file
 
         path = Path(path)
@@ -237,8 +276,53 @@ def build_report(
     inspector register. ``outcome_as_of``: the as-of date of the finding rates (default:
     see the module text). ``max_shap_rows``: rows of the SHAP summary (a seeded sample).
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The run's rows: ``entity_id``, ``as_of``, ``probability`` and ``tier`` at least
+        (the output of ``creditrisk score`` or :meth:`RiskModel.classify`).
+    model : RiskModel, str or path-like
+        The model that scored them: a model, a model directory or an MLflow URI
+        (:func:`creditrisk.jobs.tracking.resolve_model`).
+    tables : EventTables, optional
+        The event tables: without them there are no finding rates, reliability or
+        fairness checks.
+    previous : pandas.DataFrame, optional
+        The scores of the last run, for the tier migration.
+    plan : pandas.DataFrame, optional
+        An inspection plan (:func:`creditrisk.inspection.draw`).
+    register : InspectorRegister, optional
+        The plan's inspector register.
+    manifest : dict, optional
+        The scoring run's manifest (:func:`creditrisk.jobs.scoring.score_register`),
+        for the overview.
+    horizon : str, default "365D"
+        The label window of the finding rates.
+    outcome_as_of : date-like, optional
+        The as-of date of the finding rates (default: see the module text).
+    high_tiers : sequence of str, optional
+        The tiers the fairness checks count as high (default: the upper half).
+    max_shap_rows : int, default 5_000
+        Rows of the SHAP summary (a seeded sample).
+    seed : int, default 0
+        Seed of that sample.
+    title : str, default "creditrisk: risk tiers and inspection report"
+        The page's title.
+
+    Returns
     -------
+    Report
+        The page, every table it shows, its facts and notes.
+
+    Raises
+    ------
+    ValueError
+        ``scores`` lack a key column, or hold tiers outside the model's policy.
+    ModelError
+        ``model`` cannot be loaded.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> s = cr.scoring.score_chunk(cr.load_sample(), m, "2025-01-01")

@@ -4,11 +4,13 @@ a Figure.
 Every function takes the DataFrame that a table function made (so the picture shows
 exactly the numbers printed beside it) and draws under :data:`STYLE`; tiers are coloured
 from green (A, low risk) to red (the highest tier) by :func:`tier_colours`. Nothing is
-shown or saved here: ``fig.savefig(...)``, or let the notebook display it.
+shown or saved here, and pyplot keeps none of the figures: each is a
+``matplotlib.figure.Figure`` that belongs to the caller alone, so a notebook shows it
+once, as the cell's value (pyplot neither shows it again at the end of the cell nor
+keeps it open); ``fig.savefig(...)`` writes it.
 
 Example
 -------
->>> import matplotlib; matplotlib.use("Agg")
 >>> import pandas as pd
 >>> s = pd.DataFrame({"tier": pd.Categorical(list("AABD"), categories=list("ABCD")),
 ...                   "override": ["", "", "", "serious_illegal_list"]})
@@ -19,12 +21,19 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from cycler import cycler
+
+from creditrisk._figures import new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "STYLE",
@@ -60,28 +69,49 @@ STYLE = {
 RANDOM_COLOUR, TARGETED_COLOUR, FLAG_COLOUR = "#1f5f8b", "#e07b39", "#c62828"
 
 
-@contextmanager
-def style():
-    """Draw under :data:`STYLE` (a ``matplotlib.rc_context``).
+def _figure(**kwargs) -> Figure:
+    """A new Figure under the settings in force that pyplot does not track."""
+    return new_figure(**kwargs)
 
-    Example
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Draw under :data:`STYLE`: a ``matplotlib.rc_context`` for a ``with`` block.
+
+    Returns
     -------
-    >>> import matplotlib.pyplot as plt
+    contextlib.AbstractContextManager
+        Inside its ``with`` block, the figures made and drawn use :data:`STYLE`'s
+        settings; after it, the settings are as they were.
+
+    Examples
+    --------
+    >>> import matplotlib
     >>> with style():
-    ...     plt.rcParams["axes.titlelocation"]
+    ...     matplotlib.rcParams["axes.titlelocation"]
     'left'
     """
-    import matplotlib.pyplot as plt
+    import matplotlib
 
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         yield
 
 
 def tier_colours(tiers: Sequence[str]) -> list[str]:
     """One colour per tier, green for the lowest risk to red for the highest.
 
-    Example
+    Parameters
+    ----------
+    tiers : sequence of str
+        The tiers from the lowest risk to the highest (only their number counts).
+
+    Returns
     -------
+    list of str
+        One hex colour per tier, from the ``RdYlGn_r`` colour map.
+
+    Examples
+    --------
     >>> tier_colours(["A", "B", "C", "D"])
     ['#199750', '#c7e77f', '#fece7c', '#d62f27']
     """
@@ -99,14 +129,29 @@ def _tier_names(tier: pd.Series) -> list[str]:
     return sorted(tier.astype(str).unique())
 
 
-def plot_tiers(scores: pd.DataFrame):
-    """Entities per tier, split into those placed by their score and those moved there
-    by an override rule; each bar labelled with its share.
+def plot_tiers(scores: pd.DataFrame) -> Figure:
+    """The entities per tier, by score and by override rule, each labelled with its share.
 
-    ``scores``: ``tier`` and, when present, ``override`` (empty when none applied).
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity: ``tier`` and, when present, ``override`` (empty when no
+        override rule applied), as :meth:`creditrisk.RiskModel.classify` gives them.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar chart: per tier, the entities placed there by their score, topped by
+        (hatched) those an override rule moved there. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"tier": pd.Categorical(list("AABD"), categories=list("ABCD")),
+    ...                   "override": ["", "", "", "serious_illegal_list"]})
+    >>> fig = plot_tiers(s)
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['50.0%', '25.0%', '0.0%', '25.0%']
     """
-    import matplotlib.pyplot as plt
-
     names = _tier_names(scores["tier"])
     tier = scores["tier"].astype(str)
     overridden = (
@@ -117,7 +162,8 @@ def plot_tiers(scores: pd.DataFrame):
     by_score = tier[~overridden].value_counts().reindex(names, fill_value=0)
     by_rule = tier[overridden].value_counts().reindex(names, fill_value=0)
     with style():
-        fig, ax = plt.subplots()
+        fig = _figure()
+        ax = fig.subplots()
         x = np.arange(len(names))
         ax.bar(x, by_score, color=tier_colours(names), label="by score")
         ax.bar(
@@ -149,20 +195,42 @@ def plot_tiers(scores: pd.DataFrame):
     return fig
 
 
-def plot_finding_rates(table: pd.DataFrame):
+def plot_finding_rates(table: pd.DataFrame) -> Figure:
     """Finding rate per tier on random and on targeted inspections, with intervals.
 
-    ``table``: :func:`creditrisk.report.fairness.selection_table` (the ``all`` row is drawn as a
-    line: the population's random finding rate).
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`creditrisk.report.fairness.selection_table`: per tier (and an ``all``
+        row), ``random_finding_rate``, ``random_low``, ``random_high`` and the same for
+        ``targeted``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Paired bars per tier, random and targeted, with their intervals as error bars;
+        the ``all`` row's random finding rate is the dashed line. Pyplot does not
+        track it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tier": ["A", "B", "all"],
+    ...                   "random_finding_rate": [0.1, 0.3, 0.2],
+    ...                   "random_low": [0.05, 0.2, 0.15], "random_high": [0.2, 0.4, 0.25],
+    ...                   "targeted_finding_rate": [0.2, 0.5, 0.4],
+    ...                   "targeted_low": [0.1, 0.4, 0.3], "targeted_high": [0.3, 0.6, 0.5]})
+    >>> fig = plot_finding_rates(t)
+    >>> [round(float(bar.get_height()), 2) for bar in fig.axes[0].patches[:2]]
+    [0.1, 0.3]
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     per_tier = table[table["tier"] != "all"]
     overall = table[table["tier"] == "all"]
     x = np.arange(len(per_tier))
     with style():
-        fig, ax = plt.subplots()
+        fig = _figure()
+        ax = fig.subplots()
         for shift, kind, colour in (
             (-0.2, "random", RANDOM_COLOUR),
             (0.2, "targeted", TARGETED_COLOUR),
@@ -198,37 +266,108 @@ def plot_finding_rates(table: pd.DataFrame):
     return fig
 
 
-def plot_reliability(y, probability, bins: int = 10):
-    """Reliability curve: :func:`creditrisk.model.evaluation.plot_reliability` in this style."""
-    import matplotlib.pyplot as plt
+def plot_reliability(y, probability, bins: int = 10) -> Figure:
+    """Reliability curve: :func:`creditrisk.model.evaluation.plot_reliability` in this style.
 
+    Parameters
+    ----------
+    y : array-like of float
+        Observed outcome per entity, 1 or 0; NaN (no random inspection) is left out.
+    probability : array-like of float
+        The model's probability per entity, in the order of ``y``.
+    bins : int, default 10
+        Number of bins, of equal count, along the probability.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Observed finding rate against mean predicted probability per bin, beside the
+        diagonal of perfect calibration. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0); p = rng.random(500)
+    >>> fig = plot_reliability(rng.random(500) < p, p, bins=5)
+    >>> fig.axes[0].get_title(loc="left"), len(fig.axes[0].lines[1].get_xdata())
+    ('Reliability', 5)
+    """
     from creditrisk.model.evaluation import plot_reliability as reliability
 
     with style():
-        fig, ax = plt.subplots(figsize=(4.6, 4.2))
+        fig = _figure(figsize=(4.6, 4.2))
+        ax = fig.subplots()
         reliability(y, probability, bins=bins, ax=ax)
         ax.grid(True, axis="both", alpha=0.3)
         fig.tight_layout()
     return fig
 
 
-def plot_shap_summary(model, X: pd.DataFrame, max_display: int = 12):
-    """The shap package's beeswarm summary of exact SHAP values over ``X``
-    (:meth:`creditrisk.RiskModel.summary_plot`) in this style."""
+def plot_shap_summary(model, X: pd.DataFrame, max_display: int = 12) -> Figure:
+    """The shap beeswarm summary of exact SHAP values over ``X``, in this style.
+
+    Parameters
+    ----------
+    model : creditrisk.RiskModel
+        A fitted model; the plot is its :meth:`~creditrisk.RiskModel.summary_plot`.
+    X : pandas.DataFrame
+        Features, one row per entity (``entity_id``, ``as_of`` and the model's
+        features), as :func:`creditrisk.build_features` gives them.
+    max_display : int, default 12
+        Number of features shown, those of the largest mean absolute SHAP value.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row of dots per feature, one dot per entity at its SHAP value (log-odds),
+        coloured by the feature's value. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> tables = cr.load_sample()
+    >>> X = cr.build_features(tables, cr.spine(tables, as_of="2025-01-01").head(100))
+    >>> model = cr.RiskModel.load(cr.sample_model_path())
+    >>> fig = plot_shap_summary(model, X, max_display=5)
+    >>> len(fig.axes[0].get_yticklabels())
+    5
+    """
     with style():
         fig = model.summary_plot(X, max_display=max_display)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:  # shap draws through pyplot: let it forget the figure
+            pyplot.close(fig)
         fig.axes[0].set_title("SHAP summary (log-odds)")
         fig.set_size_inches(7.0, 0.32 * max_display + 1.6)
         fig.tight_layout()
     return fig
 
 
-def plot_reasons(table: pd.DataFrame, top: int = 5):
+def plot_reasons(table: pd.DataFrame, top: int = 5) -> Figure:
     """Per tier, the share of entities with each of the most frequent reasons.
 
-    ``table``: :func:`creditrisk.model.evaluation.reason_table`.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`creditrisk.model.evaluation.reason_table`: per tier, its reasons
+        (``feature``) from the most frequent down, with their ``share`` of the tier.
+    top : int, default 5
+        Number of reasons shown per tier, the first ones of ``table``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One horizontal bar chart per tier present in ``table``, side by side, in the
+        tier's colour. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tier": ["C", "C", "D"],
+    ...                   "feature": ["late_reports", "penalties_3y", "on_abnormal_list"],
+    ...                   "share": [0.6, 0.3, 0.9]})
+    >>> fig = plot_reasons(t)
+    >>> [ax.get_title(loc="left") for ax in fig.axes]
+    ['tier C', 'tier D']
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     names = _tier_names(table["tier"]) if len(table) else []
@@ -241,9 +380,8 @@ def plot_reasons(table: pd.DataFrame, top: int = 5):
         )
     )
     with style():
-        fig, axes = plt.subplots(
-            1, len(names), figsize=(2.6 * len(names) + 1.5, 2.8), sharex=True, squeeze=False
-        )
+        fig = _figure(figsize=(2.6 * len(names) + 1.5, 2.8))
+        axes = fig.subplots(1, len(names), sharex=True, squeeze=False)
         for ax, tier in zip(axes[0], names, strict=True):
             part = table[table["tier"].astype(str) == tier].head(top).iloc[::-1]
             ax.barh(part["feature"].astype(str), part["share"], color=colours.get(tier, "#999"))
@@ -257,14 +395,32 @@ def plot_reasons(table: pd.DataFrame, top: int = 5):
     return fig
 
 
-def plot_migration(matrix: pd.DataFrame):
-    """Tier migration heatmap: rows the earlier tier, columns the later one, each cell
-    the count of entities (:attr:`creditrisk.jobs.monitoring.Comparison.migration`)."""
-    import matplotlib.pyplot as plt
+def plot_migration(matrix: pd.DataFrame) -> Figure:
+    """Tier migration heatmap: entities by their earlier tier and their later one.
 
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Counts of entities, rows the earlier tier and columns the later one, as
+        :attr:`creditrisk.jobs.monitoring.Comparison.migration` gives them.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The matrix as a heatmap (colour on a log scale), each cell labelled with its
+        count. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[90, 10], [5, 45]], index=["A", "B"], columns=["A", "B"])
+    >>> fig = plot_migration(m)
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['90', '10', '5', '45']
+    """
     counts = matrix.to_numpy(dtype=float)
     with style():
-        fig, ax = plt.subplots(figsize=(4.6, 3.8))
+        fig = _figure(figsize=(4.6, 3.8))
+        ax = fig.subplots()
         ax.grid(False)
         shown = np.log1p(counts)
         ax.imshow(shown, cmap="Blues", aspect="auto")
@@ -288,9 +444,29 @@ def plot_migration(matrix: pd.DataFrame):
     return fig
 
 
-def plot_frequency(table: pd.DataFrame):
-    """Expected inspections and findings per tier
-    (:func:`creditrisk.inspection.plot_frequency_table`) in this style."""
+def plot_frequency(table: pd.DataFrame) -> Figure:
+    """Expected inspections and findings per tier, in this style.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`creditrisk.inspection.frequency_table`: ``tier``,
+        ``expected_inspections`` and ``expected_findings`` per row (summed per tier).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        :func:`creditrisk.inspection.plot_frequency_table`'s paired bars per tier,
+        drawn under :data:`STYLE` with a title. Pyplot does not track it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tier": ["A", "B", "B"], "expected_inspections": [10.0, 4.0, 1.0],
+    ...                   "expected_findings": [1.0, 1.5, 0.5]})
+    >>> fig = plot_frequency(t)
+    >>> [float(bar.get_height()) for bar in fig.axes[0].containers[0]]
+    [10.0, 5.0]
+    """
     from creditrisk.inspection import plot_frequency_table
 
     with style():
@@ -300,15 +476,37 @@ def plot_frequency(table: pd.DataFrame):
     return fig
 
 
-def plot_fairness(table: pd.DataFrame, group: str | None = None):
-    """Observed random finding rate (with its interval) against the rate the group's
-    tiers imply, one row per group value; flagged groups in red.
+def plot_fairness(table: pd.DataFrame, group: str | None = None) -> Figure:
+    """Per group value, the observed random finding rate against the rate its tiers imply.
 
-    ``table``: :func:`~creditrisk.report.fairness.group_table` or
-    :func:`~creditrisk.report.fairness.audit`
-    (then ``group`` picks the attribute, by default the first).
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`~creditrisk.report.fairness.group_table` or
+        :func:`~creditrisk.report.fairness.audit`: per ``group`` and ``value``, the
+        ``random_finding_rate`` with ``random_low`` and ``random_high``, the
+        ``implied_rate`` and the ``flag`` (empty when not flagged).
+    group : str, optional
+        The attribute drawn (``"region"``, say) when ``table`` holds several; by
+        default the first one in ``table``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per value of the group: the observed rate as a dot on its 95% interval
+        (red when flagged) and the implied rate as a black tick. Pyplot does not
+        track it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": "region", "value": ["north", "south"],
+    ...                   "random_finding_rate": [0.10, 0.45], "random_low": [0.05, 0.35],
+    ...                   "random_high": [0.18, 0.55], "implied_rate": [0.12, 0.25],
+    ...                   "flag": ["", "under-tiered"]})
+    >>> fig = plot_fairness(t)
+    >>> fig.axes[0].get_title(loc="left")
+    'Findings against tiers by region'
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     if group is None and len(table):
@@ -316,7 +514,8 @@ def plot_fairness(table: pd.DataFrame, group: str | None = None):
     part = table[table["group"] == group] if len(table) else table
     y = np.arange(len(part))
     with style():
-        fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(part) + 1.8))
+        fig = _figure(figsize=(6.0, 0.28 * len(part) + 1.8))
+        ax = fig.subplots()
         rate = part["random_finding_rate"].to_numpy(dtype=float)
         low = part["random_low"].to_numpy(dtype=float)
         high = part["random_high"].to_numpy(dtype=float)
