@@ -17,30 +17,19 @@ Exit status 0 when both runs agree, 1 when they differ (the differences are prin
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+from _report import extract_source
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = ("scores.parquet", "plan.parquet")
 MANIFEST_KEYS = ("as_of", "rows", "tiers", "overrides")
-
-
-def extract(ref: str, into: Path) -> Path:
-    """The ``src/`` tree of ``ref``, written under ``into``."""
-    blob = subprocess.run(
-        ["git", "archive", "--format=tar", ref, "src"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def run_demo(src: Path, out: Path) -> Path:
@@ -91,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="compare-demo-") as tmp:
         tmp = Path(tmp)
-        old_src = extract(args.ref, tmp / "ref")
+        old_src = extract_source(args.ref, tmp / "ref")
         before = run_demo(old_src, tmp / "before")
         after = run_demo(ROOT / "src", tmp / "after")
         problems = compare(before, after)

@@ -458,3 +458,68 @@ def test_event_tables_from_any_subset_and_empty() -> None:
     empty = cr.EventTables.empty()
     assert sum(len(frame) for _, frame in empty) == 0
     assert empty.validate() is empty
+
+
+def test_the_readme_mapping_and_the_nyc_example_are_valid_mappings() -> None:
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    shown = Register.from_dict(tomllib.loads(block))
+    assert shown.labels.kinds == ("routine",)
+    assert [d.name for d in cr.features.declared.from_mapping(shown.features)] == [
+        "critical_found_1y",
+        "critical_found_3y",
+    ]
+    nyc = Register.read(root / "examples" / "nyc" / "mapping.toml")
+    assert nyc.extra_tables == ["violations"] and nyc.labels.finding.text == "score >= 28"
+    assert len(cr.features.declared.from_mapping(nyc.features)) >= 10
+
+
+# -- obligations are derived, not read -------------------------------------------------
+REPORT_FEATURES = [f.name for f in cr.features.CATALOGUE if f.source == "annual_reports"]
+
+
+@pytest.mark.parametrize("as_of", ["2019-07-01", "2022-01-01", "2024-07-01", "2026-01-01"])
+def test_unfiled_obligations_listed_or_not_give_the_same_features(as_of) -> None:
+    # a register that lists unfiled reports (the sample) and one that keeps only the
+    # reports filed must give identical annual-report features
+    sample = cr.load_sample()
+    reports = sample.annual_reports
+    filed_only = sample.replace(annual_reports=reports[reports["filed_on"].notna()])
+    assert len(filed_only.annual_reports) < len(reports)
+    spine = cr.spine(sample, as_of)
+    left = cr.build_features(sample, spine)[REPORT_FEATURES]
+    right = cr.build_features(filed_only, spine)[REPORT_FEATURES]
+    pd.testing.assert_frame_equal(left, right)
+
+
+def test_reports_due_follow_registration_and_deregistration() -> None:
+    enterprises = pd.DataFrame(
+        {
+            "entity_id": ["OLD", "NEW", "GONE", "EARLY_GONE"],
+            "registered_on": ["2010-05-01", "2021-09-01", "2015-01-01", "2015-01-01"],
+            "deregistered_on": [None, None, "2022-07-01", "2022-06-30"],
+        }
+    )
+    reports = pd.DataFrame(  # the table covers report years from 2019; OLD filed 2019 only
+        {"entity_id": ["OLD"], "report_year": [2019], "filed_on": ["2020-03-01"]}
+    )
+    tables = cr.EventTables(enterprises=enterprises, annual_reports=reports).validate()
+    spine = pd.DataFrame({"entity_id": ["OLD", "NEW", "GONE", "EARLY_GONE"], "as_of": "2022-07-01"})
+    X = cr.build_features(tables, spine).set_index("entity_id")
+    # OLD owes 2019..2021 (the table starts in 2019), filed 2019: 2 missing in a row;
+    # NEW registered in 2021 owes 2021 (due by 30 June 2022); GONE was deregistered on
+    # 1 July 2022, after the 2021 deadline: it owes 2019..2021; EARLY_GONE left on 30 June
+    # 2022, by the deadline: it owes 2019..2020 only
+    assert X["reports_not_filed"].to_dict() == {"OLD": 2, "NEW": 1, "GONE": 3, "EARLY_GONE": 2}
+    assert X["reports_missed_in_a_row"].to_dict() == {
+        "OLD": 2,
+        "NEW": 1,
+        "GONE": 3,
+        "EARLY_GONE": 2,
+    }
+    assert X.loc["OLD", "reports_on_time_share"] == pytest.approx(1 / 3)
+    assert X.loc["NEW", "report_days_late_last"] == 1  # 30 June 2022 passed one day ago

@@ -1,8 +1,12 @@
 """Annual-report features: filing on time, missed years, lateness, what was reported.
 
-A report for year Y is due 1 January - 30 June of Y+1 (DOMAIN.md). On an as-of date,
-the reports due are the rows whose deadline has passed; a report counts as filed only
-if its filing date is before the as-of date.
+A report for year Y is due 1 January - 30 June of Y+1 (DOMAIN.md). Which reports were
+due is derived, not read: the report for year Y is due from every entity registered by
+31 December of Y and not deregistered by its deadline, for the years the table covers
+(from its first report year on). So a register that lists unfiled obligations (an empty
+``filed_on``) and one that keeps only the reports filed give the same features. On an
+as-of date, the reports due are those whose deadline has passed; a report counts as
+filed only if its filing date is before the as-of date.
 
 Examples
 --------
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from creditrisk.features.catalogue import Feature, FeatureSpec
-from creditrisk.features.source import Source, last_per_entity, per_entity
+from creditrisk.features.source import FAR, Source, last_per_entity, per_entity
 
 __all__ = ["FEATURES", "compute", "deadline_days"]
 
@@ -154,6 +158,33 @@ def deadline_days(report_year: np.ndarray) -> np.ndarray:
     return june.astype("datetime64[D]").astype(np.int64) + 29
 
 
+def _last_due_year(days: np.ndarray) -> np.ndarray:
+    """The last report year whose deadline (30 June next year) is before each day."""
+    dates = np.asarray(days).astype("datetime64[D]")
+    year = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+    july = ((year - 1970) * 12 + 6).astype("datetime64[M]").astype("datetime64[D]")
+    return np.where(dates >= july, year - 1, year - 2)
+
+
+def _obligations(src: Source, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per entity, the first and the last report year it owes (derived, not read).
+
+    From the later of its registration year and the table's first report year; to the
+    last year whose deadline comes before its deregistration (no end while registered).
+    """
+    registered = src.days("enterprises", "registered_on")
+    gone = src.days("enterprises", "deregistered_on")
+    covered = int(year.min()) if len(year) else 0
+    reg_year = np.where(
+        registered < FAR,
+        registered.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970,
+        covered,
+    )
+    first = np.maximum(reg_year, covered)
+    last = np.where(gone < FAR, _last_due_year(np.minimum(gone, FAR - 1)), np.iinfo(np.int64).max)
+    return first, last
+
+
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
@@ -214,27 +245,37 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     year = src.values(_T, "report_year", dtype=np.int64)
     deadline = src.cached((_T, "deadline"), lambda: deadline_days(year))
     filed_day = src.days(_T, "filed_on")
-    due = (deadline < as_of) & (ent >= 0)
+    first_year, last_obliged = src.cached((_T, "obligations"), lambda: _obligations(src, year))
+    # the years due on as_of: first_year .. the last whose deadline has passed
+    last_due = np.minimum(last_obliged, _last_due_year(np.array([as_of]))[0])
+    due_count = np.maximum(last_due - first_year + 1, 0)
+    has_due = due_count > 0
+    row_first = first_year[np.maximum(ent, 0)]
+    row_last = last_due[np.maximum(ent, 0)]
+    due = (ent >= 0) & (year >= row_first) & (year <= row_last)
     filed = filed_day < as_of
     on_time = filed & (filed_day <= deadline)
 
-    # the last report due
+    # the last report due: its row (if the table has one) says whether and when filed
     e, y = ent[due], year[due]
-    last_due = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(last_due, e, y)
     last_rows = np.flatnonzero(due)[y == last_due[e]]
     le = ent[last_rows]
-    last_filed, last_on_time, days_late = (np.full(n, np.nan) for _ in range(3))
+    last_filed = np.where(has_due, 0.0, np.nan)
+    last_on_time = last_filed.copy()
+    last_deadline = deadline_days(last_due).astype(np.float64)
+    days_late = np.where(has_due, np.maximum(as_of - last_deadline, 0), np.nan)
     last_filed[le] = filed[last_rows]
     last_on_time[le] = on_time[last_rows]
     late_until = np.where(filed[last_rows], filed_day[last_rows], as_of)
     days_late[le] = np.maximum(late_until - deadline[last_rows], 0)
 
-    # the record of filing over the years
+    # the record of filing over the years due
+    filed_due = due & filed
     latest_filed_year = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(latest_filed_year, e[filed[due]], y[filed[due]])
-    missed_in_a_row = per_entity(n, e[y > latest_filed_year[e]])
-    on_time_share = _mean(per_entity(n, e, on_time[due]), per_entity(n, e))
+    np.maximum.at(latest_filed_year, ent[filed_due], year[filed_due])
+    since = np.maximum(latest_filed_year, first_year - 1)
+    missed_in_a_row = np.where(has_due, last_due - since, 0)
+    on_time_share = _mean(per_entity(n, ent[due & on_time]), due_count)
 
     def mean_days_before(rows: np.ndarray) -> np.ndarray:
         days = per_entity(n, ent[rows], (deadline - filed_day)[rows].astype(np.float64))
@@ -268,7 +309,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
         "report_last_year_filed": last_filed,
         "report_last_year_on_time": last_on_time,
         "reports_missed_in_a_row": missed_in_a_row.astype(np.int64),
-        "reports_not_filed": per_entity(n, ent[due & ~filed]).astype(np.int64),
+        "reports_not_filed": (due_count - per_entity(n, ent[filed_due])).astype(np.int64),
         "reports_filed_late": per_entity(n, ent[due & filed & ~on_time]).astype(np.int64),
         "report_days_late_last": days_late,
         "reports_on_time_share": on_time_share,
