@@ -12,6 +12,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_synth.py            # full run (about 2 minutes)
     .venv/bin/python benchmarks/bench_synth.py --n 100000 --realism-n 50000   # quick
+    .venv/bin/python benchmarks/bench_synth.py --realism-only   # realism and rule figures
 """
 
 from __future__ import annotations
@@ -141,7 +142,140 @@ def realism(n: int, seed: int) -> pd.DataFrame:
     rows.append(("sole proprietors", f"{sole:.0%}", "the majority"))
     strict = world.truth.inspector_strictness
     rows.append(("inspector strictness, sd (probit scale)", f"{strict.std():.2f}", "varies"))
+    rows += rule_figures(world)
     return pd.DataFrame(rows, columns=["figure", "measured", "target"])
+
+
+def _share(hit: int, total: int) -> str:
+    return f"{hit:,} of {total:,}" + (f" ({hit / total:.1%})" if total else "")
+
+
+def rule_figures(world) -> list[tuple[str, str, str]]:
+    """How closely the simulated history follows DOMAIN.md's rules (issue 21, point 10):
+    inspector avoidance, early exits from the serious list, the public warning before an
+    escalation, escalation on the third anniversary, removal once the cause is cleared."""
+    t = world.tables
+    ins, lists, pen, rep = t.inspections, t.list_entries, t.penalties, t.annual_reports
+    rows = []
+
+    # inspectors: not the previous inspection's, never one with a declared conflict
+    seq = ins.sort_values(["entity_id", "inspected_on", "inspection_id"], kind="stable")
+    prev = seq.groupby("entity_id", observed=True)[["inspector_1", "inspector_2"]].shift(1)
+    repeat = prev["inspector_1"].notna()
+    shared = np.zeros(len(seq), dtype=bool)
+    for a in ("inspector_1", "inspector_2"):
+        for b in ("inspector_1", "inspector_2"):
+            shared |= (seq[a] == prev[b]).to_numpy()
+    rows.append(
+        (
+            "repeat inspections sharing an inspector with the previous one",
+            _share(int((shared & repeat.to_numpy()).sum()), int(repeat.sum())),
+            "none",
+        )
+    )
+    pairs = set(zip(world.conflicts["inspector_id"], world.conflicts["entity_id"], strict=True))
+    conflicted = sum(
+        (a, e) in pairs or (b, e) in pairs
+        for e, a, b in zip(ins["entity_id"], ins["inspector_1"], ins["inspector_2"], strict=True)
+    )
+    rows.append(("inspections by an inspector with a declared conflict", f"{conflicted:,}", "0"))
+    home = ins["entity_id"].map(t.enterprises.set_index("entity_id")["region"]).astype(str)
+    lead_region = ins["inspector_1"].map(world.inspectors.set_index("inspector_id")["region"])
+    rows.append(
+        (
+            "leads from another region (a sector's local specialists all barred)",
+            _share(int((lead_region.astype(str) != home).sum()), len(ins)),
+            "few",
+        )
+    )
+
+    # early exits from the serious list: obligations met, no new heavier penalty
+    serious = lists[(lists["list"] == "serious_illegal") & (lists["removal_reason"] == "restored")]
+    esc = serious[serious["reason"] == "escalated_from_abnormal"]
+    due = rep.assign(deadline=pd.to_datetime((rep["report_year"] + 1).astype(str) + "-06-30"))
+    m = esc[["entry_id", "entity_id", "removed_on"]].merge(due, on="entity_id")
+    unfiled = m[
+        (m["deadline"] < m["removed_on"])
+        & (m["filed_on"].isna() | (m["filed_on"] > m["removed_on"]))
+    ]
+    rows.append(
+        (
+            "early exits of escalated entities with a report still unfiled",
+            _share(unfiled["entry_id"].nunique(), len(esc)),
+            "none",
+        )
+    )
+    heavy = pen[
+        (pen["severity"].astype(str) == "serious")
+        | pen["measure"]
+        .astype(str)
+        .isin(["suspension", "license_revocation", "qualification_downgrade", "trade_ban"])
+    ]
+    m = serious[["entry_id", "entity_id", "listed_on", "removed_on"]].merge(
+        heavy[["entity_id", "decided_on"]], on="entity_id"
+    )
+    after = m[(m["decided_on"] > m["listed_on"]) & (m["decided_on"] <= m["removed_on"])]
+    rows.append(
+        (
+            "early exits from the serious list after a new heavier penalty",
+            _share(after["entry_id"].nunique(), len(serious)),
+            "none",
+        )
+    )
+
+    # escalation: on the third anniversary, after a public warning in the 60 days before
+    escalated = lists[lists["removal_reason"] == "escalated"]
+    anniversary = escalated["listed_on"] + pd.DateOffset(years=3)
+    rows.append(
+        (
+            "escalations on the third anniversary of the listing",
+            _share(int((escalated["removed_on"] == anniversary).sum()), len(escalated)),
+            "all",
+        )
+    )
+    warnings = getattr(world, "warnings", None)
+    warned = 0
+    if warnings is not None and len(escalated):
+        w = escalated[["entry_id", "removed_on"]].merge(warnings, on="entry_id")
+        ok = (w["warned_on"] < w["removed_on"]) & (
+            w["warned_on"] >= w["removed_on"] - pd.Timedelta(days=60)
+        )
+        warned = w.loc[ok, "entry_id"].nunique()
+    rows.append(
+        (
+            "escalations with a public warning in the 60 days before",
+            _share(warned, len(escalated)),
+            "all",
+        )
+    )
+
+    # removal once the cause is cleared: every report due filed, entry still open 30 days on
+    nf = lists[lists["reason"] == "annual_report_not_filed"]
+    m = nf[["entry_id", "entity_id", "listed_on", "removed_on"]].merge(
+        due[["entity_id", "filed_on"]].rename(columns={"filed_on": "cleared_on"}), on="entity_id"
+    )
+    m = m[
+        (m["cleared_on"] > m["listed_on"]) & (m["cleared_on"] + pd.Timedelta(days=30) <= world.end)
+    ]
+    m = m.merge(due[["entity_id", "deadline", "filed_on"]], on="entity_id")
+    outstanding = (m["deadline"] < m["cleared_on"]) & (
+        m["filed_on"].isna() | (m["filed_on"] > m["cleared_on"])
+    )
+    key = ["entry_id", "cleared_on"]
+    clear = m.assign(out=outstanding).groupby(key)["out"].any()
+    clear = clear[~clear].reset_index()[key].merge(nf[["entry_id", "removed_on"]], on="entry_id")
+    stuck = clear[
+        clear["removed_on"].isna()
+        | (clear["removed_on"] > clear["cleared_on"] + pd.Timedelta(days=30))
+    ]
+    rows.append(
+        (
+            "missed-report entries still open 30 days after every report due was filed",
+            _share(stuck["entry_id"].nunique(), len(nf)),
+            "none",
+        )
+    )
+    return rows
 
 
 def main() -> None:
@@ -151,9 +285,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--realism-only", action="store_true", help="skip the speed runs (rule figures only)"
+    )
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.seed)
+        return
+    if args.realism_only:
+        print(f"## Realism: {args.realism_n:,} enterprises, seed {args.seed}\n")
+        print(markdown(realism(args.realism_n, args.seed)))
         return
 
     print(

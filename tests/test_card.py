@@ -153,9 +153,9 @@ OUTCOME_WORDS = {
     "not_found_at_address": "not found at the registered address",
 }
 LIST_WORDS = {
-    "abnormal_operation": "abnormal operation list",
-    "abnormal_mark": "abnormal operation mark (sole proprietors)",
-    "serious_illegal": "serious illegal and dishonest list",
+    "abnormal_operation": "Put on the abnormal operation list",
+    "abnormal_mark": "Marked abnormal (a sole proprietor is marked, not listed)",
+    "serious_illegal": "Put on the serious illegal and dishonest list",
 }
 
 
@@ -238,7 +238,7 @@ def expected_records(tables: EventTables, entity_id: str, as_of) -> dict[str, li
     for e in own(tables.list_entries).itertuples():
         if not e.listed_on < as_of:
             continue
-        text = f"Put on the {LIST_WORDS[e.list]}: {words(e.reason)}"
+        text = f"{LIST_WORDS[e.list]}: {words(e.reason)}"
         if pd.notna(e.removed_on) and e.removed_on < as_of:
             text += f"; removed on {day(e.removed_on)} ({words(e.removal_reason)})"
         out["list_entries"].append((e.listed_on, text))
@@ -593,13 +593,39 @@ def test_restored_penalty_says_credit_restored(tables, card_of) -> None:
     assert earlier["date"].eq(mine["decided_on"]).any()
 
 
+def test_a_sole_proprietor_is_marked_abnormal_not_listed(tables, batches, card_of) -> None:
+    """Issue 21, point 8: the card of a sole proprietor with an abnormal mark says
+    "marked" in its records, its reasons and what it can do, never "listed"."""
+    batch = batches[AS_OF]
+    marks = tables.list_entries[tables.list_entries["list"] == "abnormal_mark"]
+    marked = batch[
+        (batch["on_abnormal_list"] == 1)
+        & (batch["entity_type"] == "sole_proprietor")
+        & batch["entity_id"].isin(marks["entity_id"])
+    ]
+    assert len(marked) >= 3
+    helped = 0
+    for entity_id in marked["entity_id"].head(6):
+        card = card_of(entity_id)
+        assert "Marked abnormal (a sole proprietor is marked, not listed)" in card.text
+        assert "Put on the abnormal operation list" not in card.text
+        for sentence in card.reasons.loc[card.reasons["feature"] == "on_abnormal_list", "sentence"]:
+            assert "marked abnormal" in sentence
+        steps = " ".join(card.recourse["steps"])
+        assert "Apply for removal from the abnormal operation list" not in steps
+        if "leave_abnormal_list" in " ".join(card.recourse["actions"]):
+            assert "abnormal mark removed" in steps
+            helped += 1
+    assert helped >= 1
+
+
 def test_removed_list_entry_says_removed_on(tables, card_of) -> None:
     mine = first_known(tables, tables.list_entries, "removed_on")
     entity_id = mine["entity_id"]
     line = f"removed on {day(mine['removed_on'])}"
     card = card_of(entity_id)
     assert line in card.text
-    assert f"{day(mine['listed_on'])}  Put on the " in card.text
+    assert f"{day(mine['listed_on'])}  {LIST_WORDS[mine['list']]}: " in card.text
     # while still listed, the entry shows without its removal
     earlier = records(tables, entity_id, mine["removed_on"])
     listed = earlier[earlier["date"] == mine["listed_on"]]
@@ -741,7 +767,7 @@ def test_html_escapes_record_text(tables, model) -> None:
 
 
 # -- 5. a feature row instead of an entity id -------------------------------------------
-def _same_explanation(a: ExplanationCard, b: ExplanationCard) -> None:
+def _same_explanation(a: ExplanationCard, b: ExplanationCard, recourse: bool = True) -> None:
     def head(card: ExplanationCard) -> tuple:
         return (card.entity_id, card.as_of, card.tier, card.score_tier, card.probability)
 
@@ -750,8 +776,9 @@ def _same_explanation(a: ExplanationCard, b: ExplanationCard) -> None:
     for column in ("feature", "sentence", "contribution"):
         assert a.reasons[column].tolist() == b.reasons[column].tolist(), column
     assert a.base_value == b.base_value
-    for column in ("actions", "tier", "probability", "lower"):
-        assert a.recourse[column].tolist() == b.recourse[column].tolist(), column
+    if recourse:
+        for column in ("actions", "tier", "probability", "lower"):
+            assert a.recourse[column].tolist() == b.recourse[column].tolist(), column
 
 
 @pytest.mark.parametrize("label", ["A", "D", "abnormal_list", "serious_illegal_list", "helpful"])
@@ -763,12 +790,19 @@ def test_feature_row_input(label, chosen, card_of, features, batches, model) -> 
     as_series = explain_card(model, features.iloc[i])
     batch = batches[AS_OF]
     from_scores = explain_card(model, batch[batch["entity_id"] == entity_id])
+    # without the register, no record shows whether the rules allow a restoration or an
+    # early exit: those are never offered, every other action is as with the register
+    blind = model.recourse(features.iloc[[i]])
+    assert not blind["actions"].str.contains("restore_penalties|leave_serious_list").any()
     for card in (as_frame, as_series, from_scores):
-        _same_explanation(card, by_id)
+        _same_explanation(card, by_id, recourse=False)
+        for column in ("actions", "tier", "probability", "lower"):
+            assert card.recourse[column].tolist() == blind[column].tolist(), column
         assert card.records is None
         assert "Records known to the regulator" not in card.text
         assert 'id="records"' not in card.html
-        assert card.text == without_records(by_id.text)
+        if by_id.recourse["actions"].tolist() == blind["actions"].tolist():
+            assert card.text == without_records(by_id.text)
 
 
 def test_feature_rows_must_be_one(features, model) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.policy.rules import available_policies
+from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE, available_policies
 from creditrisk.policy.tiers import assign_tiers
 
 
@@ -290,6 +290,7 @@ def test_override_with_no_action() -> None:
 
 def test_override_naming_an_unknown_tier() -> None:
     d = national_dict()
+    d["overrides"].append(copy.deepcopy(KEY_SECTOR_EXAMPLE))
     d["overrides"][2]["at_least"] = "Z"
     message = error_of(d)
     assert "'Z'" in message
@@ -318,6 +319,7 @@ def test_raise_by_needs_a_positive_integer() -> None:
 
 def test_in_needs_a_list() -> None:
     d = national_dict()
+    d["overrides"].append(copy.deepcopy(KEY_SECTOR_EXAMPLE))
     d["overrides"][2]["op"] = "in"
     d["overrides"][2]["value"] = "food"
     assert "needs a list" in error_of(d)
@@ -335,6 +337,58 @@ def test_bad_disclosure_setting() -> None:
     d = national_dict()
     d["disclosure"]["penalty_counting"] = "sometimes"
     assert "disclosure.penalty_counting" in error_of(d)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "named"),
+    [
+        ("disclosure", "lower_amount_fine", -1, "disclosure.lower_amount_fine"),
+        ("disclosure", "disclosure_months", 0, "disclosure.disclosure_months"),
+        ("restoration", "wait_months", "six", "restoration.wait_months"),
+        ("restoration", "key_sectors", ["food", "toys"], "'toys'"),
+        ("restoration", "never_after", ["suspension", "scolding"], "'scolding'"),
+        ("inspection", "random_floor", 0.0, "no entity is exempt"),
+        ("inspection", "baseline_ratio", 1.5, "inspection.baseline_ratio"),
+    ],
+)
+def test_bad_disclosure_restoration_and_inspection_settings(section, key, value, named) -> None:
+    d = national_dict()
+    d[section][key] = value
+    assert named in error_of(d)
+
+
+@pytest.mark.parametrize("name", ["national", "daqing"])
+def test_shipped_policies_carry_domain_restoration_and_disclosure_numbers(name: str) -> None:
+    """Issue 21, points 1-5: the numbers recourse and the features read."""
+    p = cr.Policy.load(name)
+    assert p.restoration["wait_months"] == 6
+    assert p.restoration["wait_months_key_sector"] == 12
+    assert p.restoration["key_sectors"] == ["food", "drug", "special_equipment"]
+    assert set(p.restoration["never_after"]) == {
+        "suspension",
+        "trade_ban",
+        "qualification_downgrade",
+        "license_revocation",
+    }
+    assert p.restoration["serious_list_min_months"] == 12
+    spec = p.feature_spec()
+    assert spec.disclosure.lower_amount_fine == p.disclosure["lower_amount_fine"] == 100_000
+    assert (spec.disclosure.short_disclosure_months, spec.disclosure.disclosure_months) == (3, 36)
+    assert p.inspection["baseline_ratio"] == 0.03
+    assert p.inspection["random_floor"] > 0
+    assert all(v == 0 for v in p.inspection["min_inspections"].values())  # ratios rule
+    assert "marked abnormal" in next(r.reason for r in p.overrides if r.name == "abnormal_list")
+
+
+def test_feature_spec_reads_the_disclosure_settings() -> None:
+    """Issue 21, point 5: a province's lower-amount line reaches the features."""
+    d = national_dict()
+    d["disclosure"]["lower_amount_fine"] = 50_000
+    d["disclosure"]["short_disclosure_months"] = 2
+    spec = cr.Policy.from_dict(d).feature_spec()
+    assert spec.disclosure.lower_amount_fine == 50_000
+    assert spec.disclosure.short_disclosure_months == 2
+    assert cr.Policy.from_dict(d).disclosure_problems(cr.load_sample()) != []
 
 
 def test_unknown_shipped_name() -> None:

@@ -1,7 +1,11 @@
 """Recourse: which plans an entity can follow, what each reaches, and their order.
 
 The plans expected for an entity are enumerated here from the rules (which actions are
-open, which need another in the same plan); the tier a plan reaches is checked by
+open, which need another in the same plan). Whether a credit restoration or an early
+exit from the serious list is open is worked out here from the raw register rows with
+plain pandas (the penalty's measure, its publication date and the waiting period, a
+repeat violation, the time on the serious list, a heavier penalty since the listing),
+never by calling the library's own checks. The tier a plan reaches is checked by
 applying its changes to the entity's row by hand and scoring the result.
 """
 
@@ -12,6 +16,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import creditrisk as cr
 from creditrisk.model.recourse import ACTIONS, recourse
@@ -20,6 +26,9 @@ SMALL = {"n_estimators": 60, "num_threads": 1}
 COLUMNS = ["actions", "steps", "n_actions", "probability", "tier", "lower"]
 SEVERE = ("general", "serious")
 WINDOWS = ("1y", "3y", "all")
+NEVER = ("suspension", "trade_ban", "qualification_downgrade", "license_revocation")
+STRICT_SECTORS = ("food", "drug", "special_equipment")
+STRICT_AREAS = ("food_safety", "drug_safety", "special_equipment_safety")
 
 
 @pytest.fixture(scope="module")
@@ -37,48 +46,82 @@ def X(fit) -> pd.DataFrame:
     return fit.X_test
 
 
+@pytest.fixture(scope="module")
+def reference() -> cr.RiskModel:
+    return cr.RiskModel.load(cr.sample_model_path())
+
+
 def num(row: pd.Series, name: str) -> float:
     value = row[name]
     return 0.0 if pd.isna(value) else float(value)
 
 
-def restorable(row: pd.Series, policy: cr.Policy) -> bool | None:
-    """Open by DOMAIN.md's rule; None when too close to the waiting period to tell."""
-    if sum(num(row, f"penalties_{s}_all") for s in SEVERE) <= 0:
-        return False
-    key = not (pd.isna(row["key_sector"]) or row["key_sector"] == "none")
-    months = policy.restoration["wait_months_key_sector" if key else "wait_months"]
-    days = row["penalty_days_since_last"]
-    if pd.isna(days):
-        return False
-    if abs(days - months * 365.25 / 12) < 3:
-        return None
-    return days > months * 365.25 / 12
+def restorable_ids(tables: cr.EventTables, row: pd.Series, policy: cr.Policy) -> list[str]:
+    """The entity's penalties DOMAIN.md lets it restore on as_of, from the raw rows: a
+    general or serious penalty still disclosed and not restored, whose measure allows
+    it, disclosed for 6 months (12 in food, drugs, special equipment) since publication,
+    with no later penalty of the same area."""
+    as_of = pd.Timestamp(row["as_of"])
+    pen = tables.penalties[tables.penalties["entity_id"] == row["entity_id"]]
+    known = pen[pen["published_on"] < as_of]
+    counted = known[
+        known["severity"].astype(str).isin(SEVERE)
+        & (known["disclosure_ends_on"] >= as_of)
+        & ~(known["restored_on"] < as_of)
+    ]
+    sector = str(tables.enterprises.set_index("entity_id").at[row["entity_id"], "key_sector"])
+    out = []
+    for p in counted.itertuples():
+        strict = sector in STRICT_SECTORS or str(p.category) in STRICT_AREAS
+        wait = pd.DateOffset(
+            months=policy.restoration["wait_months_key_sector" if strict else "wait_months"]
+        )
+        repeat = known[(known["category"] == p.category) & (known["decided_on"] > p.decided_on)]
+        if str(p.measure) not in NEVER and p.published_on + wait <= as_of and repeat.empty:
+            out.append(p.penalty_id)
+    return out
 
 
-def expected_plans(row: pd.Series, policy: cr.Policy) -> set[str] | None:
+def serious_exit_open(tables: cr.EventTables, row: pd.Series, policy: cr.Policy) -> bool:
+    """Every open serious-list entry is 12 months old and no heavier penalty (serious,
+    or a suspension, ban, downgrade, revocation) was decided after it."""
+    as_of = pd.Timestamp(row["as_of"])
+    e = tables.list_entries
+    e = e[
+        (e["entity_id"] == row["entity_id"])
+        & (e["list"] == "serious_illegal")
+        & (e["listed_on"] < as_of)
+        & ~(e["removed_on"] < as_of)
+    ]
+    pen = tables.penalties
+    pen = pen[(pen["entity_id"] == row["entity_id"]) & (pen["published_on"] < as_of)]
+    heavy = pen[(pen["severity"] == "serious") | pen["measure"].astype(str).isin(NEVER)]
+    months = pd.DateOffset(months=policy.restoration["serious_list_min_months"])
+    return len(e) > 0 and all(
+        listed + months <= as_of and not (heavy["decided_on"] > listed).any()
+        for listed in e["listed_on"]
+    )
+
+
+def expected_plans(row: pd.Series, policy: cr.Policy, tables=None) -> set[str]:
     open_ = []
     if num(row, "reports_not_filed") > 0:
         open_.append("file_overdue_reports")
     if num(row, "on_abnormal_list") >= 1:
         open_.append("leave_abnormal_list")
-    if num(row, "on_serious_list") >= 1:
+    serious = tables is not None and num(row, "on_serious_list") >= 1
+    if serious and serious_exit_open(tables, row, policy):
         open_.append("leave_serious_list")
-    restore = restorable(row, policy)
-    if restore is None:
-        return None
-    if restore:
+    severe = sum(num(row, f"penalties_{s}_all") for s in SEVERE)
+    if tables is not None and severe > 0 and restorable_ids(tables, row, policy):
         open_.append("restore_penalties")
     plans = {""}
     for size in range(1, len(open_) + 1):
         for combo in itertools.combinations(open_, size):
             s = set(combo)
-            if (
-                "leave_abnormal_list" in s
-                and num(row, "reports_not_filed") > 0
-                and "file_overdue_reports" not in s
-            ):
-                continue  # the cause is fixed first
+            filed = num(row, "reports_not_filed") == 0 or "file_overdue_reports" in s
+            if s & {"leave_abnormal_list", "leave_serious_list"} and not filed:
+                continue  # the cause is fixed, the obligations met, first
             if "restore_penalties" in s and (
                 (num(row, "on_abnormal_list") >= 1 and "leave_abnormal_list" not in s)
                 or (num(row, "on_serious_list") >= 1 and "leave_serious_list" not in s)
@@ -109,19 +152,6 @@ def leave_abnormal_by_hand(row: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def restore_by_hand(row: pd.DataFrame) -> pd.DataFrame:
-    out = row.copy()
-    counted = sum(out[f"penalties_{s}_all"].iloc[0] for s in SEVERE)
-    out["penalties_restored"] = out["penalties_restored"] + counted
-    for s in SEVERE:
-        for w in WINDOWS:
-            out[f"penalties_{s}_{w}"] = 0
-            out[f"fines_{s}_{w}"] = 0.0
-    if out["penalties_warning_all"].iloc[0] + out["penalties_minor_all"].iloc[0] == 0:
-        out["penalty_days_since_last"] = np.nan
-    return out
-
-
 # -- which plans -----------------------------------------------------------------------
 def test_abnormal_for_unfiled_reports_needs_filing_first(model, X) -> None:
     rows = X[
@@ -131,7 +161,10 @@ def test_abnormal_for_unfiled_reports_needs_filing_first(model, X) -> None:
         & (X["penalties_general_all"] + X["penalties_serious_all"] == 0)
     ]
     assert len(rows) >= 5
-    for i in range(5):
+    sole = (rows["entity_type"] == "sole_proprietor").to_numpy()
+    picks = [*np.flatnonzero(sole)[:3], *np.flatnonzero(~sole)[:2]]
+    assert len(picks) == 5
+    for i in picks:
         plans = model.recourse(rows.iloc[[i]])
         assert list(plans.columns) == COLUMNS
         assert set(plans["actions"]) == {
@@ -142,10 +175,14 @@ def test_abnormal_for_unfiled_reports_needs_filing_first(model, X) -> None:
         both = plans[plans["actions"] == "file_overdue_reports + leave_abnormal_list"].iloc[0]
         assert both["n_actions"] == 2
         assert "File the overdue annual reports" in both["steps"]
-        assert "abnormal operation list" in both["steps"]
+        # sole proprietors are marked abnormal, not listed (issue 21, point 8)
+        sole = rows["entity_type"].iloc[i] == "sole_proprietor"
+        words = "abnormal mark removed" if sole else "removal from the abnormal operation list"
+        assert words in both["steps"], both["steps"]
+        assert ("abnormal operation list" in both["steps"]) != sole
 
 
-def test_plans_are_the_allowed_combinations(model, X) -> None:
+def test_plans_are_the_allowed_combinations(model, X, tables) -> None:
     policy = model.policy_
     open_any = (
         (X["reports_not_filed"] > 0)
@@ -156,12 +193,10 @@ def test_plans_are_the_allowed_combinations(model, X) -> None:
     candidates = X[open_any]
     checked = 0
     kinds = set()
-    for i in range(min(len(candidates), 80)):
+    for i in range(min(len(candidates), 150)):
         row = candidates.iloc[i]
-        expected = expected_plans(row, policy)
-        if expected is None:
-            continue
-        plans = recourse(model, candidates.iloc[[i]])
+        expected = expected_plans(row, policy, tables)
+        plans = recourse(model, candidates.iloc[[i]], tables=tables)
         assert set(plans["actions"]) == expected, row["entity_id"]
         assert len(plans) == len(expected)  # each plan once
         assert (
@@ -169,19 +204,32 @@ def test_plans_are_the_allowed_combinations(model, X) -> None:
         ).all()
         kinds.update(a for p in expected for a in p.split(" + ") if a)
         checked += 1
-    assert checked >= 40
+    assert checked >= 100
     assert kinds == {a.name for a in ACTIONS}  # every action was seen open
 
 
-def test_restoration_waits_for_leaving_the_abnormal_list(model, X) -> None:
+def test_without_the_register_plans_never_restore_nor_leave_the_serious_list(model, X) -> None:
+    """A feature row alone cannot show which measure a penalty carried, when its
+    disclosure began or how long the entity has been on the serious list."""
+    rows = X[(X["on_serious_list"] == 1) | (X["penalties_general_all"] > 0)]
+    assert len(rows) >= 20
+    for i in range(20):
+        row = rows.iloc[i]
+        plans = set(model.recourse(rows.iloc[[i]])["actions"])
+        assert plans == expected_plans(row, model.policy_), row["entity_id"]
+        assert not any(a in p for p in plans for a in ("restore_penalties", "leave_serious_list"))
+
+
+def test_restoration_waits_for_leaving_the_abnormal_list(model, X, tables) -> None:
     rows = X[
         (X["on_abnormal_list"] == 1)
         & (X["penalties_general_all"] + X["penalties_serious_all"] > 0)
         & (X["penalty_days_since_last"] > 400)
     ]
-    assert len(rows) >= 1
-    for i in range(min(len(rows), 5)):
-        plans = model.recourse(rows.iloc[[i]])
+    picked = [i for i in range(len(rows)) if restorable_ids(tables, rows.iloc[i], model.policy_)]
+    assert len(picked) >= 1
+    for i in picked[:5]:
+        plans = recourse(model, rows.iloc[[i]], tables=tables)
         with_restore = [a for a in plans["actions"] if "restore_penalties" in a]
         assert with_restore
         assert all("leave_abnormal_list" in a for a in with_restore)
@@ -249,7 +297,18 @@ def test_reported_tier_is_the_score_of_the_changed_row(model, X) -> None:
     assert "abnormal_list" not in s_both["override"]
 
 
-def test_restoration_changes_by_hand(model, X) -> None:
+def restored_row(tables, row: pd.DataFrame, ids: list[str], policy) -> pd.DataFrame:
+    """The entity's features rebuilt from the register with those penalties restored
+    the day before as_of (what re-classification after the restoration gives)."""
+    as_of = pd.Timestamp(row["as_of"].iloc[0])
+    pen = tables.penalties.copy()
+    pen.loc[pen["penalty_id"].isin(ids), "restored_on"] = as_of - pd.Timedelta(days=1)
+    spine = row[["entity_id", "as_of"]].reset_index(drop=True)
+    X = cr.build_features(tables.replace(penalties=pen), spine, policy.feature_spec())
+    return X.set_axis(row.index)
+
+
+def test_restoration_changes_by_hand(model, X, tables) -> None:
     policy = model.policy_
     rows = X[
         (X["on_abnormal_list"] == 0)
@@ -257,17 +316,23 @@ def test_restoration_changes_by_hand(model, X) -> None:
         & (X["reports_not_filed"] == 0)
         & (X["penalties_general_all"] + X["penalties_serious_all"] > 0)
     ]
-    picked = [i for i in range(len(rows)) if restorable(rows.iloc[i], policy)]
+    picked = [(i, restorable_ids(tables, rows.iloc[i], policy)) for i in range(len(rows))]
+    picked = [(i, ids) for i, ids in picked if ids]
     assert len(picked) >= 2
-    for i in picked[:3]:
+    partial = 0
+    for i, ids in picked[:6]:
         row = rows.iloc[[i]]
-        plans = model.recourse(row).set_index("actions")
+        plans = recourse(model, row, tables=tables).set_index("actions")
         assert set(plans.index) == {"", "restore_penalties"}
-        s = model.classify(restore_by_hand(row), top_k=0).iloc[0]
+        changed = restored_row(tables, row, ids, policy)
+        severe = sum(changed[f"penalties_{s}_all"].item() for s in SEVERE)
+        partial += severe > 0  # a penalty that may not be restored still counts
+        s = model.classify(changed, top_k=0).iloc[0]
         assert plans.loc["restore_penalties", "tier"] == s["tier"]
         assert plans.loc["restore_penalties", "probability"] == pytest.approx(
             s["probability"], abs=1e-12
         )
+    assert partial < len(picked[:6])
 
 
 def test_order_lower_plans_first_then_fewest_actions(model, X) -> None:
@@ -302,7 +367,7 @@ def test_order_lower_plans_first_then_fewest_actions(model, X) -> None:
     assert some_lower >= 3
 
 
-def test_among_equal_sized_plans_the_lowest_tier_comes_first(X) -> None:
+def test_among_equal_sized_plans_the_lowest_tier_comes_first(X, tables) -> None:
     """Tiers named in words: "lowest tier" is the policy's order, not the alphabet.
 
     With score tier forced to the lowest (cut-offs near 1), the overrides decide:
@@ -343,15 +408,28 @@ def test_among_equal_sized_plans_the_lowest_tier_comes_first(X) -> None:
         & (X["reports_not_filed"] == 0)
         & (X["penalties_general_all"] + X["penalties_serious_all"] == 0)
     ]
-    row = clean.iloc[[0]].copy()
-    row["on_abnormal_list"] = 1
-    row["on_serious_list"] = 1
-    row["abnormal_reason"] = pd.Series(
-        ["unreachable_at_address"], index=row.index, dtype=X["abnormal_reason"].dtype
+    # the entity on both lists, the serious one for more than a year, in the register
+    entity_id, as_of = clean["entity_id"].iloc[0], pd.Timestamp(clean["as_of"].iloc[0])
+    listed = as_of - pd.Timedelta(days=400)
+    extra = pd.DataFrame(
+        {
+            "entry_id": ["X_ABN", "X_SER"],
+            "entity_id": [entity_id] * 2,
+            "list": ["abnormal_operation", "serious_illegal"],
+            "reason": ["unreachable_at_address", "serious_violation"],
+            "listed_on": [listed] * 2,
+            "removed_on": [pd.NaT] * 2,
+            "removal_reason": [None] * 2,
+        }
     )
+    both = tables.replace(
+        list_entries=pd.concat([tables.list_entries, extra], ignore_index=True)
+    ).validate()
+    row = cr.build_features(both, clean[["entity_id", "as_of"]].iloc[[0]], policy.feature_spec())
+    assert row[["on_abnormal_list", "on_serious_list"]].values.tolist() == [[1, 1]]
     now = model.classify(row, top_k=0).iloc[0]
     assert now["score_tier"] == "low" and now["tier"] == "severe"
-    plans = model.recourse(row)
+    plans = recourse(model, row, tables=both)
     by_plan = dict(zip(plans["actions"], plans["tier"], strict=True))
     assert by_plan["leave_abnormal_list"] == "high"
     assert by_plan["leave_serious_list"] == "medium"
@@ -360,3 +438,69 @@ def test_among_equal_sized_plans_the_lowest_tier_comes_first(X) -> None:
     # fewest actions first; among the one-action plans the lowest tier first
     assert plans["actions"].iloc[0] == "leave_serious_list"
     assert plans["actions"].iloc[1] == "leave_abnormal_list"
+
+
+# -- restorations the rules forbid are never offered (issue 21, points 1-3) ---------------
+def test_a_suspension_is_never_offered_restoration(reference, tables) -> None:
+    """E0003635's only penalty is a suspension (and it is on the serious list since
+    2023-11-06): its card used to offer restoration, tier D -> B."""
+    card = cr.report.explain_card(reference, "E0003635", tables=tables, as_of="2025-01-01")
+    assert not card.recourse["actions"].str.contains("restore_penalties").any()
+    X = cr.build_features(tables, cr.spine(tables, "2025-01-01"))
+    row = X[X["entity_id"] == "E0003635"]
+    assert row["penalties_serious_all"].item() == 1
+    plans = set(recourse(reference, row, tables=tables)["actions"])
+    assert plans == {"", "leave_serious_list"}  # 14 months on the list: early exit only
+
+
+_PEN = cr.load_sample().penalties
+_LISTS = cr.load_sample().list_entries
+#: entities with a general or serious penalty or a serious-list entry: where the rules bite
+_INTERESTING = sorted(
+    set(_PEN.loc[_PEN["severity"].isin(SEVERE), "entity_id"])
+    | set(_LISTS.loc[_LISTS["list"] == "serious_illegal", "entity_id"])
+)
+_DATES = pd.date_range("2019-01-01", "2026-01-01", freq="MS")
+
+
+def _registered(tables, entity_id: str, as_of: pd.Timestamp) -> bool:
+    e = tables.enterprises.set_index("entity_id").loc[entity_id]
+    gone = e["deregistered_on"]
+    return bool(e["registered_on"] < as_of and (pd.isna(gone) or gone >= as_of))
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    entity_id=st.sampled_from(_INTERESTING),
+    as_of=st.sampled_from(list(_DATES)),
+)
+def test_property_no_card_offers_a_restoration_the_rules_forbid(
+    reference, tables, entity_id, as_of
+) -> None:
+    """Over the sample's entities and dates: a card (cr.report.explain_card) never
+    offers restoration or early exit the rules forbid, and recourse given the register
+    offers them exactly when the rules, worked out here from the raw rows, allow."""
+    if not _registered(tables, entity_id, as_of):
+        return
+    card = cr.report.explain_card(reference, entity_id, tables=tables, as_of=as_of)
+    on_card = card.recourse  # the plans the card shows
+    X = cr.build_features(
+        tables,
+        pd.DataFrame({"entity_id": [entity_id], "as_of": [as_of]}),
+        reference.policy_.feature_spec(),
+    )
+    r = X.iloc[0]
+    allowed_restore = bool(restorable_ids(tables, r, reference.policy_)) and (
+        sum(num(r, f"penalties_{s}_all") for s in SEVERE) > 0
+    )
+    allowed_exit = num(r, "on_serious_list") >= 1 and serious_exit_open(
+        tables, r, reference.policy_
+    )
+    for plans in (on_card, recourse(reference, X, tables=tables)):
+        actions = " + ".join(plans["actions"])
+        if "restore_penalties" in actions:
+            assert allowed_restore, (entity_id, as_of)
+        if "leave_serious_list" in actions:
+            assert allowed_exit, (entity_id, as_of)
+    full = set(recourse(reference, X, tables=tables)["actions"])
+    assert full == expected_plans(r, reference.policy_, tables), (entity_id, as_of)

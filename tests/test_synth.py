@@ -16,13 +16,16 @@ from sklearn.metrics import roc_auc_score
 import creditrisk.synth as synth
 
 N, START, END, SEED = 20_000, "2018-01-01", "2025-12-31", 11
-THREE_YEARS = 1096  # days: listing period, escalation, 3-year disclosure
-ONE_YEAR = 366  # days: earliest early exit from the serious list
-MINOR_DISCLOSURE = 92  # days: 3 months
-WAIT_DAYS = 183  # days of disclosure before a restoration (6 months) ...
-WAIT_DAYS_STRICT = 366  # ... and in food, drug and special equipment (12 months)
+# DOMAIN.md's periods, in calendar months (an anniversary, not a count of days)
+THREE_YEARS = pd.DateOffset(years=3)  # listing period, escalation, 3-year disclosure
+ONE_YEAR = pd.DateOffset(months=12)  # earliest early exit from the serious list
+MINOR_DISCLOSURE = pd.DateOffset(months=3)  # criticism notices, lower-amount fines
+WAIT = pd.DateOffset(months=6)  # of disclosure before a restoration ...
+WAIT_STRICT = pd.DateOffset(months=12)  # ... and in food, drug and special equipment
 STRICT_SECTORS = ("food", "drug", "special_equipment")
 FILING_TO_REMOVAL_DAYS = 7  # removal decided within about 5 working days
+WARNING_DAYS = 60  # public warning before an escalation
+HEAVIER = ("suspension", "license_revocation", "qualification_downgrade", "trade_ban")
 DAY = pd.Timedelta(days=1)
 
 
@@ -207,11 +210,12 @@ def test_abnormal_operation_escalates_to_serious_list_after_three_years(world, e
     abn = entries[entries["list"] == "abnormal_operation"]
     esc = abn[abn["removal_reason"] == "escalated"]
     assert len(esc) >= 20
-    assert (esc["days"] == THREE_YEARS).all(), _show(esc[esc["days"] != THREE_YEARS])
-    too_long = abn[abn["days"] > THREE_YEARS]
+    anniversary = esc["listed_on"] + THREE_YEARS  # calendar-exact, not 1,096 days
+    assert (esc["removed_on"] == anniversary).all(), _show(esc[esc["removed_on"] != anniversary])
+    too_long = abn[abn["removed_on"] > abn["listed_on"] + THREE_YEARS]
     assert too_long.empty, _show(too_long)
     still_open = abn[abn["removed_on"].isna()]
-    overdue = still_open[(world.end - still_open["listed_on"]).dt.days >= THREE_YEARS]
+    overdue = still_open[world.end >= still_open["listed_on"] + THREE_YEARS]
     assert overdue.empty, "open beyond three years at the snapshot:\n" + _show(overdue)
     others = entries[(entries["list"] != "abnormal_operation")]
     assert not (others["removal_reason"] == "escalated").any()
@@ -253,8 +257,7 @@ def test_abnormal_marks_for_sole_proprietors_never_escalate(world, entries):
     marks = abnormal[marked]
     assert not (marks["removal_reason"] == "escalated").any()
     # marks do stay open beyond three years: the rule is not vacuous
-    held = (marks["removed_on"].fillna(world.end) - marks["listed_on"]).dt.days
-    assert (held > THREE_YEARS).any()
+    assert (marks["removed_on"].fillna(world.end) > marks["listed_on"] + THREE_YEARS).any()
 
 
 def test_serious_list_exits(world, entries):
@@ -263,14 +266,112 @@ def test_serious_list_exits(world, entries):
     reason = serious["removal_reason"]
     assert set(reason.dropna().unique()) == {"expired", "restored", "deregistered"}
     expired = serious[reason == "expired"]
-    assert (expired["days"] == THREE_YEARS).all(), _show(expired[expired["days"] != THREE_YEARS])
+    ends = expired["listed_on"] + THREE_YEARS
+    assert (expired["removed_on"] == ends).all(), _show(expired[expired["removed_on"] != ends])
     restored = serious[reason == "restored"]
-    assert (restored["days"] >= ONE_YEAR).all(), _show(restored[restored["days"] < ONE_YEAR])
+    early = restored[restored["removed_on"] < restored["listed_on"] + ONE_YEAR]
+    assert early.empty, _show(early)
     gone = serious[reason == "deregistered"]
     assert gone["deregistered_on"].notna().all(), _show(gone)
-    assert (serious["days"].dropna() <= THREE_YEARS).all()
+    removed = serious["removed_on"].notna()
+    assert (serious["removed_on"] <= serious["listed_on"] + THREE_YEARS)[removed].all()
     still_open = serious[serious["removed_on"].isna()]
-    assert ((world.end - still_open["listed_on"]).dt.days < THREE_YEARS).all()
+    assert (world.end < still_open["listed_on"] + THREE_YEARS).all()
+
+
+def test_early_exits_need_obligations_met_and_no_heavier_penalty(world, entries):
+    """Issue 21, point 10: early exit only with every annual report due filed (an entity
+    escalated for a missing report files it first) and no heavier penalty decided since
+    the listing."""
+    serious = entries[entries["list"] == "serious_illegal"]
+    early = serious[serious["removal_reason"] == "restored"]
+    assert len(early) >= 20
+    reports = world.tables.annual_reports
+    m = early[["entry_id", "entity_id", "removed_on"]].merge(reports, on="entity_id")
+    unfiled = m[
+        (_deadline(m["report_year"]) < m["removed_on"])
+        & (m["filed_on"].isna() | (m["filed_on"] > m["removed_on"]))
+    ]
+    assert unfiled.empty, "left early with a report outstanding:\n" + _show(unfiled)
+    pen = world.tables.penalties
+    heavy = pen[(pen["severity"] == "serious") | pen["measure"].isin(HEAVIER)]
+    m = early[["entry_id", "entity_id", "listed_on", "removed_on"]].merge(
+        heavy[["entity_id", "decided_on"]], on="entity_id"
+    )
+    after = m[(m["decided_on"] > m["listed_on"]) & (m["decided_on"] <= m["removed_on"])]
+    assert after.empty, "left early after a new heavier penalty:\n" + _show(after)
+    # the rule is not vacuous: escalated entities do stay for lack of a report
+    escalated = serious[serious["reason"] == "escalated_from_abnormal"]
+    assert len(escalated) > len(escalated[escalated["removal_reason"] == "restored"])
+
+
+def test_escalation_is_announced_by_a_public_warning(world, entries):
+    """Issue 21, point 10: a public warning in the 60 days before every escalation;
+    some warned entities clear the cause and are removed before the escalation."""
+    w = world.warnings
+    assert list(w.columns) == [
+        "warning_id",
+        "entity_id",
+        "entry_id",
+        "warned_on",
+        "escalation_due_on",
+    ]
+    assert w["warning_id"].is_unique and w["entry_id"].is_unique
+    before = w["escalation_due_on"] - w["warned_on"]
+    assert ((before > 0 * DAY) & (before <= WARNING_DAYS * DAY)).all(), _show(w)
+    abn = entries.set_index("entry_id")
+    warned = abn.loc[w["entry_id"]]
+    assert (warned["list"] == "abnormal_operation").all()
+    assert (
+        w["escalation_due_on"].to_numpy() == (warned["listed_on"] + THREE_YEARS).to_numpy()
+    ).all()
+    esc = entries[
+        (entries["removal_reason"] == "escalated")
+        & (entries["removed_on"] - WARNING_DAYS * DAY >= world.start)
+    ]
+    assert len(esc) >= 20
+    unwarned = esc[~esc["entry_id"].isin(w["entry_id"])]
+    assert unwarned.empty, "escalated without a warning:\n" + _show(unwarned)
+    # after a warning: escalated on the due day, removed before it, or still due
+    outcome = warned["removal_reason"].astype("str")
+    on_time = warned["removed_on"].to_numpy() == w["escalation_due_on"].to_numpy()
+    early = (warned["removed_on"] < w["escalation_due_on"].to_numpy()).to_numpy()
+    pending = warned["removed_on"].isna().to_numpy()
+    assert ((outcome == "escalated").to_numpy() == on_time).all()
+    assert (on_time | early | pending).all()
+    cleared = warned[early & (outcome == "restored").to_numpy()]
+    assert len(cleared) >= 5  # some clear the cause after the warning
+
+
+def test_missed_report_entries_are_removed_once_the_cause_is_cleared(world, entries):
+    """Issue 21, point 10: once every report due is filed, the missed-report listing is
+    removed within days (a filing in June counts before the next report falls due)."""
+    nf = entries[entries["reason"] == "annual_report_not_filed"]
+    reports = world.tables.annual_reports[["entity_id", "report_year", "filed_on"]]
+    due = reports.assign(deadline=_deadline(reports["report_year"]))
+    m = nf[["entry_id", "entity_id", "listed_on", "removed_on"]].merge(
+        due[["entity_id", "filed_on"]].rename(columns={"filed_on": "cleared_on"}), on="entity_id"
+    )
+    m = m[
+        (m["cleared_on"] > m["listed_on"])
+        & (m["removed_on"].isna() | (m["removed_on"] > m["cleared_on"]))
+        & (m["cleared_on"] + FILING_TO_REMOVAL_DAYS * DAY <= world.end)
+    ]
+    m = m.merge(due[["entity_id", "deadline", "filed_on"]], on="entity_id")
+    missing = (m["deadline"] < m["cleared_on"]) & (
+        m["filed_on"].isna() | (m["filed_on"] > m["cleared_on"])
+    )
+    m = m.assign(missing=missing).groupby(["entry_id", "cleared_on", "removed_on"], dropna=False)
+    clear = m["missing"].any()
+    clear = clear[~clear].reset_index()
+    assert len(nf) > 1_000
+    late = clear[
+        clear["removed_on"].isna()
+        | (clear["removed_on"] > clear["cleared_on"] + FILING_TO_REMOVAL_DAYS * DAY)
+    ]
+    assert late.empty, "cause cleared but still listed:\n" + _show(late)
+    in_june = nf[nf["removed_on"].dt.month == 6]
+    assert len(in_june) > 0  # June filings do clear listings
 
 
 # -- 7: penalties ------------------------------------------------------------------------
@@ -286,14 +387,18 @@ def test_penalty_disclosure_periods_and_fines(world):
     assert pen.loc[warning, "disclosure_ends_on"].isna().all()
     assert pen.loc[~warning, "disclosure_ends_on"].notna().all()
     assert (measure[warning] == "warning").all()
+    ends = pen["disclosure_ends_on"]
     minor = sev == "minor"
-    assert (days[minor] == MINOR_DISCLOSURE).all(), _show(pen[minor & (days != MINOR_DISCLOSURE)])
+    short = pen["published_on"] + MINOR_DISCLOSURE
+    assert (ends[minor] == short[minor]).all(), _show(pen[minor & (ends != short)])
     heavy = sev.isin(["general", "serious"])
     ban = measure == "trade_ban"
     assert ban.any()
     three_years = heavy & ~ban
-    assert (days[three_years] == THREE_YEARS).all(), _show(pen[three_years & (days != THREE_YEARS)])
-    assert (days[heavy & ban] >= THREE_YEARS).all()
+    long = pen["published_on"] + THREE_YEARS
+    assert (ends[three_years] == long[three_years]).all(), _show(pen[three_years & (ends != long)])
+    assert (ends[heavy & ban] >= long[heavy & ban]).all()
+    assert (days[heavy] >= 1095).all()
 
     fines = measure == "fine"
     assert (pen.loc[minor & fines, "fine_amount"] < line).all()
@@ -313,10 +418,12 @@ def test_penalty_restorations_follow_the_rules(world, ents, entries):
 
     assert done["severity"].isin(["general", "serious"]).all(), _show(done)
     assert done["measure"].isin(["fine", "confiscation"]).all(), _show(done)
-    early = done[done["waited"] < np.where(strict, WAIT_DAYS_STRICT, WAIT_DAYS)]
+    may_apply = done["published_on"] + WAIT
+    may_apply[strict] = done.loc[strict, "published_on"] + WAIT_STRICT
+    early = done[done["restored_on"] < may_apply]
     assert early.empty, "restored before the waiting period:\n" + _show(early)
     # the waits really differ by sector
-    assert done.loc[strict, "waited"].min() >= WAIT_DAYS_STRICT > done.loc[~strict, "waited"].min()
+    assert done.loc[strict, "waited"].min() >= 365 > done.loc[~strict, "waited"].min()
     late = done[done["restored_on"] >= done["disclosure_ends_on"]]
     assert late.empty, "restored after disclosure ended:\n" + _show(late)
     listed = done[_listed_at(done, entries, "restored_on")]
@@ -435,17 +542,69 @@ def test_open_entries_are_removed_on_the_day_of_deregistration(entries):
 
 
 # -- 10: inspectors ----------------------------------------------------------------------
+def _previous_inspectors(ins: pd.DataFrame) -> pd.DataFrame:
+    """Each inspection with the inspectors of the entity's inspection before it."""
+    seq = ins.sort_values(["entity_id", "inspected_on", "inspection_id"], kind="stable")
+    prev = seq.groupby("entity_id")[["inspector_1", "inspector_2"]].shift(1)
+    return seq.assign(prev_1=prev["inspector_1"], prev_2=prev["inspector_2"])
+
+
 def test_inspections_have_two_inspectors_from_the_entitys_region(world, ents):
-    ins = world.tables.inspections
+    """Both from the entity's region, except a key-sector lead whose region's
+    specialists were all barred (on the entity's previous inspection, or with a declared
+    conflict): then a specialist of the sector from another region leads (as
+    creditrisk.inspection.draw does)."""
+    ins = _previous_inspectors(world.tables.inspections)
     register = world.inspectors.set_index("inspector_id")
     assert register.index.is_unique
     assert ins["inspector_2"].notna().all()
     assert (ins["inspector_1"] != ins["inspector_2"]).all()
+    home = ins["entity_id"].map(ents["region"]).astype("str")
     for col in ("inspector_1", "inspector_2"):
         assert ins[col].isin(register.index).all()
-        region = ins[col].map(register["region"]).astype("str")
-        wrong = ins[region != ins["entity_id"].map(ents["region"]).astype("str")]
-        assert wrong.empty, f"{col} from another region:\n" + _show(wrong)
+    wrong = ins[ins["inspector_2"].map(register["region"]).astype("str") != home]
+    assert wrong.empty, "inspector_2 from another region:\n" + _show(wrong)
+    away = ins[ins["inspector_1"].map(register["region"]).astype("str") != home]
+    sector = away["entity_id"].map(ents["key_sector"]).astype("str")
+    assert (sector != "none").all(), _show(away[sector == "none"])
+    assert (away["inspector_1"].map(register["speciality"]).astype("str") == sector).all()
+    assert len(away) > 0  # small regions: one or two specialists of a sector
+    pairs = set(zip(world.conflicts["inspector_id"], world.conflicts["entity_id"], strict=True))
+    for row, s, r in zip(away.itertuples(), sector, home[away.index], strict=True):
+        if pd.isna(row.prev_1):
+            continue  # the previous inspection was before the register opens
+        local = register[(register["region"] == r) & (register["speciality"] == s)].index
+        free = {i for i in local if (i, row.entity_id) not in pairs} - {row.prev_1, row.prev_2}
+        assert not free, row
+
+
+def test_inspectors_avoid_the_previous_inspection_and_declared_conflicts(world, ents):
+    """Issue 21, point 10: never an inspector with a declared conflict, and never one of
+    the entity's previous inspection, unless its sector's only specialists anywhere
+    were that inspection's."""
+    ins = _previous_inspectors(world.tables.inspections)
+    pairs = set(zip(world.conflicts["inspector_id"], world.conflicts["entity_id"], strict=True))
+    conflicted = [
+        row
+        for row in ins.itertuples()
+        if (row.inspector_1, row.entity_id) in pairs or (row.inspector_2, row.entity_id) in pairs
+    ]
+    assert not conflicted, conflicted[:3]
+    repeat = ins[ins["prev_1"].notna()]
+    assert len(repeat) > 5_000
+    same = (
+        (repeat["inspector_1"] == repeat["prev_1"])
+        | (repeat["inspector_1"] == repeat["prev_2"])
+        | (repeat["inspector_2"] == repeat["prev_1"])
+        | (repeat["inspector_2"] == repeat["prev_2"])
+    )
+    register = world.inspectors.set_index("inspector_id")
+    for row in repeat[same].itertuples():
+        s = str(ents.at[row.entity_id, "key_sector"])
+        specialists = set(register.index[register["speciality"] == s])
+        # only a lead kept for want of any free specialist may repeat
+        assert row.inspector_2 not in {row.prev_1, row.prev_2}, row
+        assert s != "none" and specialists <= {row.prev_1, row.prev_2}, row
 
 
 def test_key_sector_inspections_are_led_by_a_specialist_when_one_exists(world, ents):
@@ -462,7 +621,13 @@ def test_key_sector_inspections_are_led_by_a_specialist_when_one_exists(world, e
     assert ((sector != "none") & ~has_specialist).any()  # regions without one exist too
     lead = ins["inspector_1"].map(register["speciality"]).astype("str")
     wrong = ins[key & (lead != sector)]
-    assert wrong.empty, "lead inspector without the sector's speciality:\n" + _show(wrong)
+    # ... unless every specialist of the sector, anywhere, has a conflict with the entity
+    pairs = set(zip(world.conflicts["inspector_id"], world.conflicts["entity_id"], strict=True))
+    for row in wrong.itertuples():
+        specialists = register.index[register["speciality"] == sector[row.Index]]
+        assert all((i, row.entity_id) in pairs for i in specialists), (
+            "lead inspector without the sector's speciality:\n" + _show(wrong)
+        )
 
 
 # -- 11: truth and calibration -----------------------------------------------------------

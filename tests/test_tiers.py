@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
+from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE
 from creditrisk.policy.tiers import (
     assign_tiers,
     fit_cutoffs,
@@ -304,15 +305,72 @@ def test_national_overrides_on_hand_rows() -> None:
         }
     )
     out = assign_tiers(np.array([0.01, 0.01, 0.5, 0.01, 0.01]), features, p, CUTOFFS)
-    # serious -> D; abnormal -> at least C; C stays C; food -> at least B;
-    # serious -> D then abnormal/key sector do not change D
-    assert tiers_of(out) == ["D", "C", "C", "B", "D"]
+    # serious -> D; abnormal -> at least C; C stays C; food by its score alone (A);
+    # serious -> D then abnormal does not change D
+    assert tiers_of(out) == ["D", "C", "C", "A", "D"]
     assert out["override"].tolist() == [
         "serious_illegal_list",
         "abnormal_list",
         "",
-        "key_sector",
+        "",
         "serious_illegal_list",
     ]
-    assert out["override_reason"].iloc[3] == "Key-sector business (food): never tier A"
     assert out["override_reason"].iloc[0].endswith("D")
+    assert "marked abnormal" in out["override_reason"].iloc[1]
+
+
+@pytest.mark.parametrize("name", ["national", "daqing"])
+def test_key_sector_alone_never_moves_a_tier_in_the_shipped_policies(name) -> None:
+    """Issue 21, point 9: DOMAIN.md gives key sectors more inspections, not a riskier
+    tier; every key sector at the lowest probability stays in tier A."""
+    p = cr.Policy.load(name)
+    sectors = ["none", "food", "drug", "industrial_product", "special_equipment"]
+    features = pd.DataFrame(
+        {
+            "on_serious_list": 0,
+            "on_abnormal_list": 0,
+            "penalties_serious_1y": 0,
+            "key_sector": pd.Categorical(sectors),
+        }
+    )
+    out = assign_tiers(np.full(len(sectors), 0.001), features, p, CUTOFFS)
+    assert tiers_of(out) == ["A"] * len(sectors)
+    assert (out["override"] == "").all()
+    assert all(rule.feature != "key_sector" for rule in p.overrides)
+
+
+def test_the_key_sector_example_rule_still_works() -> None:
+    d = cr.Policy.load("national").to_dict()
+    d["overrides"].append(dict(KEY_SECTOR_EXAMPLE))
+    p = cr.Policy.from_dict(d)
+    features = pd.DataFrame(
+        {
+            "on_serious_list": [0, 0],
+            "on_abnormal_list": [0, 0],
+            "key_sector": pd.Categorical(["food", "none"]),
+        }
+    )
+    out = assign_tiers(np.array([0.01, 0.01]), features, p, CUTOFFS)
+    assert tiers_of(out) == ["B", "A"]
+    assert out["override_reason"].iloc[0] == "Key-sector business (food): never tier A"
+
+
+def test_fitted_cutoffs_are_frozen_at_training() -> None:
+    """Issue 21, point 9: "shares" fits the cut-offs once, on the latest training date's
+    population; later scoring never refits them, so later shares are an outcome."""
+    result = cr.fit_model(cr.load_sample(), n_estimators=20, num_threads=1)
+    model = result.model
+    frozen = tuple(model.cutoffs_)
+    # fitted to the policy's shares on the training population of the latest as-of date
+    X_train = cr.build_features(
+        cr.load_sample(), cr.spine(cr.load_sample(), model.training_["as_of"][-1])
+    )
+    p = model.classify(X_train, top_k=0)["probability"].to_numpy()
+    assert frozen == pytest.approx(fit_cutoffs(p, model.policy_.shares), abs=1e-12)
+    # a riskier population later: same cut-offs, other shares
+    later = result.X_test[result.X_test["on_abnormal_list"] == 1]
+    scored = model.classify(later, top_k=0)
+    assert tuple(model.cutoffs_) == frozen
+    codes = scored["score_tier"].cat.codes.to_numpy()
+    np.testing.assert_array_equal(codes, score_tiers(scored["probability"].to_numpy(), frozen))
+    assert abs(float((codes == 0).mean()) - model.policy_.shares[0]) > 0.1

@@ -19,7 +19,7 @@ Example
 True
 """
 
-from creditrisk.inspection.allocation import Allocation, allocate
+from creditrisk.inspection.allocation import Allocation, allocate, baseline_inspections
 from creditrisk.inspection.draw import (
     PlanMismatch,
     StaffingError,
@@ -39,6 +39,7 @@ __all__ = [
     "StaffingError",
     "add_results",
     "allocate",
+    "baseline_inspections",
     "draw",
     "frequency_table",
     "inputs_digest",

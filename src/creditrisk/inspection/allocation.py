@@ -3,9 +3,10 @@
 A linear programme (scipy's HiGHS): choose the rate of every stratum (tier x key
 sector) to maximise expected findings (rate x the sum of the model's probabilities)
 subject to the budget, the policy's ratio range per tier, the random floor, the
-tier and key-sector minimums, and the ordering rules: a riskier tier is never sampled
-less than a safer one of the same sector, and a key-sector stratum never less than its
-tier outside the key sectors.
+tier and key-sector minimums, the baseline for disclosed-information checks (at least
+``baseline_ratio``, 3% nationally, of all enterprises per period) and the ordering
+rules: a riskier tier is never sampled less than a safer one of the same sector, and a
+key-sector stratum never less than its tier outside the key sectors.
 
 Example
 -------
@@ -33,7 +34,7 @@ from scipy.optimize import linprog
 from creditrisk.inspection.frequency import OTHER, frequency_table, minimum_rules, period_years
 from creditrisk.policy.rules import Policy
 
-__all__ = ["Allocation", "allocate"]
+__all__ = ["Allocation", "allocate", "baseline_inspections"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,78 @@ def _bounds(policy: Policy, tier: str, sector: str, years: float) -> tuple[float
     return lower, max(high * scale, lower)
 
 
+def baseline_inspections(policy: Policy, entities: int, period: str = "1Y") -> float:
+    """The fewest inspections per period the baseline for disclosed-information checks
+    allows: ``inspection.baseline_ratio`` of all entities (scaled to the period).
+
+    Parameters
+    ----------
+    policy : Policy
+        Its ``inspection.baseline_ratio`` (0 when unset) and ``inspection.period``.
+    entities : int
+        All the enterprises in the population.
+    period : str
+        The allocation's period.
+
+    Returns
+    -------
+    float
+        Inspections per period.
+
+    Examples
+    --------
+    >>> baseline_inspections(Policy.load("national"), 1_000)
+    30.0
+    >>> baseline_inspections(Policy.load("national"), 1_000, "6M")
+    15.0
+    """
+    ins = policy.inspection
+    scale = period_years(period) / period_years(ins.get("period", "1Y"))
+    return float(ins.get("baseline_ratio", 0.0)) * entities * scale
+
+
 def allocate(scores: pd.DataFrame, budget: float, policy: Policy, period: str = "1Y") -> Allocation:
-    """The rates per stratum that maximise expected findings within ``budget``
-    inspections per period, under the policy's floors, ranges, minimums and ordering.
+    """The rates per stratum that maximise expected findings within ``budget``.
+
+    Under the policy's random floor, ratio ranges, tier and key-sector minimums, the
+    baseline for disclosed-information checks (:func:`baseline_inspections`: the plan
+    visits at least ``baseline_ratio`` of all entities' worth of inspections) and the
+    ordering rules.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity: tier, probability and key_sector.
+    budget : float
+        Inspections available per period.
+    policy : Policy
+        The rules.
+    period : str
+        The period of the budget and the rates.
+
+    Returns
+    -------
+    Allocation
+        The rates per stratum and what they are expected to find.
+
+    Raises
+    ------
+    ValueError
+        A budget below what the floors and minimums need, or below the baseline; ranges
+        whose upper ends cannot reach the baseline.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
+    ...     "probability": 0.1, "tier": pd.Categorical(["A"] * 100, categories=list("ABCD")),
+    ...     "key_sector": "none"})
+    >>> try:
+    ...     allocate(scores, budget=2, policy=Policy.load("national"))
+    ... except ValueError as exc:
+    ...     print(str(exc)[:60])
+    a budget of 2 inspections is below the baseline of 3 for dis
+    >>> allocate(scores, budget=3, policy=Policy.load("national")).inspections
+    3.0
     """
     if budget <= 0:
         raise ValueError(f"budget must be a positive number of inspections, not {budget}")
@@ -107,6 +177,21 @@ def allocate(scores: pd.DataFrame, budget: float, policy: Policy, period: str = 
             f"a budget of {budget:,.6g} inspections is below the {need:,.6g} that the random "
             "floor, the ratio ranges' lower ends and the minimums need"
         )
+    baseline = baseline_inspections(policy, int(n.sum()), period)
+    ratio = float(policy.inspection.get("baseline_ratio", 0.0))
+    if baseline > budget + 1e-9:
+        raise ValueError(
+            f"a budget of {budget:,.6g} inspections is below the baseline of {baseline:,.6g} "
+            f"for disclosed-information checks ({ratio:.0%} of {int(n.sum()):,} enterprises "
+            f"per {policy.inspection.get('period', '1Y')})"
+        )
+    most = float(np.dot(n, [b[1] for b in bounds]))
+    if baseline > most + 1e-9:
+        raise ValueError(
+            f"the ratio ranges' upper ends allow {most:,.6g} inspections, below the baseline "
+            f"of {baseline:,.6g} for disclosed-information checks ({ratio:.0%} of "
+            f"{int(n.sum()):,} enterprises)"
+        )
     # ordering: x_safer <= x_riskier within a sector; key sector >= its tier's "other"
     rank = {t: i for i, t in enumerate(policy.tiers)}
     keys = list(zip(table["tier"].astype(str), table["sector"], strict=True))
@@ -119,8 +204,8 @@ def allocate(scores: pd.DataFrame, budget: float, policy: Policy, period: str = 
             rows.append((i, nxt))
         if sector != OTHER and (tier, OTHER) in position:
             rows.append((position[(tier, OTHER)], i))
-    a_ub = [n]
-    b_ub = [budget]
+    a_ub = [n, -n]  # within the budget, and at least the baseline
+    b_ub = [budget, -baseline]
     for low, high in rows:  # x_low - x_high <= 0
         row = np.zeros(len(keys))
         row[low], row[high] = 1.0, -1.0

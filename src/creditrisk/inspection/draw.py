@@ -1,9 +1,16 @@
 """The double-random draw: random targets per stratum, random inspectors per target.
 
 Targets are drawn at random within each stratum (tier x key sector) at the
-frequency table's rates: every entity gets the whole visits of its rate, and a random
-sample of the stratum (entities sorted by id, then ``numpy.random.default_rng(seed)``)
-gets one more for the fraction. The counts per stratum do not depend on the seed.
+frequency table's rates: every entity gets the whole visits of its rate, and a simple
+random sample of the stratum (entities sorted by id, then
+``numpy.random.default_rng(seed)``) gets one more for the fraction. The sample's size
+is the fraction's expected count rounded at random (randomised rounding: down, or up
+with the probability of the remainder), so every entity's chance of the extra visit is
+exactly the fraction and no entity is exempt: a group of 40 tier-A entities at a 1%
+floor gets one visit with probability 0.4 instead of none. Each visit records its
+entity's ``inclusion_probability``, the exact chance that the entity is in the plan
+(its stratum's rate, capped at 1); its inverse is the Horvitz-Thompson weight of the
+entity's outcome. The counts per stratum are the expected counts rounded down or up.
 
 Each visit then gets two inspectors, drawn at random among those allowed, least
 loaded first (an even workload):
@@ -135,6 +142,14 @@ def inputs_digest(
     return digest.hexdigest()
 
 
+def _extra_count(expected: float, rng) -> int:
+    """Randomised rounding: floor(expected), plus one with the remainder's probability
+    (one uniform drawn for every stratum, so the stream does not depend on the counts)."""
+    expected = round(float(expected), 9)  # 0.1 x 30 is 3, not 3.0000000000000004
+    low = int(np.floor(expected))
+    return low + int(rng.random() < expected - low)
+
+
 def _targets(scores: pd.DataFrame, policy: Policy, table: pd.DataFrame, rng) -> pd.DataFrame:
     groups = strata(scores, policy)
     frame = pd.DataFrame(
@@ -154,15 +169,18 @@ def _targets(scores: pd.DataFrame, policy: Policy, table: pd.DataFrame, rng) -> 
     for row in table.itertuples():
         part = frame[(frame["tier"] == str(row.tier)) & (frame["sector"] == row.sector)]
         part = part.sort_values("entity_id", kind="stable")
+        part = part.assign(inclusion_probability=min(float(row.rate), 1.0))
         whole = int(np.floor(row.rate))
         for v in range(whole):
             visits.append(part.assign(visit=v + 1))
-        extra = round((row.rate - whole) * len(part))
+        extra = _extra_count((row.rate - whole) * len(part), rng) if len(part) else 0
         if extra:
             chosen = np.sort(rng.choice(len(part), size=extra, replace=False))
             visits.append(part.iloc[chosen].assign(visit=whole + 1))
     if not visits:
-        return frame.iloc[:0].assign(visit=pd.Series(dtype=np.int64))
+        return frame.iloc[:0].assign(
+            inclusion_probability=pd.Series(dtype=np.float64), visit=pd.Series(dtype=np.int64)
+        )
     return pd.concat(visits, ignore_index=True)
 
 
@@ -177,14 +195,47 @@ def draw(
 ) -> pd.DataFrame:
     """Draw targets and inspectors; the plan, one row per visit.
 
-    ``scores``: one row per entity with entity_id, tier, probability, key_sector and
-    region. ``table``: the rates per stratum (default: :func:`frequency_table`; an
-    :class:`Allocation`'s ``table`` works too). ``history``: the event tables or their
-    inspections, for the last inspectors of every entity.
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity with entity_id, tier, probability, key_sector and region.
+    register : InspectorRegister
+        The inspectors and their declared conflicts.
+    policy : Policy
+        Strata (its key sectors) and the inspectors' rules.
+    seed : int
+        The draw's seed: the same inputs and seed give the same plan, bit for bit.
+    period : str
+        The plan's period (``"1Y"``, ``"6M"``).
+    table : pandas.DataFrame, optional
+        The rates per stratum (default: :func:`frequency_table`; an
+        :class:`Allocation`'s ``table`` works too).
+    history : EventTables or pandas.DataFrame, optional
+        The event tables or their inspections, for the last inspectors of every entity.
 
-    Columns: entity_id, visit, tier, sector, key_sector, region, probability,
-    inspector_1 (the lead), inspector_2, then seed, period, creditrisk_version and
-    inputs_sha256 (the same on every row).
+    Returns
+    -------
+    pandas.DataFrame
+        entity_id, visit, tier, sector, key_sector, region, probability, inspector_1
+        (the lead), inspector_2, inclusion_probability (the exact chance the entity is
+        in the plan: its stratum's rate capped at 1, never 0 while the rate is
+        positive), then seed, period, creditrisk_version and inputs_sha256 (the same on
+        every row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.inspection import InspectorRegister
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i:02d}" for i in range(40)],
+    ...     "tier": "A", "probability": 0.05, "key_sector": "none", "region": "r1"})
+    >>> register = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2", "I3"],
+    ...     "region": "r1", "speciality": "general"}))
+    >>> plans = [draw(scores, register, Policy.load("national"), seed=s) for s in range(20)]
+    >>> sorted({len(p) for p in plans})   # 40 entities x 1%: 0.4 visits, rounded at random
+    [0, 1]
+    >>> next(p for p in plans if len(p))["inclusion_probability"].tolist()
+    [0.01]
     """
     from creditrisk._version import __version__
 
@@ -198,7 +249,7 @@ def draw(
     plan = visits.assign(inspector_1=lead, inspector_2=second)
     plan = plan.sort_values(["entity_id", "visit"], kind="stable").reset_index(drop=True)
     columns = ["entity_id", "visit", "tier", "sector", "key_sector", "region", "probability"]
-    plan = plan[[*columns, "inspector_1", "inspector_2"]]
+    plan = plan[[*columns, "inspector_1", "inspector_2", "inclusion_probability"]]
     plan["tier"] = pd.Categorical(plan["tier"], categories=list(policy.tiers), ordered=True)
     plan["seed"] = np.int64(seed)
     plan["period"] = str(period)

@@ -809,7 +809,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return fig
 
     # -- recourse ------------------------------------------------------------------
-    def recourse(self, row: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    def recourse(self, row: pd.DataFrame | pd.Series, tables=None) -> pd.DataFrame:
         """What the entity can do to reach a lower tier: see :func:`creditrisk.model.recourse`.
 
         Parameters
@@ -817,6 +817,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         row : pandas.DataFrame or pandas.Series
             One entity's features with ``entity_id`` and ``as_of``: a one-row
             DataFrame, or a row of one.
+        tables : EventTables, optional
+            The register the row was built from. Credit restoration and early exit from
+            the serious list are offered only with it, where the entity's records show
+            the rules allow them.
 
         Returns
         -------
@@ -845,7 +849,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         """
         from creditrisk.model.recourse import recourse
 
-        return recourse(self, row)
+        return recourse(self, row, tables=tables)
 
     # -- input checks --------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -14,7 +14,7 @@ Example
 >>> sentence("report_last_year_filed", 0, pd.Timestamp("2024-07-01"))
 '2023 annual report not filed'
 >>> sentence("on_abnormal_list", 1)
-'On the abnormal operation list'
+'On the abnormal operation list, or marked abnormal (a sole proprietor)'
 """
 
 from __future__ import annotations
@@ -146,24 +146,32 @@ TEMPLATES: dict[str, dict] = {
         "Not found at the registered address in 1 inspection",
         "Not found at the registered address in {n} inspections",
     ),
+    # sole proprietors are *marked* abnormal, not listed (DOMAIN.md); one feature covers
+    # both, and a sentence does not know the legal form, so it names both
     "on_abnormal_list": _flag(
-        "On the abnormal operation list", "Not on the abnormal operation list"
+        "On the abnormal operation list, or marked abnormal (a sole proprietor)",
+        "Neither on the abnormal operation list nor marked abnormal",
     ),
-    "abnormal_reason": _number("Listed as abnormal because: {v}", "Not on the abnormal list"),
-    "days_on_abnormal_list": _number("On the abnormal operation list for {v:,.0f} days"),
+    "abnormal_reason": _number(
+        "Listed (a sole proprietor: marked) abnormal because: {v}",
+        "Neither listed nor marked abnormal",
+    ),
+    "days_on_abnormal_list": _number(
+        "Listed (a sole proprietor: marked) abnormal for {v:,.0f} days"
+    ),
     "on_serious_list": _flag(
         "On the serious illegal and dishonest list",
         "Not on the serious illegal and dishonest list",
     ),
-    "times_listed": _count("Listed once before", "Listed {n} times"),
+    "times_listed": _count("Listed or marked once before", "Listed or marked {n} times"),
     "times_listed_serious": _count(
         "Once on the serious illegal and dishonest list",
         "{n} times on the serious illegal and dishonest list",
     ),
-    "days_listed_total": _number("{v:,.0f} days on a list in all"),
+    "days_listed_total": _number("{v:,.0f} days listed or marked in all"),
     "list_removals_restored": _count(
-        "Removed from a list once by credit restoration",
-        "Removed from a list {n} times by credit restoration",
+        "Removed from a list (or a mark removed) once by credit restoration",
+        "Removed from a list (or a mark removed) {n} times by credit restoration",
         "Never removed from a list by credit restoration",
     ),
 }
@@ -277,7 +285,7 @@ def coded_sentences(
     -------
     >>> codes, text = coded_sentences("times_listed", np.array([0, 0, 1]), [2, 1])
     >>> [text[c] for c in codes]
-    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    ['Listed or marked 2 times', 'Listed or marked 2 times', 'Listed or marked once before']
     """
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
@@ -295,7 +303,7 @@ def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray
     Example
     -------
     >>> feature_sentences("times_listed", pd.Series([2, 2, 1])).tolist()
-    ['Listed 2 times', 'Listed 2 times', 'Listed once before']
+    ['Listed or marked 2 times', 'Listed or marked 2 times', 'Listed or marked once before']
     """
     codes, uniques = factorize(values)
     codes, text = coded_sentences(feature, codes, uniques, as_of)

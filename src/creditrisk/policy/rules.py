@@ -10,15 +10,24 @@ A rule tests one feature (``feature``, ``op``, ``value``) and acts with exactly 
 than that tier) or ``raise_by`` (that many tiers riskier, capped at the worst). Its
 ``reason`` is a sentence; ``{tier}`` and ``{value}`` are filled in.
 
+The national default holds only the overrides DOMAIN.md supports (the two lists). A
+local rule such as "a key-sector business is never tier A" is an example a bureau may
+add (:data:`KEY_SECTOR_EXAMPLE`, commented out in ``national.toml``): DOMAIN.md gives
+key sectors more frequent inspections, which ``[inspection.key_sectors]`` already sets,
+not a higher risk.
+
 Example
 -------
 >>> policy = Policy.load("national")
 >>> policy.tiers
 ('A', 'B', 'C', 'D')
 >>> [rule.name for rule in policy.overrides]
-['serious_illegal_list', 'abnormal_list', 'key_sector']
+['serious_illegal_list', 'abnormal_list']
 >>> Policy.from_dict(policy.to_dict()) == policy
 True
+>>> d = policy.to_dict(); d["overrides"].append(KEY_SECTOR_EXAMPLE)
+>>> [rule.name for rule in Policy.from_dict(d).overrides][-1]
+'key_sector'
 """
 
 from __future__ import annotations
@@ -30,13 +39,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from creditrisk.data.schema import KEY_SECTORS, MEASURES, Problem
 from creditrisk.features.builder import CATALOGUE, FeatureSpec
+from creditrisk.features.penalties import DisclosureRules, DisclosureSpec, disclosure_problems
 
-__all__ = ["OPS", "Override", "Policy", "PolicyError", "available_policies"]
+__all__ = ["KEY_SECTOR_EXAMPLE", "OPS", "Override", "Policy", "PolicyError", "available_policies"]
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
 _ACTIONS = ("set", "at_least", "at_most", "raise_by")
 _FEATURES = {f.name: f for f in CATALOGUE}
+#: An example local override, not in the national default: a key-sector business is
+#: never tier A. Append it to a policy's ``overrides`` to use it.
+KEY_SECTOR_EXAMPLE: dict[str, Any] = {
+    "name": "key_sector",
+    "feature": "key_sector",
+    "op": "!=",
+    "value": "none",
+    "at_least": "B",
+    "reason": "Key-sector business ({value}): never tier A",
+}
 _SECTIONS = {
     "name",
     "description",
@@ -101,15 +122,40 @@ class Override:
 class Policy:
     """A regulator's rules: tier names, how probabilities map to tiers, overrides and more.
 
-    ``method="shares"`` fits the cut-offs so the training population splits in
-    ``shares`` (lowest risk first) by probability, before the overrides move entities
-    up (so tier A ends smaller than its share); ``method="cutoffs"`` uses the fixed probability
-    ``cutoffs`` between consecutive tiers. ``disclosure`` holds how penalties count
-    (:meth:`feature_spec`), ``restoration`` the waiting periods used by recourse, and
-    ``inspection`` the sampling ratios used by inspection planning.
+    Parameters
+    ----------
+    name : str
+        The policy's name.
+    tiers : tuple of str
+        Tier names, lowest risk first.
+    method : {"shares", "cutoffs"}
+        ``"shares"`` fits the cut-offs once, at training, so the training population
+        (its latest as-of date) splits in ``shares`` (lowest risk first) by probability,
+        before the overrides move entities up; the model keeps those cut-offs
+        (``RiskModel.cutoffs_``, saved with it) for every later scoring, so later tier
+        shares are an outcome, not a quota. ``"cutoffs"`` uses the fixed probability
+        ``cutoffs`` between consecutive tiers.
+    shares : tuple of float
+        Target shares per tier at training (``method="shares"``).
+    cutoffs : tuple of float
+        Fixed cut-offs (``method="cutoffs"``).
+    labels : tuple of str
+        Tier labels in words.
+    overrides : tuple of Override
+        The hard rules, in order.
+    description : str
+        One line about the policy.
+    disclosure : dict
+        How penalties count and how long they are published (:meth:`feature_spec`,
+        :meth:`disclosure_problems`).
+    restoration : dict
+        The waiting periods, the measures never restorable and the minimum time on the
+        serious list, used by recourse.
+    inspection : dict
+        The sampling ratios, random floor and baseline used by inspection planning.
 
-    Example
-    -------
+    Examples
+    --------
     >>> p = Policy.load("daqing")
     >>> p.method, p.cutoffs
     ('cutoffs', (0.15, 0.3, 0.5))
@@ -219,11 +265,52 @@ class Policy:
 
     # -- what the rest of the library asks -----------------------------------------
     def feature_spec(self) -> FeatureSpec:
-        """The feature settings this policy's disclosure rules call for."""
-        return FeatureSpec(
+        """The feature settings this policy's disclosure rules call for.
+
+        Returns
+        -------
+        FeatureSpec
+            A :class:`~creditrisk.features.penalties.DisclosureSpec`: how penalties
+            count, and the disclosure periods that derive a missing end date.
+
+        Examples
+        --------
+        >>> spec = Policy.load("national").feature_spec()
+        >>> spec.penalty_counting, spec.disclosure.disclosure_months
+        ('disclosed', 36)
+        """
+        return DisclosureSpec(
             penalty_counting=self.disclosure.get("penalty_counting", "disclosed"),
             restored_penalties=self.disclosure.get("restored_penalties", "exclude"),
+            disclosure=DisclosureRules.from_policy(self.disclosure),
         )
+
+    def disclosure_problems(self, tables) -> list[Problem]:
+        """Penalties whose disclosure end in the register contradicts this policy.
+
+        A warning with an end (warnings are not published), or an end more than a
+        month from the policy's period (3 months for criticism notices and lower-amount
+        fines, 3 years otherwise; a trade ban's may be later). A missing end is no
+        problem: the features derive it from the policy.
+
+        Parameters
+        ----------
+        tables : EventTables
+            The register (its ``penalties`` table is read).
+
+        Returns
+        -------
+        list of Problem
+            Empty when the register agrees with the policy.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> Policy.load("national").disclosure_problems(cr.load_sample())
+        []
+        """
+        penalties = getattr(tables, "penalties", tables)
+        return disclosure_problems(penalties, DisclosureRules.from_policy(self.disclosure))
 
     def tier_index(self, tier: str) -> int:
         """Position of a tier, 0 the lowest risk."""
@@ -278,10 +365,40 @@ class Policy:
         ):
             if key in spec and spec[key] not in allowed:
                 raise PolicyError(f"{where}: disclosure.{key} must be one of {allowed}")
+        for key in ("lower_amount_fine", "short_disclosure_months", "disclosure_months"):
+            if key in spec and not _number(spec[key], positive=key != "lower_amount_fine"):
+                raise PolicyError(f"{where}: disclosure.{key} must be a non-negative number")
+        rest = self.restoration
+        for key in ("wait_months", "wait_months_key_sector", "serious_list_min_months"):
+            if key in rest and not _number(rest[key]):
+                raise PolicyError(f"{where}: restoration.{key} must be a non-negative number")
+        for key, allowed in (
+            ("key_sectors", KEY_SECTORS[1:]),
+            ("never_after", MEASURES),
+        ):
+            bad = [x for x in rest.get(key, []) if x not in allowed]
+            if bad:
+                raise PolicyError(
+                    f"{where}: restoration.{key} names {bad[0]!r}; allowed: {list(allowed)}"
+                )
         ratios = self.inspection.get("ratios", {})
         unknown = sorted(set(ratios) - set(self.tiers))
         if unknown:
             raise PolicyError(f"{where}: inspection.ratios names unknown tier {unknown[0]!r}")
+        floor = self.inspection.get("random_floor")
+        if floor is not None and not (_number(floor) and 0 < float(floor) <= 1):
+            raise PolicyError(
+                f"{where}: inspection.random_floor must be in (0, 1]: no entity is exempt "
+                "from the random draw"
+            )
+        baseline = self.inspection.get("baseline_ratio")
+        if baseline is not None and not (_number(baseline) and float(baseline) <= 1):
+            raise PolicyError(f"{where}: inspection.baseline_ratio must be in [0, 1]")
+
+
+def _number(value: Any, positive: bool = False) -> bool:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return ok and (value > 0 or not positive)
 
 
 def _plain(v: Any) -> Any:

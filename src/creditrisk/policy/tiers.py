@@ -78,8 +78,9 @@ def override_mask(rule: Override, features: pd.DataFrame) -> np.ndarray:
 
     Example
     -------
-    >>> from creditrisk.policy.rules import Policy
-    >>> rule = Policy.load("national").overrides[2]
+    >>> from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE, Policy
+    >>> d = Policy.load("national").to_dict(); d["overrides"].append(KEY_SECTOR_EXAMPLE)
+    >>> rule = Policy.from_dict(d).overrides[2]
     >>> override_mask(rule, pd.DataFrame({"key_sector": ["food", "none", None]})).tolist()
     [True, False, False]
     """

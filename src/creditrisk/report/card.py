@@ -40,17 +40,22 @@ RIGHTS = (
     "the enterprise can ask for it to be corrected, and it can challenge a listing or a "
     "penalty through administrative reconsideration or litigation. Listings state their "
     "reasons and remedies; a sole proprietor may ask for this explanation of an "
-    "automated decision."
+    "automated decision. Credit restoration (an early stop of a penalty's disclosure) and "
+    "early exit from the serious illegal list are shown only where the records show the "
+    "rules allow them: never after a suspension, a trade ban, a downgraded qualification "
+    "or a revoked license; after 6 months of disclosure, 12 in food, drugs and special "
+    "equipment; early exit after 12 months on the list, with obligations met and no "
+    "heavier penalty since."
 )
 _OUTCOME_WORDS = {
     "compliant": "no issues found",
     "issues_found": "issues found",
     "not_found_at_address": "not found at the registered address",
 }
-_LIST_WORDS = {
-    "abnormal_operation": "abnormal operation list",
-    "abnormal_mark": "abnormal operation mark (sole proprietors)",
-    "serious_illegal": "serious illegal and dishonest list",
+_LIST_WORDS = {  # sole proprietors are *marked* abnormal, not listed (DOMAIN.md)
+    "abnormal_operation": "Put on the abnormal operation list",
+    "abnormal_mark": "Marked abnormal (a sole proprietor is marked, not listed)",
+    "serious_illegal": "Put on the serious illegal and dishonest list",
 }
 
 
@@ -226,7 +231,7 @@ def explain_card(
         override_reason=str(score["override_reason"]),
         reasons=reasons.reset_index(drop=True),
         base_value=float(phi["base_value"]),
-        recourse=model.recourse(X),
+        recourse=model.recourse(X, tables=tables),
         records=None if tables is None else records(tables, entity_id, at),
         attributes=_attributes(row),
         top_k=model.top_k,
@@ -339,7 +344,7 @@ def records(tables, entity_id: str, as_of) -> pd.DataFrame:
     for e in own.list_entries.itertuples():
         if not _known(e.listed_on, as_of):
             continue
-        text = f"Put on the {_LIST_WORDS.get(str(e.list), _w(e.list))}: {_w(e.reason)}"
+        text = f"{_LIST_WORDS.get(str(e.list), 'Put on the ' + _w(e.list))}: {_w(e.reason)}"
         if _known(e.removed_on, as_of):
             text += f"; removed on {_d(e.removed_on)} ({_w(e.removal_reason)})"
         rows.append((e.listed_on, "list_entries", text))

@@ -1,13 +1,17 @@
 """A synthetic world with known truth: the laboratory every figure is measured in.
 
 :func:`generate` simulates registered entities month by month under the rules of
-DOMAIN.md (annual reports due 1 Jan - 30 Jun and the July abnormal listing, three-year
-escalation to the serious illegal list, 3-month / 3-year penalty disclosure, credit
-restoration after 6 or 12 months, key sectors, sole proprietors marked rather than
-listed, random inspections at tiered rates plus targeted, complaint and joint ones,
-deregistrations) around a hidden, drifting risk per entity, and inspectors who differ
-in strictness. ``world.truth`` holds what no model sees, including the true
-probability of an inspection finding for any as-of date (the oracle).
+DOMAIN.md (annual reports due 1 Jan - 30 Jun and the July abnormal listing, removal
+once the cause is cleared, escalation to the serious illegal list on the third
+anniversary after a public warning in the 60 days before (``world.warnings``), early
+exit from it after a year only with obligations met and no heavier penalty since,
+3-month / 3-year penalty disclosure in calendar months, credit restoration after 6 or
+12 months, key sectors, sole proprietors marked rather than listed, random inspections
+at tiered rates plus targeted, complaint and joint ones by two inspectors who avoid the
+entity's previous inspection and their declared conflicts, deregistrations) around a
+hidden, drifting risk per entity, and inspectors who differ in strictness.
+``world.truth`` holds what no model sees, including the true probability of an
+inspection finding for any as-of date (the oracle).
 
 Example
 -------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["NA_DAY", "Calendar", "day_of", "to_datetime"]
+__all__ = ["NA_DAY", "Calendar", "add_months", "day_of", "next_june_30", "to_datetime"]
 
 #: "no date" in int-day arrays
 NA_DAY = np.iinfo(np.int32).min
@@ -23,6 +23,69 @@ NA_DAY = np.iinfo(np.int32).min
 def day_of(date: str | pd.Timestamp) -> int:
     """Days since 1970-01-01 of a date."""
     return int(pd.Timestamp(date).to_datetime64().astype("datetime64[D]").astype(np.int64))
+
+
+def add_months(days: np.ndarray, months) -> np.ndarray:
+    """The same day ``months`` calendar months later (the month's last day when it is
+    shorter: 31 January + 1 month is 28 or 29 February), as pandas' DateOffset counts.
+
+    Parameters
+    ----------
+    days : numpy.ndarray
+        int days since 1970 (NA_DAY stays NA_DAY).
+    months : int or numpy.ndarray
+        Whole months to add, one for all or one per day.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 days.
+
+    Examples
+    --------
+    >>> d = np.array([day_of("2021-07-01"), day_of("2024-02-29"), day_of("2024-01-31")])
+    >>> [str(x)[:10] for x in to_datetime(add_months(d, 36))]
+    ['2024-07-01', '2027-02-28', '2027-01-31']
+    >>> str(to_datetime(add_months(d[2:], 1))[0])[:10]
+    '2024-02-29'
+    """
+    days = np.asarray(days, dtype=np.int64)
+    na = days == NA_DAY
+    safe = np.where(na, 0, days)
+    date = safe.astype("datetime64[D]")
+    month = date.astype("datetime64[M]")
+    offset = safe - month.astype("datetime64[D]").astype(np.int64)  # day of month - 1
+    target = month + np.asarray(months, dtype=np.int64).astype("timedelta64[M]")
+    first = target.astype("datetime64[D]").astype(np.int64)
+    length = (target + np.timedelta64(1, "M")).astype("datetime64[D]").astype(np.int64) - first
+    out = first + np.minimum(offset, length - 1)
+    return np.where(na, NA_DAY, out).astype(np.int64)
+
+
+def next_june_30(days: np.ndarray) -> np.ndarray:
+    """The first 30 June on or after each day (an annual report deadline).
+
+    Parameters
+    ----------
+    days : numpy.ndarray
+        int days since 1970.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 days.
+
+    Examples
+    --------
+    >>> d = np.array([day_of("2023-06-30"), day_of("2023-07-01")])
+    >>> [str(x)[:10] for x in to_datetime(next_june_30(d))]
+    ['2023-06-30', '2024-06-30']
+    """
+    days = np.asarray(days, dtype=np.int64)
+    year = days.astype("datetime64[D]").astype("datetime64[Y]")
+    this = (year + np.timedelta64(6, "M")).astype("datetime64[D]").astype(np.int64) - 1
+    following = (year + np.timedelta64(18, "M")).astype("datetime64[D]").astype(np.int64) - 1
+    return np.where(days <= this, this, following)
 
 
 def to_datetime(days: np.ndarray) -> np.ndarray:

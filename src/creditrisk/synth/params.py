@@ -187,6 +187,11 @@ class WorldParams:
     other_fix_rate: float = 0.20  # monthly, false information / disclosure not made
     disclosure_order_rate: float = 0.00005  # monthly: ordered disclosure not made
     serious_early_exit_rate: float = 0.03  # monthly after the first year, active entities
+    #: days before an escalation to the serious list that the public warning comes
+    warning_days: int = 60
+    #: share of operating entities that clear the cause after the warning (and are
+    #: removed before the escalation)
+    warning_fix_share: float = 0.25
 
     # -- inspections -----------------------------------------------------------------
     #: yearly random-inspection ratio per tier of the simulated regulator's rule grid

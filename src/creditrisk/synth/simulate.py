@@ -5,10 +5,14 @@ life state (active, dormant, deregistered). Each month, vectorised over all enti
 registrations and licenses, drift of ``x``, deregistrations, dormancy, risk-driven
 penalties, inspections (random at the simulated regulator's tier rates, complaints,
 targeted, joint) with outcomes that depend on ``r`` and on the inspectors' strictness,
-annual reports (due 1 Jan - 30 Jun), the July abnormal listing of non-filers, removals,
-three-year escalation to the serious illegal list, and credit restorations after their
-waiting periods. Events that follow others with a lag (a penalty after a finding) are
-dated ahead; an entity's deregistration is never dated before its last event.
+annual reports (due 1 Jan - 30 Jun), the July abnormal listing of non-filers, removals
+once the cause is cleared, the public warning and the escalation to the serious illegal
+list on the third anniversary, early exits from it (after a year, obligations met, no
+heavier penalty since), and credit restorations after their waiting periods. Periods
+are calendar months (DOMAIN.md's "3 years" is the anniversary, not 1,096 days).
+Inspectors avoid the entity's previous inspection and their declared conflicts.
+Events that follow others with a lag (a penalty after a finding) are dated ahead; an
+entity's deregistration is never dated before its last event.
 
 Dates are int days since 1970 here; :mod:`creditrisk.synth.world` turns the stores into
 the typed event tables.
@@ -23,7 +27,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from creditrisk.data.schema import ENTITY_TYPES, KEY_SECTORS, MEASURES, SEVERITIES
-from creditrisk.synth.calendar import NA_DAY, Calendar, day_of
+from creditrisk.synth.calendar import NA_DAY, Calendar, add_months, day_of, next_june_30
 from creditrisk.synth.params import (
     GENERAL_CATEGORIES,
     INDUSTRIES,
@@ -37,11 +41,23 @@ __all__ = ["Simulation"]
 
 NEVER = -10_000  # "no such month" in month-index state arrays
 YEAR = 365.25
-THREE_YEARS = 1096
+# calendar periods (DOMAIN.md), in months: the lists' three years and the serious
+# list's one-year minimum, 3-month and 3-year disclosure, 6- and 12-month waits
+LIST_MONTHS = 36
+EARLY_EXIT_MONTHS = 12
+SHORT_DISCLOSURE_MONTHS = 3
+DISCLOSURE_MONTHS = 36
+WAIT_MONTHS, WAIT_MONTHS_STRICT = 6, 12
 SPECIALITIES = ("general", *KEY_SECTORS[1:])
 CATEGORIES = tuple(dict.fromkeys([*SECTOR_CATEGORY.values(), *GENERAL_CATEGORIES]))
 LICENSE_TYPES = (*SECTOR_LICENSES.values(), *OTHER_LICENSES)
 RESTORABLE = (MEASURES.index("fine"), MEASURES.index("confiscation"))
+#: measures of a heavier penalty (with any serious one): no early exit from the serious
+#: list after one
+HEAVIER = tuple(
+    MEASURES.index(m)
+    for m in ("suspension", "license_revocation", "qualification_downgrade", "trade_ban")
+)
 STRICT_SECTORS = (
     KEY_SECTORS.index("food"),
     KEY_SECTORS.index("drug"),
@@ -98,8 +114,10 @@ class Simulation:
         self.cal = Calendar(str(first), end)
         self.t0 = 12 * params.burn_in_years  # index of the month holding `start`
         self.start_day, self.end_day = day_of(start), day_of(end)
+        self.seed = seed
         self._setup_entities()
         self._setup_inspectors()
+        self._setup_conflicts()
         self._setup_state()
         self._setup_stores()
 
@@ -204,6 +222,29 @@ class Simulation:
         self.lead_offset = np.array(offsets).reshape(p.n_regions, len(KEY_SECTORS))
         self.lead_size = np.array(lengths).reshape(p.n_regions, len(KEY_SECTORS))
 
+    def _setup_conflicts(self) -> None:
+        """Declared conflicts of interest: a few entities of their own region per
+        inspector, drawn from their own random stream (so the other draws do not depend
+        on how many there are); the simulated inspections avoid them."""
+        rng = np.random.default_rng([self.seed, 2])
+        rows = []
+        for i, r in enumerate(self.insp_region):
+            pool = np.flatnonzero(self.region == r)
+            k = min(rng.poisson(self.p.conflicts_per_inspector), len(pool))
+            for e in rng.choice(pool, k, replace=False) if k else []:
+                rows.append((i, e))
+        self.conflict_pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        start = self.cal.month_start[self.t0]
+        self.conflict_declared = start + rng.integers(0, 365, len(self.conflict_pairs))
+        self.conflict_reason = rng.choice(
+            ["relative", "former_employer", "shareholding"], len(self.conflict_pairs)
+        )
+        codes = self.conflict_pairs[:, 0] * self.n + self.conflict_pairs[:, 1]
+        self.conflict_codes = np.unique(codes)
+        self.specialists = [
+            np.flatnonzero(self.insp_speciality == s) for s in range(len(KEY_SECTORS))
+        ]
+
     def _setup_state(self) -> None:
         n, p = self.n, self.p
         self.x = self.rng.normal(0, p.drift_sd, n)
@@ -225,6 +266,12 @@ class Simulation:
         self.current_license = np.full(n, -1, dtype=np.int64)
         self.last_event_day = self.reg_day.copy()
         self.last_removal_day = np.full(n, NA_DAY, dtype=np.int64)
+        self.last_heavy_day = np.full(n, NA_DAY, dtype=np.int64)
+        # the inspectors of each entity's last inspection (avoidance), -1 for none
+        self.last_lead = np.full(n, -1, dtype=np.int64)
+        self.last_second = np.full(n, -1, dtype=np.int64)
+        self.report_blocks: list[tuple[int, int, int]] = []  # (start, end, year) of each June
+        self.warning_fixes: dict[int, list[np.ndarray]] = defaultdict(list)
         self.late_filings: dict[int, list[np.ndarray]] = defaultdict(list)
         self.restorations: dict[int, list[np.ndarray]] = defaultdict(list)
         self.expiries: dict[int, list[np.ndarray]] = defaultdict(list)
@@ -248,8 +295,19 @@ class Simulation:
             entity="i8", day="i8", kind="i8", outcome="i8", lead="i8", second="i8", published="i8"
         )
         self.entries = Store(
-            void="?", entity="i8", list="i8", reason="i8", listed="i8", removed="i8", removal="i8"
+            void="?",
+            entity="i8",
+            list="i8",
+            reason="i8",
+            listed="i8",
+            removed="i8",
+            removal="i8",
+            warned="i8",
+            fix_day="i8",
+            fix_removal="i8",
         )
+        # public warnings in the days before an escalation to the serious list
+        self.warnings = Store(entity="i8", entry="i8", day="i8", due="i8")
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
@@ -278,12 +336,15 @@ class Simulation:
             ent = active[hit]
             self._add_penalties(ent, self.cal.random_day(t, self.rng.random(len(ent))))
             self._inspect(t, alive, active)
+            # late filings first: one made in June clears the cause before the next
+            # report counts as missed on 30 June
+            self._late_filings(t)
             if month == 6:
                 self._reports_due(t)
             if month == 7:
                 self._list_non_filers(t)
-            self._late_filings(t)
             self._fix_listings(t, active)
+            self._answer_warnings(t)
             if progress is not None:
                 progress(t + 1, total)
         return self
@@ -398,15 +459,23 @@ class Simulation:
             general[rng.integers(0, len(general), k)],
         )
         published = decided + rng.integers(1, 21, k)
-        ban_days = rng.integers(1, 11, k) * 365
+        ban_years = rng.integers(1, 11, k)
+        # published 3 months (criticism notices, lower-amount fines: the minor ones),
+        # 3 years, or a ban's years when longer; calendar months from publication
         disclosure_end = np.select(
             [severity == 0, severity == 1, measure == MEASURES.index("trade_ban")],
-            [NA_DAY, published + 92, published + np.maximum(THREE_YEARS, ban_days)],
-            published + THREE_YEARS,
+            [
+                NA_DAY,
+                add_months(published, SHORT_DISCLOSURE_MONTHS),
+                add_months(published, 12 * np.maximum(3, ban_years)),
+            ],
+            add_months(published, DISCLOSURE_MONTHS),
         )
-        # credit restoration: general/serious fines and confiscations, after 6 (12) months
-        wait = np.where(np.isin(sector, STRICT_SECTORS), 366, 183)
-        apply = published + wait + rng.exponential(p.restoration_delay_days, k).astype(np.int64)
+        # credit restoration: general/serious fines and confiscations, after 6 months of
+        # disclosure (12 in food, drugs and special equipment)
+        wait = np.where(np.isin(sector, STRICT_SECTORS), WAIT_MONTHS_STRICT, WAIT_MONTHS)
+        delay = rng.exponential(p.restoration_delay_days, k).astype(np.int64)
+        apply = add_months(published, wait) + delay
         restorable = (
             (severity >= 2)
             & np.isin(measure, RESTORABLE)
@@ -443,6 +512,8 @@ class Simulation:
         np.maximum.at(self.last_penalty_t, ent, t_dec)
         np.maximum.at(self.last_category_day, (ent, category), decided.astype(np.int32))
         np.maximum.at(self.last_event_day, ent, decided)
+        heavy = (severity == 3) | np.isin(measure, HEAVIER)
+        np.maximum.at(self.last_heavy_day, ent[heavy], decided[heavy])
 
         revoke = measure == MEASURES.index("license_revocation")
         lic = self.current_license[ent[revoke]]
@@ -549,7 +620,7 @@ class Simulation:
         if not k:
             return
         day = self.cal.random_day(t, rng.random(k))
-        lead, second = self._assign_inspectors(ent)
+        lead, second = self._assign_inspectors(ent, day)
         team = (self.insp_strictness[lead] + self.insp_strictness[second]) / np.sqrt(2)
         offset = np.array([p.kind_offset[x] for x in ("random", "targeted", "complaint", "joint")])[
             kind
@@ -586,16 +657,100 @@ class Simulation:
             e = ent[mask]
             self._list_abnormal(e, reason, day[mask] + rng.integers(1, 15, len(e)))
 
-    def _assign_inspectors(self, ent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _assign_inspectors(self, ent: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two inspectors of the entity's region per inspection (a key-sector lead with
+        the sector's speciality), never one of the entity's previous inspection nor one
+        with a declared conflict (DOMAIN.md's avoidance rules). An entity inspected more
+        than once this month is served in day order, each visit avoiding the one before."""
+        k = len(ent)
+        lead = np.empty(k, dtype=np.int64)
+        second = np.empty(k, dtype=np.int64)
+        if not k:
+            return lead, second
+        order = np.lexsort((day, ent))
+        sorted_ent = ent[order]
+        first = np.r_[True, sorted_ent[1:] != sorted_ent[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(k), 0))
+        rank = np.empty(k, dtype=np.int64)
+        rank[order] = np.arange(k) - start
+        for r in range(int(rank.max()) + 1):
+            rows = np.flatnonzero(rank == r)
+            lead[rows], second[rows] = self._inspector_pair(ent[rows])
+            self.last_lead[ent[rows]] = lead[rows]
+            self.last_second[ent[rows]] = second[rows]
+        return lead, second
+
+    def _barred(self, inspector: np.ndarray, ent: np.ndarray) -> np.ndarray:
+        """Whether each inspector may not go to each entity: on its last inspection, or
+        with a declared conflict."""
+        out = (inspector == self.last_lead[ent]) | (inspector == self.last_second[ent])
+        return out | self._conflicted(inspector, ent)
+
+    def _inspector_pair(self, ent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rng, k = self.rng, len(ent)
         g, s = self.region[ent], self.key_sector[ent]
-        lead = self.lead_pool[
-            self.lead_offset[g, s] + (rng.random(k) * self.lead_size[g, s]).astype(np.int64)
-        ]
-        pos = lead - self.region_offset[g]
-        other = (rng.random(k) * (self.region_size[g] - 1)).astype(np.int64)
-        other += other >= pos
-        return lead, self.region_offset[g] + other
+        offset, size = self.lead_offset[g, s], self.lead_size[g, s]
+        lead = self.lead_pool[offset + (rng.random(k) * size).astype(np.int64)]
+        for _ in range(3):  # redraw the barred (vectorised); the rest one by one below
+            bad = np.flatnonzero(self._barred(lead, ent))
+            if not len(bad):
+                break
+            u = rng.random(len(bad))
+            lead[bad] = self.lead_pool[offset[bad] + (u * size[bad]).astype(np.int64)]
+        for i in np.flatnonzero(self._barred(lead, ent)):
+            pool = self.lead_pool[offset[i] : offset[i] + size[i]]
+            pool = pool[~self._barred(pool, np.full(len(pool), ent[i]))]
+            if len(pool):
+                lead[i] = pool[rng.integers(len(pool))]
+            else:
+                lead[i] = self._free_lead(int(ent[i]), int(lead[i]))
+        base, members = self.region_offset[g], self.region_size[g]
+        pos = lead - base
+        local = (pos >= 0) & (pos < members)
+        other = (rng.random(k) * (members - local)).astype(np.int64)
+        other += local & (other >= pos)
+        second = base + other
+        for _ in range(3):
+            bad = np.flatnonzero(self._barred(second, ent) | (second == lead))
+            if not len(bad):
+                break
+            second[bad] = base[bad] + (rng.random(len(bad)) * members[bad]).astype(np.int64)
+        for i in np.flatnonzero(self._barred(second, ent) | (second == lead)):
+            pool = np.arange(base[i], base[i] + members[i])
+            pool = pool[(pool != lead[i]) & ~self._barred(pool, np.full(len(pool), ent[i]))]
+            if len(pool):  # else no one is free: the least bad stays
+                second[i] = pool[self.rng.integers(len(pool))]
+        return lead, second
+
+    def _free_lead(self, e: int, current: int) -> int:
+        """A lead for an entity whose pool of leads is all barred: for a key-sector
+        entity of a region with specialists, a specialist of its sector from another
+        region, else the local one of its last inspection (the speciality before "not
+        the same again"), but never one with a declared conflict: then anyone free in
+        its region."""
+        rng, s, g = self.rng, int(self.key_sector[e]), int(self.region[e])
+        members = np.arange(self.region_offset[g], self.region_offset[g] + self.region_size[g])
+        pools = [members]
+        if s > 0 and self.insp_speciality[current] == s:
+            pools.insert(0, self.specialists[s])
+            repeat = self.specialists[s][np.isin(self.specialists[s], members)]
+            repeat = repeat[~self._conflicted(repeat, np.full(len(repeat), e))]
+            if len(repeat):
+                pools.insert(1, None)  # keep a specialist of the last inspection
+        for pool in pools:
+            if pool is None:
+                return int(repeat[rng.integers(len(repeat))])
+            pool = pool[~self._barred(pool, np.full(len(pool), e))]
+            if len(pool):
+                return int(pool[rng.integers(len(pool))])
+        return current
+
+    def _conflicted(self, inspector: np.ndarray, ent: np.ndarray) -> np.ndarray:
+        if not len(self.conflict_codes):
+            return np.zeros(len(inspector), dtype=bool)
+        code = inspector * self.n + ent
+        pos = np.minimum(np.searchsorted(self.conflict_codes, code), len(self.conflict_codes) - 1)
+        return self.conflict_codes[pos] == code
 
     # -- annual reports --------------------------------------------------------------------
     def _reports_due(self, t: int) -> None:
@@ -621,6 +776,7 @@ class Simulation:
         idx = self.reports.append(
             entity=due, year=year, filed=filed, zero=dormant & on_time, risk=self.r[due]
         )
+        self.report_blocks.append((int(idx[0]) if k else self.reports.n, self.reports.n, year))
         np.maximum.at(self.last_event_day, due[on_time], filed[on_time])
         missed = ~on_time
         self.outstanding[due[missed]] += 1
@@ -633,15 +789,25 @@ class Simulation:
             self.late_filings[t + int(m)].append(idx[late][delay == m])
 
     def _list_non_filers(self, t: int) -> None:
-        ent = np.flatnonzero(self.missed_now & (self.gone_day == NA_DAY))
+        """1-14 July: every entity registered that day that missed 30 June is listed (one
+        whose deregistration is already dated, after a pending event, leaves the list
+        that day)."""
+        ent = np.flatnonzero(self.missed_now)
         day = self.cal.month_start[t] + self.rng.integers(0, 14, len(ent))  # 1-14 July
+        gone = self.gone_day[ent]
+        registered = (gone == NA_DAY) | (gone > day)
+        ent, day = ent[registered], day[registered]
         self._list_abnormal(ent, NOT_FILED, day)
+        leaving = ent[(self.gone_day[ent] != NA_DAY) & (self.open_abnormal[ent] >= 0)]
+        self._remove(self.open_abnormal[leaving], self.gone_day[leaving], DEREGISTERED)
+        self.open_abnormal[leaving] = -1
         self.missed_now[:] = False
 
     def _late_filings(self, t: int) -> None:
         if t not in self.late_filings:
             return
         idx = np.concatenate(self.late_filings.pop(t))
+        idx = idx[self.reports["filed"][idx] == NA_DAY]  # filed after a warning already
         ent = self.reports["entity"][idx]
         ok = self.gone_day[ent] == NA_DAY
         idx, ent = idx[ok], ent[ok]
@@ -652,7 +818,10 @@ class Simulation:
         entry = self.open_abnormal[ent]
         fixed = (entry >= 0) & (self.outstanding[ent] == 0)
         fixed[fixed] &= self.entries["reason"][entry[fixed]] == NOT_FILED
+        # removal within about 5 working days, and this month: in June, before the next
+        # report falls due, so nothing is outstanding on the day of removal
         when = day[fixed] + self.rng.integers(1, 8, int(fixed.sum()))
+        when = np.minimum(when, self.cal.month_end(t))
         self._remove(entry[fixed], when, RESTORED)
         self.open_abnormal[ent[fixed]] = -1
         np.maximum.at(self.last_event_day, ent[fixed], when)
@@ -682,7 +851,15 @@ class Simulation:
         self.entries["void"][later[later >= 0]] = True
         cols = {k: (v[~blocked] if isinstance(v, np.ndarray) else v) for k, v in columns.items()}
         idx = self.entries.append(
-            entity=ent, listed=day, removed=NA_DAY, removal=-1, void=False, **cols
+            entity=ent,
+            listed=day,
+            removed=NA_DAY,
+            removal=-1,
+            void=False,
+            warned=NA_DAY,
+            fix_day=NA_DAY,
+            fix_removal=NA_DAY,
+            **cols,
         )
         pointer[ent] = idx
         np.maximum.at(self.last_event_day, ent, day)
@@ -717,36 +894,105 @@ class Simulation:
 
     def _list_terms(self, t: int) -> None:
         """List periods ending this month, before anyone exits: the serious list's three
-        years (or early exit after one), then escalation after three years abnormal."""
+        years (or an early exit after one), then the public warning before an
+        escalation and the escalation itself, three years (calendar) after the listing."""
         p, rng = self.p, self.rng
         month_end = self.cal.month_end(t)
         e = self.entries
         # serious list first (an escalation this month may need the entity free of it):
-        # three years, or early exit after one year for operating entities
+        # three years, or an early exit after one year for operating entities that met
+        # their obligations (no annual report outstanding) and drew no heavier penalty
+        # since the listing
         ent = np.flatnonzero(self.open_serious >= 0)
         entry = self.open_serious[ent]
         listed = e["listed"][entry]
-        expired = listed + THREE_YEARS <= month_end
+        ends = add_months(listed, LIST_MONTHS)
+        expired = ends <= month_end
         early = (
             ~expired
-            & (listed + 366 <= self.cal.month_start[t])
+            & (add_months(listed, EARLY_EXIT_MONTHS) <= self.cal.month_start[t])
             & (self.dormant_t[ent] == NEVER)
+            & (self.outstanding[ent] == 0)
+            & ~(self.last_heavy_day[ent] > listed)
             & (rng.random(len(ent)) < p.serious_early_exit_rate)
         )
-        self._remove(entry[expired], listed[expired] + THREE_YEARS, EXPIRED)
+        self._remove(entry[expired], ends[expired], EXPIRED)
         self._remove(entry[early], self.cal.random_day(t, rng.random(int(early.sum()))), RESTORED)
         done = expired | early
         self.open_serious[ent[done]] = -1
         np.maximum.at(self.last_event_day, ent[done], e["removed"][entry[done]])
 
-        # abnormal operation entries unfixed for three years escalate
+        # abnormal operation entries unfixed for three years escalate, after a public
+        # warning in the days before (entries being fixed after the warning do not)
         ent = np.flatnonzero(self.open_abnormal >= 0)
         entry = self.open_abnormal[ent]
-        escalate_on = e["listed"][entry] + THREE_YEARS
-        due = (e["list"][entry] == ABNORMAL) & (escalate_on <= month_end)
+        listing = e["list"][entry] == ABNORMAL
+        escalate_on = add_months(e["listed"][entry], LIST_MONTHS)
+        warn = listing & (e["warned"][entry] == NA_DAY)
+        warn &= escalate_on - p.warning_days <= month_end
+        self._warn(ent[warn], entry[warn], escalate_on[warn])
+        due = listing & (escalate_on <= month_end) & (e["fix_day"][entry] == NA_DAY)
         self._remove(entry[due], escalate_on[due], ESCALATION)
         self.open_abnormal[ent[due]] = -1
         self._list(ent[due], SERIOUS, ESCALATED, escalate_on[due])
+
+    def _warn(self, ent: np.ndarray, entry: np.ndarray, escalate_on: np.ndarray) -> None:
+        """The public warning, 50-60 days before the escalation; some operating entities
+        then clear the cause (file the missing reports, confirm the address, ...) and
+        are removed from the list before the escalation."""
+        p, rng, k = self.p, self.rng, len(ent)
+        if not k:
+            return
+        day = escalate_on - p.warning_days + rng.integers(0, 11, k)
+        self.entries["warned"][entry] = day
+        self.warnings.append(entity=ent, entry=entry, day=day, due=escalate_on)
+        np.maximum.at(self.last_event_day, ent, day)
+        operating = (self.dormant_t[ent] == NEVER) & (self.gone_day[ent] == NA_DAY)
+        fix = operating & (rng.random(k) < p.warning_fix_share)
+        ent, entry, day, due = ent[fix], entry[fix], day[fix], escalate_on[fix]
+        m = len(ent)
+        fix_day = day + 1 + (rng.random(m) * np.maximum(due - 8 - day, 1)).astype(np.int64)
+        # removal within about 5 working days, before the escalation and before the next
+        # annual report falls due (nothing may be outstanding on the day of removal)
+        removal = np.minimum(fix_day + rng.integers(1, 8, m), due - 1)
+        removal = np.maximum(np.minimum(removal, next_june_30(fix_day)), fix_day)
+        self.entries["fix_day"][entry] = fix_day
+        self.entries["fix_removal"][entry] = removal
+        months = self.cal.month_index(removal)
+        for month in np.unique(months):
+            self.warning_fixes[int(month)].append(entry[months == month])
+
+    def _answer_warnings(self, t: int) -> None:
+        """Carry out the fixes decided after the warnings, removed this month."""
+        if t not in self.warning_fixes:
+            return
+        e = self.entries
+        entry = np.concatenate(self.warning_fixes.pop(t))
+        ent = e["entity"][entry]
+        still = self.open_abnormal[ent] == entry  # not removed otherwise meanwhile
+        entry, ent = entry[still], ent[still]
+        fix_day, removal = e["fix_day"][entry], e["fix_removal"][entry]
+        files = e["reason"][entry] == NOT_FILED
+        self._file_outstanding(ent[files], fix_day[files])
+        self._remove(entry, removal, RESTORED)
+        self.open_abnormal[ent] = -1
+        np.maximum.at(self.last_event_day, ent, removal)
+
+    def _file_outstanding(self, ent: np.ndarray, day: np.ndarray) -> None:
+        """File on ``day`` every report of each entity still missing and due before it."""
+        rep = self.reports
+        for start, end, year in self.report_blocks:
+            deadline = day_of(f"{year + 1}-06-30")
+            block = rep["entity"][start:end]  # ascending: appended in entity order
+            if not len(block):
+                continue
+            pos = np.minimum(np.searchsorted(block, ent), len(block) - 1)
+            rows = start + pos
+            hit = (block[pos] == ent) & (rep["filed"][rows] == NA_DAY) & (deadline < day)
+            rows, owner = rows[hit], ent[hit]
+            rep["filed"][rows] = day[hit]
+            np.subtract.at(self.outstanding, owner, 1)
+            np.maximum.at(self.last_event_day, owner, day[hit])
 
     def _fix_listings(self, t: int, active: np.ndarray) -> None:
         """Operating entities fix the cause of abnormal listings; rare new ones."""
@@ -760,9 +1006,11 @@ class Simulation:
             [p.unreachable_fix_rate, 0.0],
             p.other_fix_rate,
         )
-        # an entry due to escalate this month was handled by _list_terms already
+        # an entry due to escalate this month was handled by _list_terms already; one
+        # being fixed after its warning is removed by _answer_warnings
         fixed = operating & (rng.random(len(ent)) < fix_rate)
         fixed &= e["listed"][entry] < self.cal.month_start[t]
+        fixed &= e["fix_day"][entry] == NA_DAY
         day = self.cal.random_day(t, rng.random(int(fixed.sum())))
         self._remove(entry[fixed], day, RESTORED)
         self.open_abnormal[ent[fixed]] = -1

@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -176,8 +176,29 @@ class Truth:
 class World:
     """Event tables + inspector register + truth, from :func:`creditrisk.synth.generate`.
 
-    Example
-    -------
+    Parameters
+    ----------
+    tables : EventTables
+        The six event tables of the register.
+    inspectors : pandas.DataFrame
+        The inspector register: inspector_id, region, speciality.
+    conflicts : pandas.DataFrame
+        Declared conflicts of interest: inspector_id, entity_id, reason, declared_on.
+    truth : Truth
+        What no model sees (latent risk, the true finding probability).
+    params : WorldParams
+        The rates and effects the world was simulated with.
+    seed : int
+        Its seed.
+    start, end : pandas.Timestamp
+        The first and last day of the register.
+    warnings : pandas.DataFrame
+        Public warnings before an escalation to the serious list (no event table holds
+        them): warning_id, entity_id, entry_id (the abnormal entry), warned_on,
+        escalation_due_on.
+
+    Examples
+    --------
     >>> import creditrisk as cr, tempfile
     >>> w = cr.synth.generate(500, "2021-01-01", "2022-12-31", seed=5)
     >>> with tempfile.TemporaryDirectory() as d:
@@ -194,11 +215,36 @@ class World:
     seed: int
     start: pd.Timestamp
     end: pd.Timestamp
+    warnings: pd.DataFrame = field(default_factory=lambda: _empty_warnings())
 
     def write(
         self, path: str | os.PathLike, format: str = "parquet", overwrite: bool = False
     ) -> Path:
-        """Write the six tables, ``inspectors`` and ``inspector_conflicts`` into a directory."""
+        """Write the six tables, ``inspectors`` and ``inspector_conflicts`` into a
+        directory (``warnings`` stays in memory: no register file holds them).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The directory.
+        format : {"parquet", "csv"}
+            The files' format.
+        overwrite : bool
+            Replace existing files.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory written.
+
+        Examples
+        --------
+        >>> import creditrisk as cr, tempfile, os
+        >>> w = cr.synth.generate(300, "2021-01-01", "2022-12-31", seed=5)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sorted(os.listdir(w.write(d)))[:3]
+        ['annual_reports.parquet', 'enterprises.parquet', 'inspections.parquet']
+        """
         target = self.tables.write(path, format=format, overwrite=overwrite)
         for name, frame in (
             ("inspectors", self.inspectors),
@@ -330,11 +376,12 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
     real = ~ent["void"]  # entries pre-empted by an earlier listing never happened
     keep = np.flatnonzero(real & (ent["listed"] <= s1) & ((ent["listed"] >= s0) | still_open))
     keep = keep[_order(ent["listed"][keep], ent["entity"][keep])]
+    entry_ids = _ids("LST", len(keep))
     removed = np.where(ent["removed"][keep] > s1, NA_DAY, ent["removed"][keep])
     removal = np.where(removed == NA_DAY, -1, ent["removal"][keep])
     list_entries = pd.DataFrame(
         {
-            "entry_id": _text(_ids("LST", len(keep))),
+            "entry_id": _text(entry_ids),
             "entity_id": entity(ent["entity"][keep]),
             "list": _cat(ent["list"][keep], LISTS),
             "reason": _cat(ent["reason"][keep], LIST_REASONS),
@@ -379,42 +426,67 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
     return World(
         tables=tables,
         inspectors=inspectors,
-        conflicts=_conflicts(sim, inspectors, enterprises, seed),
+        conflicts=_conflicts(sim, inspectors, enterprises),
         truth=truth,
         params=sim.p,
         seed=seed,
         start=pd.Timestamp(start),
         end=pd.Timestamp(end),
+        warnings=_warnings(sim, keep, entry_ids, entity),
+    )
+
+
+def _empty_warnings() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "warning_id": pd.Series(dtype="str"),
+            "entity_id": pd.Series(dtype="str"),
+            "entry_id": pd.Series(dtype="str"),
+            "warned_on": pd.Series(dtype="datetime64[s]"),
+            "escalation_due_on": pd.Series(dtype="datetime64[s]"),
+        }
+    )
+
+
+def _warnings(sim: Simulation, kept: np.ndarray, entry_ids: pa.Array, entity) -> pd.DataFrame:
+    """The public warnings known at the snapshot, of the entries the register keeps."""
+    w = sim.warnings.columns()
+    position = np.full(sim.entries.n, -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    at = position[w["entry"]]
+    keep = np.flatnonzero((at >= 0) & (w["day"] >= sim.start_day) & (w["day"] <= sim.end_day))
+    keep = keep[_order(w["day"][keep], w["entity"][keep])]
+    if not len(keep):
+        return _empty_warnings()
+    return pd.DataFrame(
+        {
+            "warning_id": _text(_ids("WRN", len(keep))),
+            "entity_id": entity(w["entity"][keep]),
+            "entry_id": _text(entry_ids.take(pa.array(at[keep]))),
+            "warned_on": to_datetime(w["day"][keep]),
+            "escalation_due_on": to_datetime(w["due"][keep]),
+        }
     )
 
 
 def _conflicts(
-    sim: Simulation, inspectors: pd.DataFrame, enterprises: pd.DataFrame, seed: int
+    sim: Simulation, inspectors: pd.DataFrame, enterprises: pd.DataFrame
 ) -> pd.DataFrame:
     """Declared conflicts of interest: a few entities of their own region per inspector.
 
-    Drawn from their own random stream, so the event tables do not depend on them.
+    Drawn by the simulation from their own random stream (so the other draws do not
+    depend on how many there are); the simulated inspections avoid them.
     """
-    rng = np.random.default_rng([seed, 2])
-    region = sim.region  # the simulation's codes, as for the inspectors' regions
-    rows = []
-    for i, r in enumerate(sim.insp_region):
-        pool = np.flatnonzero(region == r)
-        k = min(rng.poisson(sim.p.conflicts_per_inspector), len(pool))
-        for e in rng.choice(pool, k, replace=False) if k else []:
-            rows.append((i, e))
-    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    start = sim.cal.month_start[sim.t0]
-    declared = start + rng.integers(0, 365, len(pairs))
+    pairs = sim.conflict_pairs
     return pd.DataFrame(
         {
             "inspector_id": inspectors["inspector_id"].to_numpy()[pairs[:, 0]],
             "entity_id": enterprises["entity_id"].to_numpy()[pairs[:, 1]],
             "reason": pd.Categorical(
-                rng.choice(["relative", "former_employer", "shareholding"], len(pairs)),
+                sim.conflict_reason,
                 categories=["relative", "former_employer", "shareholding"],
             ),
-            "declared_on": declared.astype("datetime64[D]").astype("datetime64[s]"),
+            "declared_on": sim.conflict_declared.astype("datetime64[D]").astype("datetime64[s]"),
         }
     )
 
