@@ -174,7 +174,7 @@ def main() -> None:
                 "average precision": average_precision_score(target, score[labelled]),
                 "C-band reached in first half": reach(score[visited], c_band),
                 "critical reached in first half": reach(score[visited], critical),
-                "fit s": timings[name],
+                "fit seconds": timings[name],
             }
         )
     rows.append(
@@ -184,7 +184,7 @@ def main() -> None:
             "average precision": np.nan,
             "C-band reached in first half": reach(actual_order, c_band),
             "critical reached in first half": reach(actual_order, critical),
-            "fit s": np.nan,
+            "fit seconds": np.nan,
         }
     )
     table = pd.DataFrame(rows).set_index("model")

@@ -7,6 +7,8 @@ so any as-of date in between is allowed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -105,9 +107,14 @@ def entry(
 
 
 def register(enterprises: list[dict], **events: list[dict]) -> cr.EventTables:
-    """Validated EventTables from rows (plus the anchor entity)."""
+    """Validated EventTables from rows, plus the anchor entity, whose registration and
+    last inspection (a compliant one of another programme, published on the span's last
+    day) make the data, and the labels' source, run across ANCHOR_SPAN."""
     anchor = enterprise("ANCHOR", ANCHOR_SPAN[0], deregistered_on=ANCHOR_SPAN[1])
     frames = {"enterprises": pd.DataFrame([anchor, *enterprises])}
+    last = str((pd.Timestamp(ANCHOR_SPAN[1]) - pd.Timedelta(days=7)).date())
+    watch = inspection("ANCHOR-LAST", "ANCHOR", last, kind="other")
+    events = {**events, "inspections": [*events.get("inspections", []), watch]}
     for table in TABLE_NAMES[1:]:
         rows = events.get(table, [])
         frames[table] = pd.DataFrame(rows) if rows else empty_table(table)
@@ -117,6 +124,8 @@ def register(enterprises: list[dict], **events: list[dict]) -> cr.EventTables:
 def features(tables: cr.EventTables, entity_id: str, as_of: str, policy=None) -> pd.DataFrame:
     """The entity's feature row on ``as_of`` (one-row DataFrame), under ``policy``."""
     spec = (policy or cr.Policy.load("national")).feature_spec()
+    # the whole catalogue, whatever the small register holds
+    spec = dataclasses.replace(spec, features=tuple(f.name for f in cr.features.CATALOGUE))
     spine = cr.spine(tables, as_of)
     X = cr.build_features(tables, spine[spine["entity_id"] == entity_id], spec)
     assert len(X) == 1, f"{entity_id} is not registered on {as_of}"

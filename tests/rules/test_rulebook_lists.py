@@ -42,13 +42,14 @@ def test_annual_report_due_1_january_to_30_june_for_the_previous_year():
     assert later["reports_filed_late"].item() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reports due are the register's rows: the library does not derive them "
-    "from the registration date (owned by the 'Any register' issue)",
-)
 def test_an_entity_registered_during_a_year_files_from_the_following_year():
-    t = register([enterprise("E", "2023-03-01")])  # no report rows at all
+    """The reports due are derived from registration, not read from rows: E, registered
+    in March 2023 and with no report row at all, owes 2023's report from 1 July 2024.
+    (F's filed report shows the table covers report years from 2022.)"""
+    t = register(
+        [enterprise("E", "2023-03-01"), enterprise("F")],
+        annual_reports=[report("F", 2022, "2023-03-01")],
+    )
     assert features(t, "E", "2024-06-30")["reports_not_filed"].item() == 0
     assert features(t, "E", "2024-07-01")["reports_not_filed"].item() == 1  # 2023's
 
@@ -167,7 +168,8 @@ def test_removal_on_application_once_the_cause_is_fixed(model, world):
     assert len(fixed) > 20 and set(near["entry_id"]) == set(fixed["entry_id"])
     t = register(
         [enterprise("U"), enterprise("R", "2020-03-01")],
-        annual_reports=[report("R", 2023, None)],
+        # U filed its 2023 report (reports due are derived: without it U would owe it)
+        annual_reports=[report("R", 2023, None), report("U", 2023, "2024-04-01")],
         list_entries=[
             entry("L1", "U", "abnormal_operation", "unreachable_at_address", "2024-03-01"),
             entry("L2", "R", "abnormal_operation", "annual_report_not_filed", "2024-07-03"),

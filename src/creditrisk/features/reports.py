@@ -174,7 +174,10 @@ def _obligations(src: Source, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """
     registered = src.days("enterprises", "registered_on")
     gone = src.days("enterprises", "deregistered_on")
-    covered = int(year.min()) if len(year) else 0
+    if not len(year):  # no report in the table: what it covers is unknown, nothing is owed
+        never = np.full(src.n, np.iinfo(np.int64).max // 2)
+        return never, never
+    covered = int(year.min())
     reg_year = np.where(
         registered < FAR,
         registered.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970,

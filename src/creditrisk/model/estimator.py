@@ -942,7 +942,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         --------
         >>> import creditrisk as cr
         >>> cr.RiskModel.load(cr.sample_model_path()).sentence("times_listed", 2)
-        'Listed 2 times'
+        'Listed or marked 2 times'
         """
         if feature in getattr(self, "declared_", {}):
             return Declared(**self.declared_[feature]).words(value)
