@@ -47,7 +47,7 @@ from creditrisk.report.card import RIGHTS, ExplanationCard, explain_card, record
 AS_OF = pd.Timestamp("2025-01-01")
 EARLY = pd.Timestamp("2021-07-01")
 TIERS = ["A", "B", "C", "D"]
-OVERRIDES = ["key_sector", "abnormal_list", "serious_illegal_list"]
+OVERRIDES = ["abnormal_list", "serious_illegal_list"]
 LABELS = [*TIERS, *OVERRIDES, "helpful"]
 SEVERE = ("general", "serious")
 WINDOWS = ("1y", "3y", "all")

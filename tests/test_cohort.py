@@ -17,7 +17,7 @@ from creditrisk.data.spine import data_span
 
 DAY = pd.Timedelta(days=1)
 #: each of these days is both some entity's registration and another's deregistration
-BOUNDARY_DATES = ["2019-01-02", "2022-07-01", "2025-12-30"]
+BOUNDARY_DATES = ["2019-01-03", "2022-07-01", "2025-12-30"]
 
 
 @pytest.fixture(scope="module")

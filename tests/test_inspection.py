@@ -192,13 +192,16 @@ def register() -> InspectorRegister:
 
 @pytest.fixture(scope="module")
 def busy_register(scores, register) -> InspectorRegister:
-    """The sample register plus one declared conflict per entity with a random
-    inspector of its region, so conflicts bar inspectors on every visit."""
+    """The sample register plus one declared conflict per entity with a random general
+    inspector of its region, so conflicts bar inspectors on every visit (never the
+    region's only specialist, which could leave a key-sector visit unstaffable)."""
     rng = np.random.default_rng(0)
     ins = register.inspectors
     extra = []
     for e, r in zip(scores["entity_id"], scores["region"].astype(str), strict=True):
-        local = ins.loc[ins["region"] == r, "inspector_id"].to_numpy()
+        local = ins.loc[
+            (ins["region"] == r) & (ins["speciality"] == "general"), "inspector_id"
+        ].to_numpy()
         extra.append((local[rng.integers(len(local))], e))
     extra = pd.DataFrame(extra, columns=["inspector_id", "entity_id"])
     conflicts = pd.concat([register.conflicts[["inspector_id", "entity_id"]], extra])

@@ -442,15 +442,18 @@ def test_among_equal_sized_plans_the_lowest_tier_comes_first(X, tables) -> None:
 
 # -- restorations the rules forbid are never offered (issue 21, points 1-3) ---------------
 def test_a_suspension_is_never_offered_restoration(reference, tables) -> None:
-    """E0003635's only penalty is a suspension (and it is on the serious list since
-    2023-11-06): its card used to offer restoration, tier D -> B."""
-    card = cr.report.explain_card(reference, "E0003635", tables=tables, as_of="2025-01-01")
+    """E0003053's only penalty is a suspension, and it is on the serious list since
+    2022-04-27: restoration is never offered (cards once offered it, tier D -> B)."""
+    card = cr.report.explain_card(reference, "E0003053", tables=tables, as_of="2025-01-01")
     assert not card.recourse["actions"].str.contains("restore_penalties").any()
     X = cr.build_features(tables, cr.spine(tables, "2025-01-01"))
-    row = X[X["entity_id"] == "E0003635"]
+    row = X[X["entity_id"] == "E0003053"]
     assert row["penalties_serious_all"].item() == 1
+    assert tables.penalties.loc[
+        tables.penalties["entity_id"] == "E0003053", "measure"
+    ].tolist() == ["suspension"]
     plans = set(recourse(reference, row, tables=tables)["actions"])
-    assert plans == {"", "leave_serious_list"}  # 14 months on the list: early exit only
+    assert plans == {"", "leave_serious_list"}  # 32 months on the list: early exit only
 
 
 _PEN = cr.load_sample().penalties

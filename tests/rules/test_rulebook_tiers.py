@@ -89,6 +89,14 @@ def test_tiers_are_recomputed_after_a_credit_restoration(model):
     after = features(t, "E", "2024-03-02", model.policy_)
     assert before["penalties_serious_all"].item() == 1
     assert after["penalties_serious_all"].item() == 0
+    counted = [
+        c
+        for c in after.columns
+        if c.startswith(("penalties_", "fines_")) and c != "penalties_restored"
+    ]
+    assert (after[counted].fillna(0) == 0).all(axis=None)  # nothing of it counts any more
     p_before = model.classify(before, top_k=0)["probability"].item()
     p_after = model.classify(after, top_k=0)["probability"].item()
-    assert p_after < p_before
+    assert p_after <= p_before  # monotone: removing a penalty never raises the risk
+    phi = model.contributions(after)[counted]
+    assert (phi <= 0).all(axis=None)  # and no penalty feature raises the tier any more

@@ -73,7 +73,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     >>> from creditrisk.features.catalogue import FeatureSpec
     >>> from creditrisk.features.source import Source, to_day
     >>> tables = cr.load_sample()
-    >>> ids = pd.Series(["E0000034", "E0000008"])
+    >>> ids = pd.Series(["E0000072", "E0000008"])
     >>> pos = positions(ids, tables.enterprises["entity_id"])
     >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
     >>> list(out) == [f.name for f in FEATURES]

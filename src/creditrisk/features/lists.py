@@ -115,7 +115,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     >>> from creditrisk.features.catalogue import FeatureSpec
     >>> from creditrisk.features.source import Source, to_day
     >>> tables = cr.load_sample()
-    >>> ids = pd.Series(["E0000069", "E0000004"])
+    >>> ids = pd.Series(["E0000006", "E0000001"])
     >>> pos = positions(ids, tables.enterprises["entity_id"])
     >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
     >>> list(out) == [f.name for f in FEATURES]

@@ -235,13 +235,13 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     >>> from creditrisk.features.catalogue import FeatureSpec
     >>> from creditrisk.features.source import Source, to_day
     >>> tables = cr.load_sample()
-    >>> ids = pd.Series(["E0000069", "E0000123"])
+    >>> ids = pd.Series(["E0002392", "E0000006"])
     >>> pos = positions(ids, tables.enterprises["entity_id"])
     >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
     >>> list(out) == [f.name for f in FEATURES]
     True
     >>> out["reports_not_filed"].tolist(), out["reports_missed_in_a_row"].tolist()
-    ([8, 2], [2, 1])
+    ([7, 3], [2, 1])
     """
     n = src.n
     ent = src.pos(_T)

@@ -369,7 +369,10 @@ def verify(
     mine = plan[keys].astype(str).reset_index(drop=True)
     theirs = again[keys].astype(str).reset_index(drop=True)
     if len(mine) != len(theirs):
-        raise PlanMismatch(f"the plan has {len(mine)} visits; the draw gives {len(theirs)}")
+        raise PlanMismatch(
+            f"the plan has {len(mine)} visits; the draw with seed {seed} gives {len(theirs)}: "
+            "the plan differs from what its inputs and seed give"
+        )
     differs = (mine != theirs).any(axis=1)
     if differs.any():
         i = int(np.flatnonzero(differs.to_numpy())[0])

@@ -152,7 +152,7 @@ def restoration_eligibility(tables, entity_id: str, as_of, policy) -> pd.DataFra
     --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
-    >>> e = restoration_eligibility(t, "E0003635", "2025-01-01", cr.Policy.load("national"))
+    >>> e = restoration_eligibility(t, "E0003053", "2025-01-01", cr.Policy.load("national"))
     >>> e[["measure", "restorable", "why_not"]].values.tolist()
     [['suspension', False, 'a suspension is never restorable']]
     """
@@ -239,11 +239,11 @@ def serious_exit_eligibility(tables, entity_id: str, as_of, policy) -> pd.DataFr
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> policy = cr.Policy.load("national")
-    >>> e = serious_exit_eligibility(t, "E0003635", "2025-01-01", policy)
+    >>> e = serious_exit_eligibility(t, "E0003053", "2025-01-01", policy)
     >>> e[["listed_on", "may_exit_on", "exit_open"]].astype(str).values.tolist()
-    [['2023-11-06', '2024-11-06', 'True']]
-    >>> serious_exit_eligibility(t, "E0003635", "2024-01-01", policy)["why_not"].tolist()
-    ['listed 2023-11-06: early exit after 12 months, from 2024-11-06']
+    [['2022-04-27', '2023-04-27', 'True']]
+    >>> serious_exit_eligibility(t, "E0003053", "2023-01-01", policy)["why_not"].tolist()
+    ['listed 2022-04-27: early exit after 12 months, from 2023-04-27']
     """
     rules = restoration_rules(policy)
     own, as_of = _own(tables, entity_id, as_of)
@@ -544,7 +544,7 @@ def recourse(
     >>> bool(plans["lower"].iloc[0]) == bool(plans["lower"].any())
     True
     >>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
-    >>> row = X[X.entity_id == "E0003635"]   # a suspension, serious list since 2023-11
+    >>> row = X[X.entity_id == "E0003053"]   # a suspension, serious list since 2022-04
     >>> sorted(recourse(m, row, tables=t)["actions"])   # early exit, never restoration
     ['', 'leave_serious_list']
     >>> sorted(recourse(m, row)["actions"])   # without the records: nothing to offer
