@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -126,33 +127,36 @@ def test_fit_refuses_too_few_labels(train_xy) -> None:
         cr.RiskModel(**SMALL).fit(X, few)
 
 
-def test_slices_follow_time(model, train_xy) -> None:
-    """Half the latest date stops, half calibrates; training labels end before it."""
+def test_slices_are_out_of_time_folds(model, train_xy) -> None:
+    """Every fold validates on one date and trains on the dates a horizon before it."""
     s = model.slices_
     dates = [pd.Timestamp(d) for d in model.training_["as_of"]]
-    last = dates[-1]
     horizon = pd.Timedelta(model.horizon)
-    assert s["method"] == "time"
-    assert s["stop"] == s["calibration"] == str(last.date())
-    assert s["train"] == [str(d.date()) for d in dates if d + horizon <= last]
-    assert s["left_out"] == [str(d.date()) for d in dates if last < d + horizon and d < last]
+    assert s["method"] == "rolling"
+    assert 1 <= len(s["folds"]) <= model.n_folds
     X, y = train_xy
     known = y.notna()
-    at_last = known & (X["as_of"] == last)
-    assert s["stop_rows"] + s["calibration_rows"] == int(at_last.sum())
-    assert abs(s["stop_rows"] - s["calibration_rows"]) < 0.2 * at_last.sum()
-    in_train = known & (X["as_of"] + horizon <= last)
-    assert s["train_rows"] == int(in_train.sum())
+    for fold in s["folds"]:
+        valid = pd.Timestamp(fold["valid"])
+        assert fold["train"] == [str(d.date()) for d in dates if d + horizon <= valid]
+        assert fold["valid_rows"] == int((known & (X["as_of"] == valid)).sum())
+        assert fold["train_rows"] == int((known & (X["as_of"] + horizon <= valid)).sum())
+    # the latest folds: the last validation date is the last training date
+    assert s["folds"][-1]["valid"] == str(dates[-1].date())
+    assert s["final_rows"] == int(known.sum())  # the final model uses every labelled row
 
 
-def test_no_date_early_enough_splits_entities(tables) -> None:
+def test_dates_closer_than_the_horizon_say_what_would_work(tables) -> None:
     spine = cr.spine(tables, ["2023-01-01", "2023-07-01"])  # less than a horizon apart
     X = cr.build_features(tables, spine)
     y = cr.build_labels(tables, spine)
-    model = cr.RiskModel(**SMALL).fit(X, y)
+    with pytest.raises(cr.ModelError, match=r"no date is a whole 365-day label horizon"):
+        cr.RiskModel(**SMALL).fit(X, y)
+    one = spine["as_of"] == spine["as_of"].max()  # one date: entities are split instead
+    model = cr.RiskModel(**SMALL).fit(X[one.to_numpy()], y[one.to_numpy()])
     s = model.slices_
     assert s["method"] == "entities"
-    assert s["train_rows"] + s["stop_rows"] + s["calibration_rows"] == int(y.notna().sum())
+    assert s["train_rows"] + s["stop_rows"] + s["calibration_rows"] == int(y[one].notna().sum())
 
 
 def test_categorical_features_are_stored(model, train_xy) -> None:
@@ -228,6 +232,8 @@ def test_score_columns(scores, X_test) -> None:
         "tier",
         "override",
         "override_reason",
+        "context",
+        "context_contribution",
         *reason_columns(3),
     ]
     assert list(scores.columns) == expected
@@ -241,10 +247,10 @@ def test_score_columns(scores, X_test) -> None:
 
 def test_top_k_changes_the_reason_columns(model, X_test) -> None:
     rows = X_test.head(50)
-    assert list(model.classify(rows, top_k=0).columns)[-1] == "override_reason"
+    assert list(model.classify(rows, top_k=0).columns)[-1] == "context_contribution"
     assert list(model.classify(rows, top_k=1).columns)[-4:] == reason_columns(1)
     five = model.classify(rows, top_k=5)
-    assert list(five.columns)[7:] == reason_columns(5)
+    assert list(five.columns)[9:] == reason_columns(5)
 
 
 def test_row_alone_equals_row_in_batch(saved, scores, X_test) -> None:
@@ -290,7 +296,16 @@ def test_predict_proba_rows_sum_to_one(model, X_test) -> None:
 
 
 def test_reasons_are_the_largest_positive_contributions(model, scores, X_test) -> None:
+    """Among the conduct features: context (region, industry, ...) is never a reason."""
     phi = model.contributions(X_test).drop(columns="base_value")
+    context = [f for f in phi.columns if cr.features.builder._BY_NAME[f].role == "context"]
+    assert {"region", "industry", "age_years"} <= set(context)
+    for i in range(1, 4):
+        assert not scores[f"reason_{i}_feature"].astype(str).isin(context).any()
+    np.testing.assert_allclose(
+        scores["context_contribution"].to_numpy(), phi[context].sum(axis=1).to_numpy(), atol=1e-12
+    )
+    phi = phi.drop(columns=context)
     values = phi.to_numpy()
     names = np.asarray(phi.columns)
     for i in range(1, 4):
@@ -445,8 +460,8 @@ def test_category_with_other_category_order_scores_the_same(model, scores, X_tes
 
 @pytest.mark.parametrize("dtype", ["str", "object"])
 def test_text_region_scores_the_same_as_the_category(model, scores, X_test, dtype) -> None:
-    in_reasons = sum((scores[f"reason_{i}_feature"] == "region").sum() for i in (1, 2, 3))
-    assert in_reasons > 0  # region is one of the reasons shown: its text must work too
+    # region is context, never a reason, but its sentence names the largest context
+    assert scores["context"].str.startswith("Registered in").sum() > 0
     rows = X_test.copy()
     rows["region"] = rows["region"].astype(dtype)
     assert not isinstance(rows["region"].dtype, pd.CategoricalDtype)
@@ -493,7 +508,7 @@ def copy_of(saved: Path, tmp_path: Path) -> Path:
 def test_load_refuses_a_tampered_model_txt(saved, tmp_path) -> None:
     path = copy_of(saved, tmp_path)
     text = (path / "model.txt").read_text()
-    (path / "model.txt").write_text(text.replace("shrinkage=1", "shrinkage=2", 1))
+    (path / "model.txt").write_text(re.sub(r"shrinkage=[0-9.]+", "shrinkage=0.123", text, count=1))
     with pytest.raises(cr.ModelError, match=r"model\.txt"):
         cr.RiskModel.load(path)
 
@@ -509,7 +524,9 @@ def test_load_refuses_a_tampered_metadata_json(saved, tmp_path) -> None:
 
 def test_load_refuses_model_txt_with_forged_checksums(saved, tmp_path) -> None:
     path = copy_of(saved, tmp_path)
-    text = (path / "model.txt").read_text().replace("shrinkage=1", "shrinkage=2", 1)
+    text = re.sub(
+        r"shrinkage=[0-9.]+", "shrinkage=0.123", (path / "model.txt").read_text(), count=1
+    )
     (path / "model.txt").write_text(text)
     lines = []
     for line in (path / "CHECKSUMS").read_text().splitlines():

@@ -186,6 +186,7 @@ def feature_catalogue(tables=None, spec: FeatureSpec | None = None) -> pd.DataFr
             "kind": f.kind,
             "actionable": f.actionable,
             "monotone": f.monotone,
+            "role": f.role,
             "declared": i >= len(CATALOGUE),
         }
         for i, f in enumerate(entries)

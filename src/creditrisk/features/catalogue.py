@@ -28,7 +28,11 @@ class Feature:
     ``monotone`` is the expected direction of risk as the value grows (+1 rises, -1
     falls, 0 no expectation); models use it as a monotone constraint. ``actionable``
     marks what the entity itself can change (file an overdue report, apply for removal
-    from a list, complete a credit restoration).
+    from a list, complete a credit restoration). ``role`` says whether the feature is
+    the entity's ``"conduct"`` (its filings, penalties, list entries, findings, what it
+    reported: things it did) or its ``"context"`` (region, industry, age, legal form,
+    capital: what it is). Only conduct becomes an enterprise's reasons; context
+    contributions are reported apart, and a policy decides whether they move a tier.
 
     Example
     -------
@@ -43,6 +47,7 @@ class Feature:
     monotone: int = 0
     actionable: bool = False
     kind: Kind = "number"
+    role: Literal["conduct", "context"] = "conduct"
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ AGGREGATIONS = {
     "value": True,
 }
 _KEYS = {
+    "role",
     "name",
     "table",
     "aggregation",
@@ -149,6 +150,10 @@ class Declared:
         How a value reads in a reason: ``str.format`` with ``value`` and ``window``
         (``"{value:.0f} critical violations cited {window}"``). Default: the meaning
         and the value.
+    role : {"conduct", "context"}, optional
+        What the entity did, or what it is (never a reason; see
+        :class:`~creditrisk.features.catalogue.Feature`). Default: context for a static
+        attribute (``aggregation="value"``), conduct otherwise.
 
     Raises
     ------
@@ -172,9 +177,16 @@ class Declared:
     direction: int = 0
     actionable: bool = False
     sentence: str | None = None
+    role: str | None = None
 
     def __post_init__(self) -> None:
         where = f"declared feature {self.name!r}"
+        if self.role is None:
+            object.__setattr__(
+                self, "role", "context" if self.aggregation == "value" else "conduct"
+            )
+        if self.role not in ("conduct", "context"):
+            raise ValueError(f"{where}: role must be 'conduct' or 'context', not {self.role!r}")
         if not self.name or not str(self.name).isidentifier():
             raise ValueError(f"{where}: a name must be a plain identifier (letters, _, digits)")
         if self.aggregation not in AGGREGATIONS:
@@ -249,6 +261,7 @@ class Declared:
             monotone=self.direction,
             actionable=self.actionable,
             kind=kind,
+            role=self.role,
         )
 
     def words(self, value) -> str:
@@ -303,6 +316,8 @@ class Declared:
         for key in ("column", "filter", "window", "meaning", "sentence"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
+        if self.role != ("context" if self.aggregation == "value" else "conduct"):
+            out["role"] = self.role
         if self.direction:
             out["direction"] = self.direction
         if self.actionable:
@@ -403,6 +418,7 @@ def declare(
     direction: int = 0,
     actionable: bool = False,
     sentence: str | None = None,
+    role: str | None = None,
 ) -> tuple[Declared, ...]:
     """Declare a feature in Python (one per window when ``windows`` is given).
 
@@ -411,7 +427,7 @@ def declare(
     name : str
         The feature's name; with ``windows``, each gets a suffix (``_1y``, ``_3y``,
         ``_all``, ``_90d``).
-    table, aggregation, column, filter, window, meaning, direction, actionable, sentence
+    table, aggregation, column, filter, window, meaning, direction, actionable, sentence, role
         As for :class:`Declared`.
     windows : sequence of str or None, optional
         Several windows at once (None in the list: all time).
@@ -436,6 +452,7 @@ def declare(
         direction=direction,
         actionable=actionable,
         sentence=sentence,
+        role=role,
     )
     if windows is None:
         return (Declared(name, window=window, **fields),)

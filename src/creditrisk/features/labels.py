@@ -66,7 +66,7 @@ from creditrisk.data.schema import INSPECTION_KINDS, LISTS, OUTCOMES
 from creditrisk.data.spine import check_spine
 from creditrisk.features.source import Source
 
-__all__ = ["OUTCOME_NAMES", "build_labels", "horizon_days", "known_until"]
+__all__ = ["OUTCOME_NAMES", "build_labels", "horizon_days", "known_until", "label_nuisance"]
 
 #: the kinds the regulator chose (targeted_finding)
 CHOSEN_KINDS = ("targeted", "complaint", "joint")
@@ -251,6 +251,93 @@ def _findings(src: Source, rule: Rule | None) -> np.ndarray:
     if rule is not None:
         return rule.mask(src.frame("inspections"), "inspections")
     return src.codes("inspections", "outcome", OUTCOMES) > 0
+
+
+def label_nuisance(
+    tables,
+    spine: pd.DataFrame,
+    columns=None,
+    outcome: str = "inspection_finding",
+    horizon: str | pd.Timedelta | int | None = None,
+    *,
+    kinds=None,
+) -> pd.DataFrame:
+    """Who produced each label: columns of the first inspection that labelled the row.
+
+    A label says as much about who inspected as about the entity: a strict inspector
+    finds more. These are the nuisance columns :meth:`RiskModel.fit
+    <creditrisk.RiskModel.fit>` takes (``nuisance=``): it learns their effects while
+    training, so they soak up their share of the labels, and sets them to the average
+    inspector when scoring, so they never move a tier or become a reason.
+
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    spine : pandas.DataFrame
+        The rows of the labels (entity_id, as_of).
+    columns : sequence of str, optional
+        Inspection columns naming who inspected (default: ``inspector_1`` and
+        ``inspector_2`` where the register has them; none otherwise).
+    outcome, horizon, kinds
+        As for :func:`build_labels`: the inspections whose results are the label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        With the spine's index, one column per nuisance column, as text: the values of
+        the earliest label inspection in the window (empty where the row has no label).
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> t = cr.load_sample()
+    >>> s = cr.spine(t, "2023-07-01")
+    >>> who = label_nuisance(t, s)
+    >>> labelled = cr.build_labels(t, s).notna()
+    >>> list(who.columns), bool((who["inspector_1"].notna() == labelled).all())
+    (['inspector_1', 'inspector_2'], True)
+    """
+    if columns is None:
+        columns = [c for c in ("inspector_1", "inspector_2") if tables.has("inspections", c)]
+    columns = list(columns)
+    missing = [c for c in columns if c not in tables.inspections.columns]
+    if missing:
+        raise ValueError(f"inspections have no column {missing[0]!r} to take as a nuisance")
+    labels = getattr(getattr(tables, "register", None), "labels", None)
+    horizon = horizon if horizon is not None else (labels.horizon if labels else "365D")
+    h = horizon_days(horizon)
+    if outcome == "inspection_finding":
+        kinds = tuple(kinds) if kinds is not None else (labels.kinds if labels else ("random",))
+    elif outcome == "targeted_finding":
+        kinds = CHOSEN_KINDS
+    else:
+        kinds = INSPECTION_KINDS
+    pos, days = check_spine(tables, spine)
+    src = Source(tables)
+    ent = src.pos("inspections")
+    day = src.days("inspections", "inspected_on")
+    published = src.days("inspections", "published_on")
+    kind_ok = src.codes("inspections", "kind", tuple(kinds)) >= 0
+    row = np.full(len(spine), -1, dtype=np.int64)
+    for start in np.unique(days):
+        end = int(start) + h
+        seen = np.flatnonzero(
+            (ent >= 0) & (day >= start) & (day < end) & (published < end) & kind_ok
+        )
+        first = np.full(src.n, -1, dtype=np.int64)
+        if len(seen):  # the earliest per entity (ties: the table's order)
+            order = seen[np.lexsort((seen, day[seen]))][::-1]
+            first[ent[order]] = order
+        rows = np.flatnonzero(days == start)
+        row[rows] = first[pos[rows]]
+    out = {}
+    for column in columns:
+        values = tables.inspections[column]
+        text = values.astype("str").where(values.notna()).to_numpy(dtype=object)
+        taken = np.where(row >= 0, text[np.maximum(row, 0)], None)
+        out[column] = pd.array(taken, dtype="str")
+    return pd.DataFrame(out, index=spine.index)
 
 
 def _label(src: Source, outcome: str, start: int, h: int, kinds, found: np.ndarray) -> np.ndarray:

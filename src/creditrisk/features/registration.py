@@ -18,20 +18,40 @@ __all__ = ["FEATURES", "compute"]
 
 _T = "enterprises"
 FEATURES = [
-    Feature("age_years", _T, "as of", "Years since the entity was registered."),
+    Feature("age_years", _T, "as of", "Years since the entity was registered.", role="context"),
     Feature(
-        "entity_type", _T, "as of", "Legal form (company, sole proprietor, ...).", kind="category"
+        "entity_type",
+        _T,
+        "as of",
+        "Legal form (company, sole proprietor, ...).",
+        kind="category",
+        role="context",
     ),
-    Feature("industry", _T, "as of", "Industry of the registered business scope.", kind="category"),
+    Feature(
+        "industry",
+        _T,
+        "as of",
+        "Industry of the registered business scope.",
+        kind="category",
+        role="context",
+    ),
     Feature(
         "key_sector",
         _T,
         "as of",
         "Key supervision sector (food, drug, industrial product, special equipment) or none.",
         kind="category",
+        role="context",
     ),
-    Feature("region", _T, "as of", "District of the registration authority.", kind="category"),
-    Feature("registered_capital", _T, "as of", "Registered capital in yuan."),
+    Feature(
+        "region",
+        _T,
+        "as of",
+        "District of the registration authority.",
+        kind="category",
+        role="context",
+    ),
+    Feature("registered_capital", _T, "as of", "Registered capital in yuan.", role="context"),
 ]
 
 

@@ -31,6 +31,7 @@ import io
 import os
 import tempfile
 import tomllib
+import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,7 +65,14 @@ CHAMPION = "champion"
 METRICS = {"auc": True, "average_precision": True, "brier": False}
 _SECTIONS = {
     "training": ("policy", "horizon", "train_as_of", "test_as_of", "every_months", "history_years"),
-    "mlflow": ("experiment", "registered_model", "metric", "promote", "artifact_location"),
+    "mlflow": (
+        "experiment",
+        "registered_model",
+        "metric",
+        "promote",
+        "artifact_location",
+        "baseline_margin",
+    ),
 }
 
 
@@ -87,9 +95,9 @@ class TrainConfig:
         Training as-of dates (default: planned by :func:`~creditrisk.model.training.as_of_plan`).
     test_as_of : str, optional
         The test as-of date (default: planned likewise).
-    every_months : int, default 6
+    every_months : int, default 3
         Months between planned training dates.
-    history_years : int, default 1
+    history_years : float, default 1.0
         Years of inspections before the first planned training date.
     model : dict, optional
         :class:`RiskModel` parameters (all but ``policy``).
@@ -104,6 +112,10 @@ class TrainConfig:
     artifact_location : str, optional
         Where a new experiment keeps its artifacts (default: ``mlartifacts`` beside a
         SQLite store, else MLflow's default).
+    baseline_margin : float, default 0.0
+        The AUC by which a new model must beat the best simple baseline on its test
+        slice (:func:`creditrisk.evaluation.baseline_scores`) to become champion; a
+        model that does not is registered but not promoted, with a warning.
 
     Raises
     ------
@@ -120,14 +132,15 @@ class TrainConfig:
     horizon: str = "365D"
     train_as_of: tuple[str, ...] | None = None
     test_as_of: str | None = None
-    every_months: int = 6
-    history_years: int = 1
+    every_months: int = 3
+    history_years: float = 1.0
     model: dict[str, Any] = field(default_factory=dict)
     experiment: str = "creditrisk"
     registered_model: str = "creditrisk"
     metric: str = "auc"
     promote: bool = False
     artifact_location: str | None = None
+    baseline_margin: float = 0.0
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -493,6 +506,14 @@ def train(
                     info.model_uri, config.registered_model, await_registration_for=0
                 ).version
             comparison = _compare_with_champion(client, config, result)
+            comparison |= _against_baselines(result, config.baseline_margin)
+            if not comparison["beats_baselines"]:
+                comparison["decision"] = comparison["baseline_decision"]
+                warnings.warn(
+                    f"version {version} of {config.registered_model}: "
+                    f"{comparison['baseline_decision']}",
+                    stacklevel=2,
+                )
             earned = comparison["decision"] in ("no champion", "better")
             promoted = bool(force or earned)
             if promoted and not earned:
@@ -544,6 +565,16 @@ def _run_metrics(result: TrainingResult, tiers: pd.DataFrame) -> dict[str, float
     for key, value in (result.model.validation_ or {}).items():
         if isinstance(value, int | float) and np.isfinite(value):
             m[f"validation_{key}"] = float(value)
+    if result.baselines is not None:  # every baseline beside the model, same rows
+        for name, row in result.baselines.drop(index="model").iterrows():
+            key = "baseline_" + "_".join(str(name).split())
+            for metric in ("auc", "average_precision", "brier"):
+                if pd.notna(row[metric]):
+                    m[f"{key}_{metric}"] = float(row[metric])
+    nuisance = getattr(result.model, "nuisance_", None)
+    if nuisance:
+        m["nuisance_variance_share"] = float(nuisance["variance_share"])
+        m["nuisance_tau"] = float(nuisance["tau"])
     return m
 
 
@@ -564,6 +595,8 @@ def _log_artifacts(
     reports.mkdir()
     (reports / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
     tiers.to_csv(reports / "tier_table.csv")
+    if result.baselines is not None:
+        result.baselines.to_csv(reports / "baselines.csv")
     p = scores["probability"].to_numpy()
     reliability_table(result.y_test, p).to_csv(reports / "reliability.csv")
     figure = plot_reliability(result.y_test, p)
@@ -593,6 +626,30 @@ def _pip_requirements() -> list[str]:
     for package in ("lightgbm", "pandas", "numpy", "scikit-learn", "pyarrow"):
         pins.append(f"{package}=={version(package)}")
     return pins
+
+
+def _against_baselines(result: TrainingResult, margin: float) -> dict:
+    """Whether the model beats the best simple baseline's test AUC by ``margin``."""
+    table = result.baselines
+    if table is None or len(table) < 2:
+        return {"beats_baselines": True, "baseline_decision": "no baseline"}
+    others = table.drop(index="model")["auc"].dropna()
+    if others.empty:
+        return {"beats_baselines": True, "baseline_decision": "no baseline"}
+    best = str(others.idxmax())
+    gain = float(table.loc["model", "auc"] - others.max())
+    beats = gain >= margin if margin > 0 else gain > 0
+    words = "beats" if beats else "does not beat"
+    return {
+        "best_baseline": best,
+        "best_baseline_auc": float(others.max()),
+        "baseline_gain": gain,
+        "beats_baselines": beats,
+        "baseline_decision": (
+            f"{words} the best baseline ({best}, AUC {others.max():.4f}) by the margin "
+            f"{margin}: AUC gain {gain:+.4f}"
+        ),
+    }
 
 
 def _compare_with_champion(client, config: TrainConfig, result: TrainingResult) -> dict:

@@ -55,6 +55,8 @@ from creditrisk.features import CATALOGUE
 from creditrisk.features.declared import Declared
 from creditrisk.features.labels import horizon_days
 from creditrisk.model.contributions import TreeContributions, top_reasons
+from creditrisk.model.folds import PlanError, rolling_folds
+from creditrisk.model.nuisance import fit_effects
 from creditrisk.model.reasons import coded_sentences, factorize
 from creditrisk.model.reasons import sentence as _sentence
 from creditrisk.policy import Policy, assign_tiers, fit_cutoffs
@@ -102,7 +104,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     policy : Policy or str, optional
         The tier policy, or a policy name or path (default ``"national"``).
     n_estimators : int, default 300
-        Boosting rounds at most (early stopping may use fewer). This and the
+        Boosting rounds at most (the out-of-time folds choose how many). This and the
         parameters down to ``reg_lambda`` set LightGBM's capacity; the defaults
         (depth-3 trees) were chosen by validation with the explanation cost in view
         (benchmarks/RESULTS.md).
@@ -120,14 +122,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         Share of the features each tree sees.
     reg_lambda : float, default 0.0
         L2 penalty on the leaf values.
-    early_stopping_rounds : int, default 50
-        Rounds without improvement of the validation AUC before boosting stops.
+    early_stopping_rounds : int, default 100
+        Rounds without improvement of a fold's validation AUC before its boosting
+        stops (the folds' mean AUC then chooses the number of trees).
     horizon : str, default "365D"
-        The labels' horizon. Training uses only as-of dates whose label windows end
-        before the early-stopping and calibration date (``slices_`` says which).
+        The labels' horizon. Each out-of-time fold trains on as-of dates whose label
+        windows end by its validation date (``slices_`` records the folds).
     calibration : {"sigmoid", None}, default "sigmoid"
-        ``"sigmoid"``: Platt scaling on a later, held-out slice (keeps the ranking);
-        ``None``: the booster's own probabilities.
+        ``"sigmoid"``: Platt scaling on the folds' out-of-fold, out-of-time predictions
+        (keeps the ranking); ``None``: the booster's own probabilities.
     monotone : bool, default True
         Use the catalogue's monotone directions as constraints.
     top_k : int, default 3
@@ -137,6 +140,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     random_state : int, default 0
         Seed of the bagging, the feature sampling and the entity split; explicit, so
         runs repeat bit for bit.
+    n_folds : int, default 3
+        Rolling-origin folds (the latest ones) that choose the number of trees and
+        calibrate (:mod:`creditrisk.model.folds`); the final model then trains on every
+        labelled date.
 
     Attributes
     ----------
@@ -185,13 +192,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 0.0,
-        early_stopping_rounds: int = 50,
+        early_stopping_rounds: int = 100,
         horizon: str = "365D",
         calibration: str | None = "sigmoid",
         monotone: bool = True,
         top_k: int = 3,
         num_threads: int = 1,
         random_state: int = 0,
+        n_folds: int = 3,
     ):
         self.policy = policy
         self.n_estimators = n_estimators
@@ -209,9 +217,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.top_k = top_k
         self.num_threads = num_threads
         self.random_state = random_state
+        self.n_folds = n_folds
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> RiskModel:
+    def fit(self, X: pd.DataFrame, y: pd.Series, nuisance=None) -> RiskModel:
         """Train on the labelled rows of ``X``; calibrate; fit the tier cut-offs.
 
         Parameters
@@ -229,6 +238,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             0/1 labels, NaN where undefined (those rows are ignored). Aligned with
             ``X`` by position, as scikit-learn does; a Series whose index holds the
             same labels as ``X``'s index in another order is matched by label instead.
+        nuisance : pandas.DataFrame or array-like, optional
+            Who produced each label (:func:`creditrisk.features.labels.label_nuisance`:
+            the label inspection's inspectors), aligned with ``X`` by position. Their
+            effects are learned as shrunken random effects and used as a fixed offset
+            while training (:mod:`creditrisk.model.nuisance`), so the trees learn the
+            entity's risk net of who inspected; scoring sets them to the average
+            inspector. They are never features, reasons or tier movers.
 
         Returns
         -------
@@ -293,19 +309,155 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         matrix = self._matrix(X)
         target = y.to_numpy(dtype=np.float64, na_value=np.nan)
         horizon = horizon_days(self.horizon)
-        train, stop, calib, self.slices_ = _slices(X, labelled, self.random_state, horizon)
-        if not keyed:  # rows of a plain matrix: one placeholder date, no dates to name
-            self.slices_["dates"] = []
-
         params = self._lgb_params()
-        dtrain = lgb.Dataset(
-            matrix[train],
-            target[train],
+        try:
+            folds = rolling_folds(
+                X["as_of"].to_numpy() if keyed else None, labelled, horizon, self.n_folds
+            )
+        except PlanError as exc:
+            raise ModelError(str(exc)) from None
+
+        def train(init: np.ndarray | None) -> None:
+            if folds is None:
+                self._fit_split(X, matrix, target, labelled, params, horizon, keyed, init)
+            else:
+                self._fit_rolling(matrix, target, labelled, folds, params, init)
+
+        self.nuisance_ = None
+        train(None)
+        if nuisance is not None:
+            columns = _nuisance_columns(nuisance, len(X))
+            rows = np.flatnonzero(labelled)
+            raw = self.booster_.predict(matrix[rows], raw_score=True, num_threads=self.num_threads)
+            effects = fit_effects(raw, target[rows], [c[rows] for c in columns.values()])
+            init = effects.offsets(list(columns.values()))
+            train(init)
+            score = self.booster_.predict(
+                matrix[rows], raw_score=True, num_threads=self.num_threads
+            )
+            share = float(np.var(init[rows]) / max(np.var(init[rows]) + np.var(score), 1e-12))
+            self.nuisance_ = {
+                "columns": list(columns),
+                "values": len(effects.effects),
+                "tau": effects.tau,
+                "variance_share": share,
+                "neutral": "0: the average value (each effect is shrunk towards 0)",
+            }
+        # tier cut-offs: the policy's, or fitted to its shares on the latest population
+        if self.policy_.method == "cutoffs":
+            self.cutoffs_ = tuple(self.policy_.cutoffs)
+        else:
+            latest = (X["as_of"] == X["as_of"].max()).to_numpy()
+            self.cutoffs_ = fit_cutoffs(self._tier_probability(matrix[latest]), self.policy_.shares)
+        self.training_ = {
+            "fingerprint": _fingerprint(X, y),
+            "rows": len(X),
+            "labelled": int(labelled.sum()),
+            "as_of": [str(d.date()) for d in sorted(X["as_of"].unique())] if keyed else [],
+            "finding_rate": float(np.nanmean(target)),
+        }
+        self._explainer = None
+        return self
+
+    def _dataset(self, matrix: np.ndarray, target: np.ndarray, rows: np.ndarray, init=None):
+        return lgb.Dataset(
+            matrix[rows],
+            target[rows],
+            init_score=None if init is None else init[rows],
             feature_name=list(self.feature_names_in_),
             categorical_feature=self._categorical_positions(),
             free_raw_data=True,
         )
-        dstop = dtrain.create_valid(matrix[stop], target[stop])
+
+    def _fit_rolling(self, matrix, target, labelled, folds, params, init=None) -> None:
+        """Trees chosen on out-of-time folds, calibration on their out-of-fold
+        predictions, then one final model on every labelled date."""
+        folds = [f for f in folds if len(np.unique(target[f.valid])) == 2]
+        if not folds:
+            raise ModelError(
+                "every out-of-time fold's validation date has labels of one class only: "
+                "no AUC to choose the trees by; add as-of dates or labelled rows"
+            )
+        curves, boosters = [], []
+        for fold in folds:
+            record: dict = {}
+            data = self._dataset(matrix, target, fold.train, init)
+            check = data.create_valid(
+                matrix[fold.valid],
+                target[fold.valid],
+                init_score=None if init is None else init[fold.valid],
+            )
+            boosters.append(
+                lgb.train(
+                    params,
+                    data,
+                    num_boost_round=self.n_estimators,
+                    valid_sets=[check],
+                    valid_names=["valid"],
+                    callbacks=[
+                        lgb.record_evaluation(record),
+                        lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                    ],
+                )
+            )
+            # a fold that stopped early stays at its last value: past its peak, it is
+            # never the best of the mean curve by rising again
+            curve = np.asarray(record["valid"]["auc"], dtype=np.float64)
+            curves.append(np.pad(curve, (0, self.n_estimators - len(curve)), mode="edge"))
+        mean = np.mean(curves, axis=0)
+        best = int(np.argmax(mean)) + 1  # the first best: fewer trees on a tie
+        shift = np.zeros(len(target)) if init is None else init
+        oof_raw = np.concatenate(
+            [
+                b.predict(
+                    matrix[f.valid],
+                    raw_score=True,
+                    num_iteration=best,
+                    num_threads=self.num_threads,
+                )
+                + shift[f.valid]
+                for b, f in zip(boosters, folds, strict=True)
+            ]
+        )
+        oof_target = np.concatenate([target[f.valid] for f in folds])
+        self.booster_ = lgb.train(
+            params, self._dataset(matrix, target, labelled, init), num_boost_round=best
+        )
+        self.n_trees_ = self.booster_.num_trees()
+        self.calibration_ = _fit_sigmoid(oof_raw, oof_target, self.calibration)
+        p_oof = self._calibrate(oof_raw)
+        self.slices_ = {
+            "method": "rolling",
+            "folds": [
+                {
+                    "train": f.train_dates,
+                    "valid": f.valid_date,
+                    "train_rows": int(f.train.sum()),
+                    "valid_rows": int(f.valid.sum()),
+                    "auc": float(c[best - 1]),
+                }
+                for f, c in zip(folds, curves, strict=True)
+            ],
+            "final_rows": int(labelled.sum()),
+        }
+        self.validation_ = {
+            "folds_auc": float(mean[best - 1]),
+            "calibration_auc": _auc(oof_target, oof_raw),
+            "calibration_brier": float(brier_score_loss(oof_target, p_oof)),
+            "calibration_base_rate": float(oof_target.mean()),
+            "trees": int(self.n_trees_),
+        }
+
+    def _fit_split(self, X, matrix, target, labelled, params, horizon, keyed, init=None) -> None:
+        """One as-of date (or a plain matrix): entities split for stopping and calibration."""
+        train, stop, calib, self.slices_ = _slices(X, labelled, self.random_state, horizon)
+        if not keyed:  # rows of a plain matrix: one placeholder date, no dates to name
+            self.slices_["dates"] = []
+        shift = np.zeros(len(target)) if init is None else init
+        dtrain = self._dataset(matrix, target, train, init)
+        dstop = dtrain.create_valid(
+            matrix[stop], target[stop], init_score=None if init is None else init[stop]
+        )
         booster = lgb.train(
             params,
             dtrain,
@@ -320,8 +472,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             )
         self.booster_ = booster
         self.n_trees_ = booster.num_trees()
-
         raw_calib = booster.predict(matrix[calib], raw_score=True, num_threads=self.num_threads)
+        raw_calib = raw_calib + shift[calib]
         self.calibration_ = _fit_sigmoid(raw_calib, target[calib], self.calibration)
         p_calib = self._calibrate(raw_calib)
         raw_stop = booster.predict(matrix[stop], raw_score=True, num_threads=self.num_threads)
@@ -332,21 +484,6 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "calibration_base_rate": float(target[calib].mean()),
             "trees": int(self.n_trees_),
         }
-        # tier cut-offs: the policy's, or fitted to its shares on the latest population
-        if self.policy_.method == "cutoffs":
-            self.cutoffs_ = tuple(self.policy_.cutoffs)
-        else:
-            latest = (X["as_of"] == X["as_of"].max()).to_numpy()
-            self.cutoffs_ = fit_cutoffs(self._probability(matrix[latest]), self.policy_.shares)
-        self.training_ = {
-            "fingerprint": _fingerprint(X, y),
-            "rows": len(X),
-            "labelled": int(labelled.sum()),
-            "as_of": [str(d.date()) for d in sorted(X["as_of"].unique())] if keyed else [],
-            "finding_rate": float(np.nanmean(target)),
-        }
-        self._explainer = None
-        return self
 
     def _lgb_params(self) -> dict[str, Any]:
         monotone = [
@@ -612,9 +749,15 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         pandas.DataFrame
             With ``X``'s index: ``entity_id``, ``as_of``, ``probability``,
             ``score_tier`` (from the cut-offs alone), ``tier``, ``override``,
-            ``override_reason``, and for each reason ``i`` up to ``top_k``:
-            ``reason_i`` (a sentence), ``reason_i_feature``, ``reason_i_value`` and
-            ``reason_i_contribution`` (its SHAP value, log-odds).
+            ``override_reason``, ``context`` and ``context_contribution``, and for each
+            reason ``i`` up to ``top_k``: ``reason_i`` (a sentence),
+            ``reason_i_feature``, ``reason_i_value`` and ``reason_i_contribution`` (its
+            SHAP value, log-odds). Reasons come from conduct features only (what the
+            entity did); the context features (what it is: region, industry, age...)
+            are summed in ``context_contribution``, and ``context`` names the largest
+            that raises the risk ("Industry: retail: a higher base rate than
+            average"). With a policy whose ``context_moves_tier`` is false the tier is
+            set without the context contributions.
 
         Raises
         ------
@@ -641,6 +784,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         phi = self._contributions(matrix)
         raw = phi.sum(axis=1)
         probability = self._calibrate(raw)
+        context = self._context_mask()
+        context_phi = phi[:, :-1][:, context].sum(axis=1)
         out = pd.DataFrame(
             {
                 "entity_id": pd.array(X["entity_id"].astype("str").to_numpy(), dtype="str"),
@@ -649,15 +794,55 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             },
             index=X.index,
         )
-        tiers = assign_tiers(probability, X, self._applicable_policy(), self.cutoffs_)
-        parts = [out, tiers]
+        tiered = probability
+        if not self.policy_.context_moves_tier:
+            tiered = self._calibrate(raw - context_phi)
+        tiers = assign_tiers(tiered, X, self._applicable_policy(), self.cutoffs_)
+        parts = [out, tiers, self._context_columns(X, phi[:, :-1], context, context_phi)]
         if k > 0:
-            positions, values = top_reasons(phi[:, :-1], k)
+            conduct = np.where(context, 0.0, phi[:, :-1])  # context is never a reason
+            positions, values = top_reasons(conduct, k)
             parts += [
                 self._reason_columns(X, positions[:, i], values[:, i], i + 1)
                 for i in range(positions.shape[1])
             ]
         return pd.concat(parts, axis=1)
+
+    def _tier_probability(self, matrix: np.ndarray) -> np.ndarray:
+        """The probability tiers are cut from: without context when the policy says so."""
+        if self.policy_.context_moves_tier:
+            return self._probability(matrix)
+        phi = self._contributions(matrix)
+        context = self._context_mask()
+        return self._calibrate(phi.sum(axis=1) - phi[:, :-1][:, context].sum(axis=1))
+
+    def _context_mask(self) -> np.ndarray:
+        """True for the model's context features (what the entity is, not what it did)."""
+        return np.array(
+            [
+                bool(self._entry(f)) and self._entry(f).role == "context"
+                for f in self.feature_names_in_
+            ],
+            dtype=bool,
+        )
+
+    def _context_columns(self, X, phi: np.ndarray, context: np.ndarray, total: np.ndarray):
+        """``context`` (the context feature raising the risk most, in words) and
+        ``context_contribution`` (all context contributions, summed)."""
+        n = len(X)
+        if context.any():
+            masked = np.where(context, phi, -np.inf)
+            pos = np.argmax(masked, axis=1)
+            raising = masked[np.arange(n), pos] > 0
+            pos = np.where(raising, pos, -1)
+        else:
+            pos = np.full(n, -1, dtype=np.int64)
+        words = self._reason_columns(X, pos, np.zeros(n), 0)["reason_0"]
+        text = np.where(pos >= 0, words.astype(object) + ": a higher base rate than average", "")
+        return pd.DataFrame(
+            {"context": pd.array(text, dtype="str"), "context_contribution": total},
+            index=X.index,
+        )
 
     def _reason_columns(self, X: pd.DataFrame, pos: np.ndarray, contrib: np.ndarray, rank: int):
         # sentences and values repeat: format each distinct value once, then gather
@@ -1277,44 +1462,42 @@ def _codes(column: pd.Series, name: str, categories: list[str], X: pd.DataFrame)
 
 
 def _slices(X: pd.DataFrame, labelled: np.ndarray, seed: int, horizon: int):
-    """Train, early-stopping and calibration masks, honest in time.
+    """Train, early-stopping and calibration masks for data of a single as-of date.
 
-    The latest labelled date is split by entity into an early-stopping half and a
-    calibration half; training uses the dates whose label windows end by then (as_of
-    at least ``horizon`` days earlier). Dates in between are left out: their labels
-    would share inspections with both sides, and early stopping would then reward
-    memorising them. With no such earlier date, entities are split instead.
+    With one date there is no time to split: entities are split by a salted hash of
+    their id (60% / 20% / 20%). Several dates use out-of-time folds instead
+    (:mod:`creditrisk.model.folds`).
     """
     dates = np.sort(X.loc[labelled, "as_of"].unique())
-    as_of = X["as_of"].to_numpy()
     salt = pd.util.hash_pandas_object(
         X["entity_id"].astype("str"), index=False, hash_key=f"{seed:016d}"
     )
     bucket = salt.to_numpy() % 10
-    last = dates[-1]
-    end = last - np.timedelta64(horizon, "D")
-    if dates[0] <= end:
-        train = labelled & (as_of <= end)
-        stop = labelled & (as_of == last) & (bucket < 5)
-        calib = labelled & (as_of == last) & (bucket >= 5)
-        how = {
-            "method": "time",
-            "train": [str(pd.Timestamp(d).date()) for d in dates if d <= end],
-            "left_out": [str(pd.Timestamp(d).date()) for d in dates if end < d < last],
-            "stop": str(pd.Timestamp(last).date()),
-            "calibration": str(pd.Timestamp(last).date()),
-        }
-    else:
-        # no date early enough: a stable split of entities, by a salted hash of their id
-        train = labelled & (bucket < 6)
-        stop = labelled & (bucket >= 6) & (bucket < 8)
-        calib = labelled & (bucket >= 8)
-        how = {"method": "entities", "dates": [str(pd.Timestamp(d).date()) for d in dates]}
+    train = labelled & (bucket < 6)
+    stop = labelled & (bucket >= 6) & (bucket < 8)
+    calib = labelled & (bucket >= 8)
+    how = {"method": "entities", "dates": [str(pd.Timestamp(d).date()) for d in dates]}
     for name, mask in (("train", train), ("stop", stop), ("calibration", calib)):
         how[f"{name}_rows"] = int(mask.sum())
         if not mask.any():
             raise ModelError(f"the {name} slice is empty: need more labelled rows or as-of dates")
     return train, stop, calib, how
+
+
+def _nuisance_columns(nuisance, n: int) -> dict[str, np.ndarray]:
+    """Nuisance values as text arrays per column, aligned with X by position."""
+    if isinstance(nuisance, pd.Series):
+        frame = nuisance.to_frame()
+    elif isinstance(nuisance, pd.DataFrame):
+        frame = nuisance
+    else:
+        frame = pd.DataFrame(np.asarray(nuisance, dtype=object))
+    if len(frame) != n:
+        raise ValueError(f"nuisance has {len(frame)} rows for {n} rows of X")
+    return {
+        str(c): frame[c].astype("str").where(frame[c].notna()).to_numpy(dtype=object)
+        for c in frame.columns
+    }
 
 
 def _fit_sigmoid(raw: np.ndarray, target: np.ndarray, method: str | None) -> dict[str, float]:

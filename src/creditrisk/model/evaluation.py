@@ -20,11 +20,15 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from creditrisk._figures import new_figure
 
 __all__ = [
+    "BASELINES",
+    "baseline_scores",
+    "baseline_table",
     "metrics",
     "model_card",
     "plot_reliability",
     "reason_table",
     "reliability_table",
+    "soft_auc",
     "tier_table",
 ]
 
@@ -69,6 +73,187 @@ def metrics(y, probability) -> dict[str, float]:
         "finding_rate": float(y.mean()) if len(y) else float("nan"),
         "mean_probability": float(p.mean()) if len(p) else float("nan"),
     }
+
+
+#: the simple rankers every model is measured against, out of time on the same rows
+BASELINES = (
+    "base rate",
+    "last inspection result",
+    "logistic regression on history counts",
+)
+
+
+def _count_columns(X: pd.DataFrame, catalogue=None) -> list[str]:
+    from creditrisk.features import CATALOGUE
+
+    kinds = {f.name: f.kind for f in CATALOGUE}
+    if catalogue is not None:
+        kinds |= {f.name: f.kind for f in catalogue}
+    return [c for c in X.columns if kinds.get(c) == "count"]
+
+
+def baseline_scores(
+    X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, catalogue=None
+) -> dict[str, np.ndarray]:
+    """Scores of the simple baselines, fitted on training rows, for the test rows.
+
+    ``base rate`` ranks nobody (the training finding rate for all); ``last inspection
+    result`` is each entity's latest inspection outcome (never inspected is its own
+    value), scored by the finding rate of that outcome in training;
+    ``logistic regression on history counts`` is scikit-learn's logistic regression on
+    every count feature (penalties, inspections, findings, listings, reports, declared
+    counts), log-scaled and standardised. A model that cannot beat them is not worth
+    its explanation.
+
+    Parameters
+    ----------
+    X_train, X_test : pandas.DataFrame
+        Features (training and test rows).
+    y_train : array-like of float
+        Training labels (NaN where undefined: ignored).
+    catalogue : sequence of Feature, optional
+        Catalogue entries of declared features (to know which are counts).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Per baseline of :data:`BASELINES` that the features allow, one score per test
+        row (higher: riskier).
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> t = cr.load_sample()
+    >>> s = cr.spine(t, ["2022-07-01", "2024-07-01"])
+    >>> X, y = cr.build_features(t, s), cr.build_labels(t, s)
+    >>> old = (X["as_of"] == "2022-07-01").to_numpy()
+    >>> sorted(baseline_scores(X[old], y[old], X[~old]))
+    ['base rate', 'last inspection result', 'logistic regression on history counts']
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    y = np.asarray(y_train, dtype=np.float64)
+    known = ~np.isnan(y)
+    rate = float(y[known].mean()) if known.any() else float("nan")
+    out = {"base rate": np.full(len(X_test), rate)}
+    if "inspection_last_outcome" in X_train.columns:
+
+        def outcome(X: pd.DataFrame) -> pd.Series:
+            values = X["inspection_last_outcome"]
+            return values.astype("str").where(values.notna(), "never inspected")
+
+        train = outcome(X_train)[known]
+        rates = pd.Series(y[known], index=train.index).groupby(train.to_numpy()).mean()
+        out["last inspection result"] = (
+            outcome(X_test).map(rates).fillna(rate).to_numpy(dtype=np.float64)
+        )
+    counts = _count_columns(X_train, catalogue)
+    if counts and known.sum() >= 10 and len(np.unique(y[known])) == 2:
+        model = make_pipeline(
+            FunctionTransformer(lambda v: np.log1p(np.clip(v, 0, None))),
+            StandardScaler(),
+            LogisticRegression(max_iter=2000),
+        )
+        model.fit(X_train.loc[known, counts].to_numpy(dtype=np.float64), y[known])
+        test = X_test[counts].to_numpy(dtype=np.float64, na_value=0.0)
+        out["logistic regression on history counts"] = model.predict_proba(test)[:, 1]
+    return out
+
+
+def baseline_table(y, probability, baselines: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The model beside its baselines: AUC, average precision and Brier on the same rows.
+
+    Parameters
+    ----------
+    y : array-like of float
+        Test labels (NaN where undefined).
+    probability : array-like of float
+        The model's probabilities for the same rows.
+    baselines : dict of str to numpy.ndarray
+        :func:`baseline_scores` for the same rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``model`` (the model first): ``auc``, ``average_precision``,
+        ``brier`` (for baselines that give probabilities) and ``auc_gain`` (the model's
+        AUC minus each row's).
+
+    Examples
+    --------
+    >>> t = baseline_table([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3],
+    ...                    {"base rate": np.full(4, 0.5)})
+    >>> t.loc["base rate", "auc"], float(t.loc["base rate", "auc_gain"])
+    (0.5, 0.5)
+    """
+    rows = []
+    for name, score in {"model": np.asarray(probability), **baselines}.items():
+        m = metrics(y, score)
+        rows.append(
+            {
+                "model": name,
+                "auc": m["auc"],
+                "average_precision": m["average_precision"],
+                "brier": m["brier"],
+            }
+        )
+    table = pd.DataFrame(rows).set_index("model")
+    table["auc_gain"] = table.loc["model", "auc"] - table["auc"]
+    return table
+
+
+def soft_auc(truth, score) -> float:
+    """The AUC expected if every entity's label were drawn from its true probability.
+
+    The yardstick on a synthetic world, whose true probabilities are known
+    (``world.truth.probability(as_of)``): it rewards ranking the enterprise's risk, not
+    the luck of who happened to be inspected or how strict the inspector was. Every
+    pair of entities counts, weighted by the chance that the first has a finding and the
+    second has not: ``sum p_i (1 - p_j) [s_i > s_j] / sum p_i (1 - p_j)`` over pairs
+    ``i != j``, ties counting one half. ``soft_auc(truth, truth)`` is the best any score
+    can reach; report a model's as a ratio to it.
+
+    Parameters
+    ----------
+    truth : array-like of float
+        True probability of a finding per entity (NaN rows are left out).
+    score : array-like of float
+        The model's score per entity (any monotone scale: probability or log-odds).
+
+    Returns
+    -------
+    float
+        The expected AUC, between 0 and 1 (NaN with fewer than two entities).
+
+    Examples
+    --------
+    >>> p = np.array([0.1, 0.4, 0.8])
+    >>> round(soft_auc(p, p), 4), round(soft_auc(p, -p), 4)
+    (0.7, 0.3)
+    >>> soft_auc(p, np.zeros(3))  # no ranking at all
+    0.5
+    """
+    p = np.asarray(truth, dtype=np.float64)
+    s = np.asarray(score, dtype=np.float64)
+    if p.shape != s.shape:
+        raise ValueError(f"truth has {p.shape} values, score {s.shape}")
+    keep = ~np.isnan(p) & ~np.isnan(s)
+    p, s = p[keep], s[keep]
+    if len(p) < 2:
+        return float("nan")
+    order = np.argsort(s, kind="stable")
+    p, s = p[order], s[order]
+    q = 1.0 - p
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    pos = np.add.reduceat(p, starts)  # per group of equal scores
+    neg = np.add.reduceat(q, starts)
+    own = np.add.reduceat(p * q, starts)
+    below = np.cumsum(neg) - neg  # negatives weight of lower-scored groups
+    numerator = float(np.sum(pos * below) + 0.5 * np.sum(pos * neg - own))
+    denominator = float(p.sum() * q.sum() - np.sum(p * q))
+    return numerator / denominator if denominator > 0 else float("nan")
 
 
 def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
@@ -278,7 +463,13 @@ def reason_table(scores: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk model") -> str:
+def model_card(
+    model,
+    X_test: pd.DataFrame,
+    y_test,
+    title: str = "creditrisk model",
+    baselines: pd.DataFrame | None = None,
+) -> str:
     """A short Markdown model card of a fitted model, measured on its test slice.
 
     It gives the data window, label, metrics, tier shares and finding rates on the test
@@ -294,6 +485,8 @@ def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk mod
         Labels of ``X_test``'s rows (random-inspection findings; NaN where undefined).
     title : str, default "creditrisk model"
         The card's heading.
+    baselines : pandas.DataFrame, optional
+        :func:`baseline_table` on the same test rows, shown beside the model.
 
     Returns
     -------
@@ -339,6 +532,8 @@ def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk mod
         f"- Calibration: {model.calibration_['method']} (slope "
         f"{model.calibration_['slope']:.3f}, intercept {model.calibration_['intercept']:.3f})",
         f"- Tier cut-offs (probability): {', '.join(f'{c:.4f}' for c in model.cutoffs_)}",
+        *_nuisance_lines(model),
+        *_context_lines(model),
         "",
         "## Test metrics",
         f"- AUC {m['auc']:.3f}, average precision {m['average_precision']:.3f}, "
@@ -346,6 +541,7 @@ def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk mod
         f"- Finding rate {m['finding_rate']:.3f}, mean predicted probability "
         f"{m['mean_probability']:.3f}",
         "",
+        *_baseline_lines(baselines),
         "## Tiers on the test slice",
         "",
         _markdown(
@@ -377,7 +573,69 @@ def model_card(model, X_test: pd.DataFrame, y_test, title: str = "creditrisk mod
     return "\n".join(lines)
 
 
+def _baseline_lines(table: pd.DataFrame | None) -> list[str]:
+    if table is None:
+        return []
+    best = table.drop(index="model")["auc"].max()
+    gain = table.loc["model", "auc"] - best
+    verdict = (
+        f"The model beats the best baseline's AUC by {gain:+.3f}."
+        if gain > 0
+        else f"The model does NOT beat the best baseline: AUC {gain:+.3f}."
+    )
+    return [
+        "## Baselines (same test rows, fitted on the same training rows)",
+        "",
+        _markdown(
+            table,
+            {
+                "auc": "{:.3f}",
+                "average_precision": "{:.3f}",
+                "brier": "{:.4f}",
+                "auc_gain": "{:+.3f}",
+            },
+        ),
+        "",
+        f"- {verdict}",
+        "",
+    ]
+
+
+def _nuisance_lines(model) -> list[str]:
+    info = getattr(model, "nuisance_", None)
+    if not info:
+        return ["- Nuisance: none declared (labels carry who inspected, unaccounted for)"]
+    return [
+        f"- Nuisance: {', '.join(info['columns'])} ({info['values']:,} values, effects' spread "
+        f"{info['tau']:.3f} log-odds) took {info['variance_share']:.1%} of the training "
+        "labels' log-odds variance; set to the average when scoring (never a reason or a tier)"
+    ]
+
+
+def _context_lines(model) -> list[str]:
+    context = [f for f, c in zip(model.feature_names_in_, model._context_mask(), strict=True) if c]
+    moves = "move tiers" if model.policy_.context_moves_tier else "do not move tiers"
+    lines = []
+    if context:
+        lines.append(f"- Context features (never reasons; {moves}): {', '.join(context)}")
+    skipped = getattr(model, "inapplicable_overrides_", [])
+    if skipped:
+        lines.append(
+            f"- Overrides the register cannot apply (their feature is absent): {', '.join(skipped)}"
+        )
+    return lines
+
+
 def _slices(s: dict) -> str:
+    if s.get("method") == "rolling":
+        folds = "; ".join(
+            f"{f['valid']} (trained on {len(f['train'])} earlier dates, AUC {f['auc']:.3f})"
+            for f in s["folds"]
+        )
+        return (
+            f"trees chosen on {len(s['folds'])} out-of-time folds ({folds}), calibrated on "
+            f"their out-of-fold predictions, final model on all {s['final_rows']:,} labelled rows"
+        )
     if s.get("method") == "time":
         left_out = f", left out {', '.join(s['left_out'])}" if s.get("left_out") else ""
         return (

@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from creditrisk.data.spine import spine
-from creditrisk.features.builder import build_features
-from creditrisk.features.labels import build_labels, horizon_days, known_until
+from creditrisk.features.builder import build_features, declared_features
+from creditrisk.features.labels import build_labels, horizon_days, known_until, label_nuisance
 from creditrisk.model.estimator import RiskModel
-from creditrisk.model.evaluation import metrics, model_card
+from creditrisk.model.evaluation import baseline_scores, baseline_table, metrics, model_card
 from creditrisk.policy.rules import Policy
 
 __all__ = ["TrainingResult", "as_of_plan", "fit_model", "sample_model_path"]
@@ -40,45 +40,92 @@ class TrainingResult:
     y_test: pd.Series
     metrics: dict
     card: str
+    baselines: pd.DataFrame | None = None
 
 
 def as_of_plan(
-    tables, horizon: str = "365D", every_months: int = 6, history_years: int = 1
+    tables, horizon: str = "365D", every_months: int = 3, history_years: float = 1.0
 ) -> tuple[list[pd.Timestamp], pd.Timestamp]:
     """Training as-of dates and a test date for the data in ``tables``.
 
-    The test date is the latest 1 January or 1 July whose label window ends within
-    the data; training dates run every ``every_months`` from ``history_years`` after
-    the first recorded inspection up to the test date minus the horizon, so no training label
-    overlaps the test window.
+    The test date is the latest quarter start (1 January, April, July, October) whose
+    label window ends by the last published inspection; training dates run every
+    ``every_months`` from ``history_years`` after the first recorded inspection up to
+    the test date minus the horizon, so no training label overlaps the test window.
+    :class:`~creditrisk.RiskModel` validates out of time on these dates, which needs
+    them to span at least one horizon: with a shorter history the training dates start
+    at the first inspection instead (and a warning says so), and with less still, the
+    latest training date alone is used (entities are then split).
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    horizon : str, default "365D"
+        The label horizon.
+    every_months : int, default 3
+        Months between training dates.
+    history_years : float, default 1.0
+        History wanted before the first training date.
+
+    Returns
     -------
+    train : list of pandas.Timestamp
+        The training as-of dates.
+    test : pandas.Timestamp
+        The test as-of date.
+
+    Raises
+    ------
+    ValueError
+        The data are too short for a training and a test date a horizon apart (the
+        message gives the span).
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> train, test = as_of_plan(cr.load_sample(), every_months=12)
-    >>> [str(d.date()) for d in train][:2]
-    ['2019-01-01', '2020-01-01']
+    >>> [str(d.date()) for d in train][:2], str(test.date())
+    (['2019-01-01', '2020-01-01'], '2025-01-01')
     """
+    import warnings
+
     last = known_until(tables)
     # labels come from inspections: the history starts with the first one recorded
     first = pd.Timestamp(tables.inspections["inspected_on"].min()).normalize()
+    first = first.replace(day=1) if first.day == 1 else first + pd.offsets.MonthBegin(1)
     days = horizon_days(horizon)
     latest = last + pd.Timedelta(days=1) - pd.Timedelta(days=days)
-    candidates = pd.date_range(first + pd.DateOffset(years=history_years), latest, freq="MS")
-    semesters = [d for d in candidates if d.month in (1, 7)]
-    if len(semesters) < 2:
+    quarters = [d for d in pd.date_range(first, latest, freq="MS") if d.month in (1, 4, 7, 10)]
+    end = quarters[-1] - pd.Timedelta(days=days) if quarters else None
+    if not quarters or end < first:
         raise ValueError(
-            f"the data ({first.date()} to {last.date()}) is too short for a training and a "
+            f"the data ({first.date()} to {last.date()}) are too short for a training and a "
             f"test date {horizon} apart"
         )
-    test = semesters[-1]
-    end = test - pd.Timedelta(days=days)
-    train = [d for d in semesters if d <= end]
-    train = [
-        d
-        for d in train
-        if (test.year * 12 + test.month - d.year * 12 - d.month) % every_months == 0
-    ]
+    test = quarters[-1]
+
+    def every(start: pd.Timestamp) -> list[pd.Timestamp]:
+        dates = pd.date_range(start, end, freq="MS")
+        step = [
+            d
+            for d in dates
+            if (test.year * 12 + test.month - d.year * 12 - d.month) % every_months == 0
+        ]
+        return list(step)
+
+    train = every(first + pd.DateOffset(months=round(12 * history_years)))
+    if not train or (train[-1] - train[0]).days < days:
+        wider = every(first)
+        if wider and (wider[-1] - wider[0]).days >= days:
+            warnings.warn(
+                f"{history_years} years of history before the first training date would "
+                f"leave no out-of-time fold: training from {wider[0].date()} instead",
+                stacklevel=2,
+            )
+            train = wider
+        elif train or wider:
+            train = [(train or wider)[-1]]
     if not train:
         raise ValueError(f"no training date ends its {horizon} label window before {test.date()}")
     return train, test
@@ -118,17 +165,22 @@ def fit_model(
     train_spine = spine(tables, list(train_as_of))
     X = build_features(tables, train_spine, spec)
     y = build_labels(tables, train_spine, outcome="inspection_finding", horizon=horizon)
-    model = RiskModel(policy=policy, **params).fit(X, y)
+    who = label_nuisance(tables, train_spine, horizon=horizon)  # inspectors, where known
+    nuisance = who if who.shape[1] and who.notna().any(axis=None) else None
+    model = RiskModel(policy=policy, **params).fit(X, y, nuisance=nuisance)
     test_spine = spine(tables, test_as_of)
     X_test = build_features(tables, test_spine, spec)
     y_test = build_labels(tables, test_spine, outcome="inspection_finding", horizon=horizon)
     p = model.predict_proba(X_test)[:, 1]
+    declared = [d.feature for d in declared_features(tables, spec)]
+    baselines = baseline_table(y_test, p, baseline_scores(X, y, X_test, declared))
     return TrainingResult(
         model=model,
         X_test=X_test,
         y_test=y_test,
         metrics=metrics(y_test, p),
-        card=model_card(model, X_test, y_test),
+        card=model_card(model, X_test, y_test, baselines=baselines),
+        baselines=baselines,
     )
 
 

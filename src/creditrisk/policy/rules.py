@@ -141,6 +141,11 @@ class Policy:
         Fixed cut-offs (``method="cutoffs"``).
     labels : tuple of str
         Tier labels in words.
+    context_moves_tier : bool
+        Whether context features (region, industry, age, legal form, capital: what the
+        enterprise is, not what it did) may move a tier. They are never reasons; with
+        False the tier comes from the probability without their contributions, while
+        the probability reported stays the model's best estimate.
     overrides : tuple of Override
         The hard rules, in order.
     description : str
@@ -171,6 +176,7 @@ class Policy:
     shares: tuple[float, ...] = ()
     cutoffs: tuple[float, ...] = ()
     labels: tuple[str, ...] = ()
+    context_moves_tier: bool = True
     overrides: tuple[Override, ...] = ()
     description: str = ""
     disclosure: dict[str, Any] = field(default_factory=dict)
@@ -225,7 +231,8 @@ class Policy:
         tiers = data.get("tiers")
         if not isinstance(tiers, dict) or "names" not in tiers:
             raise PolicyError(f"policy {name!r}: [tiers] needs 'names'")
-        extra = sorted(set(tiers) - {"names", "labels", "method", "shares", "cutoffs"})
+        allowed = {"names", "labels", "method", "shares", "cutoffs", "context_moves_tier"}
+        extra = sorted(set(tiers) - allowed)
         if extra:
             raise PolicyError(f"policy {name!r}: unknown setting 'tiers.{extra[0]}'")
         return cls(
@@ -236,6 +243,7 @@ class Policy:
             method=str(tiers.get("method", "shares")),
             shares=tuple(float(s) for s in tiers.get("shares", ())),
             cutoffs=tuple(float(c) for c in tiers.get("cutoffs", ())),
+            context_moves_tier=_flag(name, tiers.get("context_moves_tier", True)),
             overrides=tuple(
                 _override(name, i, rule) for i, rule in enumerate(data.get("overrides", []))
             ),
@@ -253,6 +261,7 @@ class Policy:
             tiers["shares"] = list(self.shares)
         if self.cutoffs:
             tiers["cutoffs"] = list(self.cutoffs)
+        tiers["context_moves_tier"] = self.context_moves_tier
         return {
             "name": self.name,
             "description": self.description,
@@ -449,3 +458,11 @@ def available_policies() -> list[str]:
     """
     root = resources.files("creditrisk.policy")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _flag(policy: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(
+            f"policy {policy!r}: tiers.context_moves_tier must be true or false, not {value!r}"
+        )
+    return value

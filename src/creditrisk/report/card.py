@@ -96,15 +96,34 @@ class ExplanationCard:
     policy: str = ""
     model_version: str = ""
 
+    def _conduct(self) -> pd.DataFrame:
+        if "role" not in self.reasons:
+            return self.reasons
+        return self.reasons[self.reasons["role"] != "context"]
+
     def raising(self) -> pd.DataFrame:
-        """The reasons that raise the risk, largest first (at most ``top_k``)."""
-        up = self.reasons[self.reasons["contribution"].round(RANK_DECIMALS) > 0]
+        """The reasons that raise the risk, largest first (at most ``top_k``).
+
+        Only conduct (what the enterprise did) is a reason; context is in
+        :meth:`context`.
+        """
+        conduct = self._conduct()
+        up = conduct[conduct["contribution"].round(RANK_DECIMALS) > 0]
         return up.head(self.top_k)
 
     def lowering(self, k: int = 3) -> pd.DataFrame:
-        """The ``k`` features that lower the risk most, largest first."""
-        down = self.reasons[self.reasons["contribution"] < 0]
+        """The ``k`` conduct features that lower the risk most, largest first."""
+        conduct = self._conduct()
+        down = conduct[conduct["contribution"] < 0]
         return down.sort_values("contribution", kind="stable").head(k)
+
+    def context(self) -> pd.DataFrame:
+        """The context features' contributions (what the enterprise is: region,
+        industry, age...), largest first: reported, never reasons.
+        """
+        if "role" not in self.reasons:
+            return self.reasons.iloc[:0]
+        return self.reasons[self.reasons["role"] == "context"]
 
     def helpful_plans(self, k: int = 5) -> pd.DataFrame:
         """Recourse plans that reach a lower tier, best first (at most ``k``)."""
@@ -204,12 +223,14 @@ def explain_card(
     names = list(model.feature_names_in_)
     at = pd.Timestamp(score["as_of"])
     row = X.iloc[0]
+    roles = np.where(model._context_mask(), "context", "conduct")
     reasons = pd.DataFrame(
         {
             "feature": names,
             "sentence": [_sentence(model, f, row[f], at) for f in names],
             "value": [row[f] for f in names],
             "contribution": phi[names].to_numpy(dtype=np.float64),
+            "role": roles,
         }
     )
     # ranked as the batch ranks reasons (explain.top_reasons): rounded, ties by position
@@ -377,6 +398,10 @@ def _text(card: ExplanationCard) -> str:
     lines += ["", "What lowers it most"]
     down = card.lowering()
     lines += [f"  {r.contribution:+.3f}  {r.sentence}" for r in down.itertuples()] or ["  None"]
+    context = card.context()
+    if len(context):
+        lines += ["", "Context: what the enterprise is, not what it did (never a reason)"]
+        lines += [f"  {r.contribution:+.3f}  {r.sentence}" for r in context.itertuples()]
     lines += ["", "What the enterprise can do"]
     plans = card.helpful_plans()
     if len(plans):
