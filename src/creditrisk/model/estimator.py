@@ -1109,7 +1109,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         ...     _ = (out / "model.txt").write_text("tampered")
         ...     cr.RiskModel.load(out)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        creditrisk.model.estimator.ModelError: .../model.txt was altered since the model was saved ...
+        creditrisk.model.estimator.ModelError: .../model.txt was altered since the model ...
         """
         path = Path(path)
         if not path.is_dir():
