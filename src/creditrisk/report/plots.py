@@ -78,18 +78,24 @@ def _figure(**kwargs) -> Figure:
 def style() -> Iterator[None]:
     """Draw under :data:`STYLE`: a ``matplotlib.rc_context`` for a ``with`` block.
 
-    Returns
-    -------
-    contextlib.AbstractContextManager
+    ``style()`` is a context manager (:func:`contextlib.contextmanager`): it yields
+    once, inside the block.
+
+    Yields
+    ------
+    None
         Inside its ``with`` block, the figures made and drawn use :data:`STYLE`'s
         settings; after it, the settings are as they were.
 
     Examples
     --------
     >>> import matplotlib
+    >>> before = matplotlib.rcParams["axes.titlelocation"]
     >>> with style():
     ...     matplotlib.rcParams["axes.titlelocation"]
     'left'
+    >>> matplotlib.rcParams["axes.titlelocation"] == before  # restored after the block
+    True
     """
     import matplotlib
 
