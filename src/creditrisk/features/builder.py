@@ -6,8 +6,8 @@ before as_of. The catalogue (:func:`feature_catalogue`) documents every feature:
 source table, window, meaning in plain words, whether the entity can act on it, and
 the expected direction of risk.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> X = cr.build_features(tables, cr.spine(tables, "2024-07-01"))

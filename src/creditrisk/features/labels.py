@@ -44,8 +44,8 @@ its own. The window must lie inside what the label's own source is known to (the
 published inspection), not merely inside the latest date of any table: a truncated
 window is refused.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> t = cr.load_sample()
 >>> s = cr.spine(t, "2023-07-01")

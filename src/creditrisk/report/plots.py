@@ -9,8 +9,8 @@ shown or saved here, and pyplot keeps none of the figures: each is a
 once, as the cell's value (pyplot neither shows it again at the end of the cell nor
 keeps it open); ``fig.savefig(...)`` writes it.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> s = pd.DataFrame({"tier": pd.Categorical(list("AABD"), categories=list("ABCD")),
 ...                   "override": ["", "", "", "serious_illegal_list"]})
