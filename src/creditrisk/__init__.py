@@ -14,8 +14,8 @@ tour reaches through ``cr.``: ``cr.schema`` and ``cr.io`` (:mod:`creditrisk.data
 and :mod:`creditrisk.data.sql`), ``cr.temporal``, ``cr.evaluation``, ``cr.scoring``,
 ``cr.tracking``, ``cr.monitoring``, ``cr.plots`` and ``cr.fairness``.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample().validate()
 >>> int(tables.summary().loc["enterprises", "rows"])

@@ -6,8 +6,8 @@ time by the inline backend at the end of a notebook cell. In IPython under the i
 backend the backend module is loaded first, as pyplot's first figure would load it:
 that is what makes IPython show a returned Figure as an image rather than as text.
 
-Example
--------
+Examples
+--------
 >>> from creditrisk._figures import new_figure
 >>> import matplotlib.pyplot as plt
 >>> fig = new_figure(figsize=(2, 2))

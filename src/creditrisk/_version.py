@@ -1,7 +1,7 @@
 """The installed version of creditrisk, readable from any box without importing the rest.
 
-Example
--------
+Examples
+--------
 >>> from creditrisk._version import __version__
 >>> __version__.count(".") >= 2
 True

@@ -10,8 +10,8 @@ with rules on columns in :mod:`~creditrisk.data.rules`), the spine of (entity_id
 rows to score (:mod:`~creditrisk.data.spine`), and the packaged sample. It imports
 nothing else of creditrisk.
 
-Example
--------
+Examples
+--------
 >>> from creditrisk import data
 >>> tables = data.load_sample().validate()
 >>> rows = data.spine(tables, "2024-07-01")

@@ -51,8 +51,8 @@ labels and what counts as a finding, and extra features (read by
 The older database-only form (``[tables] name = "db table or query"`` and
 ``[columns.<table>] theirs = "ours"``) is read too.
 
-Example
--------
+Examples
+--------
 >>> reg = Register.from_dict({
 ...     "tables": {"inspections": {"columns": {"date": "inspected_on"},
 ...                                "known_date": "inspected_on",

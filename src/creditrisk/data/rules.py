@@ -9,8 +9,8 @@ is evaluated: no function calls, attributes or arithmetic, so a mapping file can
 run code. An order comparison on a column that is not numeric or a date is an error
 that names the table, the column and some of its values.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> rule = Rule("score >= 28 and kind == 'routine'")
 >>> frame = pd.DataFrame({"score": [30, 12, None], "kind": ["routine"] * 3})

@@ -9,8 +9,8 @@ a value cannot be read. Cross-table rules (unknown entities, dates out of order)
 Each event carries the date it happened and the date the regulator knew it; the
 ``known_date`` of a table is what point-in-time features filter on.
 
-Example
--------
+Examples
+--------
 >>> from creditrisk.data.schema import TABLES
 >>> TABLES["penalties"].known_date
 'published_on'
@@ -84,10 +84,29 @@ class Column:
     fixed vocabulary when ``values`` is given), ``date`` -> ``datetime64[s]``,
     ``integer`` -> ``int64``, ``count`` -> nullable ``Int64``, ``amount`` -> ``float64``.
 
-    Example
-    -------
+    Parameters
+    ----------
+    name : str
+        The column's name in the table.
+    kind : {"id", "category", "date", "integer", "count", "amount"}
+        What the column holds; it decides the dtype (see above).
+    description : str
+        What the column means, for the data dictionary (:func:`data_dictionary`).
+    nullable : bool, default False
+        Whether a value may be empty.
+    values : tuple of str, optional
+        The closed vocabulary of a ``category`` column; ``None`` (the default) leaves
+        the vocabulary open (the categories are then the values found, sorted).
+    optional : bool, default False
+        An optional column may be absent from the input: it is then added, all empty.
+
+    Examples
+    --------
     >>> Column("fine_amount", "amount", "Fine in yuan; 0 when none.").dtype
     'float64'
+    >>> dtype = Column("severity", "category", "Severity.", values=("minor", "serious")).dtype
+    >>> list(dtype.categories), dtype.ordered
+    (['minor', 'serious'], True)
     """
 
     name: str
@@ -100,6 +119,21 @@ class Column:
 
     @property
     def dtype(self) -> str | pd.CategoricalDtype:
+        """The pandas dtype of the column: a dtype name, or a CategoricalDtype.
+
+        A ``category`` column with a closed vocabulary gets a CategoricalDtype of its
+        ``values`` (ordered for ``severity`` only: warning < minor < general < serious);
+        one with an open vocabulary gets ``"category"``.
+
+        Examples
+        --------
+        >>> Column("report_year", "integer", "The year the report covers.").dtype
+        'int64'
+        >>> Column("region", "category", "District.").dtype
+        'category'
+        >>> TABLES["penalties"].column("severity").dtype.ordered
+        True
+        """
         if self.kind == "category":
             if self.values is None:
                 return "category"
@@ -120,8 +154,23 @@ class TableSchema:
     ``event_date`` is when the thing happened; ``known_date`` is when the regulator
     knew it (features may only use rows whose known date is before the as-of date).
 
-    Example
-    -------
+    Parameters
+    ----------
+    name : str
+        The table's name (``"penalties"``, say), the key of :data:`TABLES`.
+    description : str
+        What one row is, for the data dictionary (:func:`data_dictionary`).
+    columns : tuple of Column
+        The columns, in schema order.
+    key : tuple of str
+        The columns that identify a row.
+    event_date : str
+        The column dating the event.
+    known_date : str
+        The column dating the regulator's knowledge of it.
+
+    Examples
+    --------
     >>> schema = TABLES["inspections"]
     >>> schema.key, schema.event_date, schema.known_date
     (('inspection_id',), 'inspected_on', 'published_on')
@@ -135,6 +184,31 @@ class TableSchema:
     known_date: str
 
     def column(self, name: str) -> Column:
+        """The column called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A column of the table.
+
+        Returns
+        -------
+        Column
+            Its description.
+
+        Raises
+        ------
+        KeyError
+            The table has no such column.
+
+        Examples
+        --------
+        >>> TABLES["penalties"].column("fine_amount").kind
+        'amount'
+        >>> TABLES["penalties"].column("fine")
+        Traceback (most recent call last):
+        KeyError: "penalties has no column 'fine'"
+        """
         for col in self.columns:
             if col.name == name:
                 return col
@@ -142,6 +216,13 @@ class TableSchema:
 
     @property
     def names(self) -> list[str]:
+        """The names of the columns, in schema order.
+
+        Examples
+        --------
+        >>> TABLES["licenses"].names
+        ['license_id', 'entity_id', 'license_type', 'issued_on', 'expires_on', 'revoked_on']
+        """
         return [c.name for c in self.columns]
 
 
@@ -355,8 +436,24 @@ TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 class Problem:
     """One broken rule: where it is, what it is, and up to five offending rows.
 
-    Example
-    -------
+    Parameters
+    ----------
+    table : str
+        The table that breaks the rule.
+    column : str or None
+        The column, or ``None`` for the table as a whole (a missing table, say).
+    rule : str
+        The rule's short name (``"unparseable"``, ``"missing column"``, ...).
+    detail : str
+        What is wrong, in a sentence.
+    n_rows : int, default 0
+        How many rows break the rule (0: not a matter of rows).
+    rows : pandas.DataFrame, optional
+        Up to five offending rows, key columns first; printed under the headline by
+        ``str(problem)``.
+
+    Examples
+    --------
     >>> p = Problem("penalties", "fine_amount", "non-negative", "must be >= 0", n_rows=1)
     >>> p.headline()
     'penalties.fine_amount [non-negative]: must be >= 0 (1 row)'
@@ -370,6 +467,21 @@ class Problem:
     rows: pd.DataFrame | None = field(default=None, repr=False)
 
     def headline(self) -> str:
+        """The problem in one line: table.column, the rule, the detail and the row count.
+
+        Returns
+        -------
+        str
+            ``table.column [rule]: detail (n rows)``; the column and the count are left
+            out when there are none.
+
+        Examples
+        --------
+        >>> Problem("licenses", None, "missing table", "no licenses file").headline()
+        'licenses [missing table]: no licenses file'
+        >>> Problem("penalties", "decided_on", "required", "values are empty", 3).headline()
+        'penalties.decided_on [required]: values are empty (3 rows)'
+        """
         where = f"{self.table}.{self.column}" if self.column else self.table
         count = f" ({self.n_rows:,} row{'s' if self.n_rows != 1 else ''})" if self.n_rows else ""
         return f"{where} [{self.rule}]: {self.detail}{count}"
@@ -389,8 +501,13 @@ class SchemaError(ValueError):
 
     The message names the table, the column, the rule and up to five offending rows.
 
-    Example
-    -------
+    Parameters
+    ----------
+    problems : list of Problem
+        Every broken rule; kept (as a list) in the ``problems`` attribute.
+
+    Examples
+    --------
     >>> err = SchemaError([Problem("licenses", None, "missing table", "no licenses file")])
     >>> print(err)
     1 problem in the event tables:
@@ -494,12 +611,39 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     categories get sorted categories, so a parquet or CSV round trip is exact. Values
     outside a closed vocabulary (an unknown severity, say) are reported, not dropped.
 
-    Example
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read, in our column names.
+    table : str
+        Its name in :data:`TABLES`.
+
+    Returns
     -------
+    pandas.DataFrame
+        The table with the declared dtypes, a fresh index, the schema's columns in order
+        (absent optional columns added, all empty) and then the extra columns (text that
+        is all numbers read as numbers).
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing or a value cannot be read; every problem is
+        listed at once.
+
+    Examples
+    --------
     >>> raw = pd.DataFrame({"entity_id": ["E1"], "report_year": ["2021"],
     ...                     "filed_on": ["2022-05-01"]})
     >>> coerce_table(raw, "annual_reports").dtypes["filed_on"]
     dtype('<M8[s]')
+    >>> coerce_table(raw.assign(report_year="twenty"), "annual_reports")
+    Traceback (most recent call last):
+    creditrisk.data.schema.SchemaError: 1 problem in the event tables:
+    - annual_reports.report_year [unparseable]: values are not a whole number (1 row)
+      rows:
+          entity_id report_year
+        0        E1      twenty
     """
     schema = TABLES[table]
     frame = frame.reset_index(drop=True)
@@ -737,10 +881,22 @@ def coerce_extra(frame: pd.DataFrame, table: str, event_date: str, known_date: s
 def empty_table(table: str) -> pd.DataFrame:
     """An empty DataFrame with the columns and dtypes of ``table``.
 
-    Example
+    Parameters
+    ----------
+    table : str
+        A table of :data:`TABLES`.
+
+    Returns
     -------
+    pandas.DataFrame
+        No rows, every column of the schema in order, each with its dtype.
+
+    Examples
+    --------
     >>> empty_table("licenses").shape
     (0, 6)
+    >>> str(empty_table("licenses").dtypes["issued_on"])
+    'datetime64[s]'
     """
     schema = TABLES[table]
     return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in schema.columns})
@@ -751,10 +907,18 @@ def data_dictionary() -> str:
 
     ``data/sample/README.md`` embeds this text (a test keeps the two in step).
 
-    Example
+    Returns
     -------
+    str
+        Markdown: for each table a ``## name`` heading, its description, key and dates,
+        and a table of its columns (type, whether empty values are allowed, meaning).
+
+    Examples
+    --------
     >>> print(data_dictionary().splitlines()[0])
     ## enterprises
+    >>> [line for line in data_dictionary().splitlines() if line.startswith("## ")][-1]
+    '## list_entries'
     """
     kinds = {
         "id": "text",

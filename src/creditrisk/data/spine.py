@@ -4,8 +4,8 @@ An entity belongs to the spine at an as-of date when it was registered before th
 and not deregistered before it. :func:`check_spine` is the gate every feature and label
 computation passes: entities must exist, and as-of dates must fall inside the data.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> s = cr.spine(tables, as_of=["2023-07-01", "2024-07-01"], entity_type="company")
@@ -43,12 +43,31 @@ def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
     Without registration dates, the day before the first known record stands for the
     first registration.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register (:class:`~creditrisk.data.tables.EventTables`); the known dates of
+        its extra tables count too.
+
+    Returns
     -------
+    tuple of pandas.Timestamp
+        (first registration, last date anything became known): the columns of
+        :data:`KNOWN_DATE_COLUMNS` bound the data, scheduled dates (an expiry) do not.
+
+    Raises
+    ------
+    ValueError
+        The tables hold no dated record.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> first, last = data_span(cr.load_sample())
     >>> str(last.date())
     '2025-12-31'
+    >>> first < last
+    True
     """
     known = [
         getattr(tables, table)[column]
@@ -70,7 +89,30 @@ def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def as_of_list(as_of) -> list[pd.Timestamp]:
-    """As-of dates (one or many, text or timestamps) as sorted unique days."""
+    """As-of dates (one or many, text or timestamps) as sorted unique days.
+
+    Parameters
+    ----------
+    as_of : str, pandas.Timestamp or iterable of them
+        One date or many; times of day are dropped.
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        The distinct days, in order.
+
+    Raises
+    ------
+    ValueError
+        No date is given, a value is not a date, or a date is empty.
+
+    Examples
+    --------
+    >>> [str(d.date()) for d in as_of_list(["2024-07-01", "2023-07-01", "2024-07-01"])]
+    ['2023-07-01', '2024-07-01']
+    >>> as_of_list(pd.Timestamp("2024-01-01 12:30"))
+    [Timestamp('2024-01-01 00:00:00')]
+    """
     values = (
         [as_of]
         if isinstance(as_of, str | pd.Timestamp) or not isinstance(as_of, Iterable)
@@ -91,8 +133,22 @@ def check_dates(dates: list[pd.Timestamp], first: pd.Timestamp, last: pd.Timesta
     """Refuse as-of dates outside the data (after the first registration, at most the day
     after the last known date), naming them and the span.
 
-    Example
-    -------
+    Parameters
+    ----------
+    dates : list of pandas.Timestamp
+        The as-of dates (:func:`as_of_list`).
+    first, last : pandas.Timestamp
+        The data's span (:func:`data_span`).
+
+    Raises
+    ------
+    ValueError
+        Some dates fall outside the span; the message names up to five of them.
+
+    Examples
+    --------
+    >>> check_dates([pd.Timestamp("2026-01-01")], pd.Timestamp("2018-01-01"),
+    ...             pd.Timestamp("2025-12-31"))  # the day after the last known date is fine
     >>> check_dates([pd.Timestamp("2030-01-01")], pd.Timestamp("2018-01-01"),
     ...             pd.Timestamp("2025-12-31"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -125,12 +181,39 @@ def spine(
     data's (first, last) dates when ``tables`` is a part of a larger register (a chunk
     of entities): as-of dates are checked against the whole register's span.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register (:class:`~creditrisk.data.tables.EventTables`).
+    as_of : str, pandas.Timestamp or iterable of them
+        One as-of date or many (:func:`as_of_list`); each must fall inside the data.
+    entity_type, region, key_sector, industry : str or iterable of str, optional
+        Cohort filters on the columns of ``enterprises`` of the same name; ``None``
+        (the default) keeps every value.
+    span : tuple of pandas.Timestamp, optional
+        The whole register's (first, last) dates when ``tables`` is a chunk of it;
+        by default :func:`data_span` of ``tables``.
+
+    Returns
     -------
+    pandas.DataFrame
+        Columns ``entity_id`` (text) and ``as_of`` (``datetime64[s]``).
+
+    Raises
+    ------
+    ValueError
+        An as-of date is outside the data, or a filter names a value the column does
+        not have.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> s = cr.spine(cr.load_sample(), "2024-01-01", key_sector=["food", "drug"])
     >>> len(s) > 0
     True
+    >>> cr.spine(cr.load_sample(), "2024-01-01", key_sector="fish")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: enterprises.key_sector has no value 'fish'; values are: ...
     """
     dates = as_of_list(as_of)
     check_dates(dates, *(span or data_span(tables)))
@@ -180,12 +263,36 @@ def check_spine(tables, spine: pd.DataFrame, span=None) -> tuple[np.ndarray, np.
     ``enterprises``, was not yet registered on its as-of date, or an as-of date falls
     outside the data (``span``, as in :func:`spine`, when the tables are a chunk).
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register (:class:`~creditrisk.data.tables.EventTables`).
+    spine : pandas.DataFrame
+        Rows to compute for, with columns ``entity_id`` and ``as_of``.
+    span : tuple of pandas.Timestamp, optional
+        The whole register's (first, last) dates when ``tables`` is a chunk of it.
+
+    Returns
     -------
+    pos : numpy.ndarray
+        Each row's position in ``enterprises`` (int64).
+    days : numpy.ndarray
+        Each row's as-of date in days since 1970-01-01 (int64).
+
+    Raises
+    ------
+    ValueError
+        The spine lacks a column or holds empty or unreadable dates, names an unknown
+        entity or one not yet registered, or has an as-of date outside the data.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> pos, days = check_spine(t, cr.spine(t, "2024-01-01"))
     >>> bool((pos >= 0).all())
+    True
+    >>> int(days[0]) == (pd.Timestamp("2024-01-01") - pd.Timestamp("1970-01-01")).days
     True
     """
     if not isinstance(spine, pd.DataFrame) or not {"entity_id", "as_of"} <= set(spine.columns):

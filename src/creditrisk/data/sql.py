@@ -16,7 +16,9 @@ a failure half-way leaves the previous table exactly as it was. The run's identi
 SQLite needs no server (``sqlite:///register.db``); PostgreSQL is the server case
 (``postgresql+psycopg://user:password@host/db``, with ``pip install 'creditrisk[sql]'``).
 
-Example: a register whose enterprises table and columns are named differently
+Examples
+--------
+A register whose enterprises table and columns are named differently:
 
 >>> import creditrisk as cr, sqlalchemy as sa, tempfile
 >>> sample = cr.load_sample()
@@ -334,8 +336,21 @@ def run_identifiers(manifest: dict) -> dict[str, str | None]:
     ``run_id`` is a digest of the model hash, the data fingerprint and the as-of dates:
     the same inputs give the same run id.
 
-    Example
+    Parameters
+    ----------
+    manifest : dict
+        A scoring manifest: ``model`` (with ``version`` and ``model_sha256``), ``data``
+        (with ``fingerprint``) and ``as_of`` (a list of dates as text); a missing entry
+        counts as ``None``.
+
+    Returns
     -------
+    dict of str to str or None
+        ``run_id`` (16 hexadecimal digits), ``model_version`` (as text) and
+        ``model_sha256``.
+
+    Examples
+    --------
     >>> manifest = {"model": {"version": "3", "model_sha256": "ab"},
     ...             "data": {"fingerprint": "cd"}, "as_of": ["2025-01-01"]}
     >>> ids = run_identifiers(manifest)
@@ -373,7 +388,46 @@ def write_sql(
     Categories are written as text. A failure half-way rolls back everything: a
     replaced table is as it was, an appended one has no new row.
 
-    Example: see the module's docstring.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows to write; the index is not written.
+    target : str or sqlalchemy.engine.Engine
+        A SQLAlchemy URL or Engine (an Engine is left open).
+    table : str
+        The database table, ``schema.table`` allowed.
+    if_exists : {"fail", "replace", "append"}, default "fail"
+        What to do when the table exists.
+    identifiers : dict, optional
+        Columns given the same value in every row (:func:`run_identifiers`).
+    chunksize : int, default 50_000
+        Rows sent to the database at a time.
+
+    Returns
+    -------
+    int
+        The number of rows written.
+
+    Raises
+    ------
+    ValueError
+        ``if_exists`` is not one of the three, or the table exists and ``if_exists``
+        is ``"fail"``.
+
+    Examples
+    --------
+    See the module's docstring for a whole register written and read back; in short:
+
+    >>> import tempfile, sqlalchemy as sa
+    >>> scores = pd.DataFrame({"entity_id": ["E1", "E2"], "tier": ["A", "C"]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     url = f"sqlite:///{d}/out.db"
+    ...     first = write_sql(scores, url, "scores", identifiers={"run_id": "r1"})
+    ...     again = write_sql(scores, url, "scores", if_exists="append")
+    ...     back = pd.read_sql("SELECT * FROM scores", url)
+    ...     sa.create_engine(url).dispose()
+    >>> first, again, len(back), list(back.columns)
+    (2, 2, 4, ['entity_id', 'tier', 'run_id'])
     """
     import sqlalchemy as sa
 
@@ -425,8 +479,25 @@ def read_mapping(path) -> dict[str, dict]:
         region = ["district_01", "district_02"]
         registered_before = "2025-01-01"
 
-    Example
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+
+    Returns
     -------
+    dict of str to dict
+        The sections the file has, of ``tables``, ``columns`` and ``where``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not TOML, or has another section.
+
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
     ...     path = pathlib.Path(d) / "map.toml"
@@ -454,9 +525,21 @@ def read_mapping(path) -> dict[str, dict]:
 def is_url(value: str | Iterable | None) -> bool:
     """True for a database URL (``sqlite:///...``, ``postgresql+psycopg://...``).
 
-    Example
+    Parameters
+    ----------
+    value : str, iterable or None
+        A source as given on the command line or to a loader: a URL, a path, a list.
+
+    Returns
     -------
+    bool
+        Whether ``value`` is text with a scheme (``://``) other than ``file://``.
+
+    Examples
+    --------
     >>> is_url("sqlite:///register.db"), is_url("data/sample")
     (True, False)
+    >>> is_url("file:///data/sample"), is_url(["sqlite:///a.db"])
+    (False, False)
     """
     return isinstance(value, str) and "://" in value and not value.startswith("file://")

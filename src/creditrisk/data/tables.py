@@ -5,8 +5,8 @@ Only ``enterprises`` is required; the other five tables of the data model are op
 (``extra``, each with an entity, an event date and a known date, declared by a
 :class:`~creditrisk.data.register.Register`).
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> tables.validate() is tables
@@ -56,8 +56,31 @@ class EventTables:
     :class:`~creditrisk.SchemaError` on unreadable values); :meth:`validate` checks the
     rules between rows and tables.
 
-    Example
-    -------
+    Parameters
+    ----------
+    enterprises : pandas.DataFrame
+        One row per registered entity; the only table required.
+    annual_reports, licenses, penalties, inspections, list_entries : pandas.DataFrame, optional
+        The other tables of the data model; an absent table (``None``) is empty.
+    extra : mapping of str to pandas.DataFrame, optional
+        Event tables outside the data model, by name; ``register`` must declare each
+        one's event date and known date. Their entity ids become text and their two
+        dates dates; other columns are kept.
+    register : Register, optional
+        The register mapping the tables came through
+        (:class:`~creditrisk.data.register.Register`); by default the data model's
+        own names.
+
+    Raises
+    ------
+    SchemaError
+        A table is not a DataFrame, a value cannot be read, or an extra table is not
+        declared by ``register``; every problem is listed at once.
+    TypeError
+        ``register`` is not a Register.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> from creditrisk.data.schema import empty_table
     >>> ent = pd.DataFrame({"entity_id": ["E1"], "entity_type": ["company"],
@@ -188,12 +211,25 @@ class EventTables:
     def replace(self, **frames: pd.DataFrame) -> EventTables:
         """A copy with some tables replaced.
 
-        Example
+        Parameters
+        ----------
+        **frames : pandas.DataFrame
+            New tables by name: a table of the data model, an extra table (added or
+            replaced), or ``extra=`` / ``register=`` themselves.
+
+        Returns
         -------
+        EventTables
+            New tables, coerced again; ``self`` is unchanged.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> t = cr.load_sample()
         >>> len(t.replace(penalties=t.penalties.head(3)).penalties)
         3
+        >>> len(t.penalties) > 3
+        True
         """
         current = dict(self.extra)
         for name in list(frames):
@@ -206,8 +242,19 @@ class EventTables:
     def subset(self, entity_ids: Iterable[str]) -> EventTables:
         """The tables restricted to some entities (rows of other entities dropped).
 
-        Example
+        Parameters
+        ----------
+        entity_ids : iterable of str
+            The entities to keep (duplicates and unknown ids do no harm).
+
+        Returns
         -------
+        EventTables
+            Every table, extras included, with only those entities' rows; the same
+            register mapping.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> t = cr.load_sample()
         >>> first = t.enterprises["entity_id"].iloc[:10]
@@ -229,8 +276,18 @@ class EventTables:
         The error lists every broken rule with the table, the column, the rule and up
         to five offending rows (see :mod:`creditrisk.data.validation`).
 
-        Example
+        Returns
         -------
+        EventTables
+            ``self``, so a call chains: ``cr.load_sample().validate()``.
+
+        Raises
+        ------
+        SchemaError
+            Some rule is broken.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> t = cr.load_sample()
         >>> bad = t.penalties.assign(fine_amount=-1.0)
@@ -248,8 +305,15 @@ class EventTables:
     def summary(self) -> pd.DataFrame:
         """Rows, entities and the span of known dates per table.
 
-        Example
+        Returns
         -------
+        pandas.DataFrame
+            One row per table (index ``table``: schema order, then extras) with
+            ``rows``, ``entities``, ``first_known`` and ``last_known`` (the table's
+            known date).
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> int(cr.load_sample().summary().loc["enterprises", "entities"])
         10000
@@ -412,10 +476,32 @@ class EventTables:
         """Write each table as ``<table>.<format>`` into a directory, atomically.
 
         Files are written into a temporary directory beside ``path`` and moved in only
-        when all six are complete, so an interrupted write leaves no partial table.
+        when all of them (the six and any extra tables) are complete, so an interrupted
+        write leaves no partial table.
 
-        Example
+        Parameters
+        ----------
+        path : str or path-like
+            The directory; created when absent.
+        format : {"parquet", "csv"}, default "parquet"
+            The file format; CSV dates are written as ``YYYY-MM-DD``.
+        overwrite : bool, default False
+            Replace the tables a directory already holds (files of either format).
+
+        Returns
         -------
+        pathlib.Path
+            The directory written.
+
+        Raises
+        ------
+        ValueError
+            ``format`` is neither parquet nor csv.
+        FileExistsError
+            The directory already holds tables and ``overwrite`` is False.
+
+        Examples
+        --------
         >>> import creditrisk as cr, tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     out = cr.load_sample().write(f"{d}/copy")
@@ -448,11 +534,22 @@ class EventTables:
     def fingerprint(self) -> str:
         """A SHA-256 of the tables' content, stable across file formats.
 
-        Example
+        Returns
         -------
+        str
+            64 hexadecimal digits; equal for equal tables (extras included), whatever
+            file they were read from.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> len(cr.load_sample().fingerprint())
         64
+        >>> t = cr.load_sample()
+        >>> t.fingerprint() == t.subset(t.enterprises["entity_id"]).fingerprint()
+        True
+        >>> t.fingerprint() == t.replace(penalties=t.penalties.head(3)).fingerprint()
+        False
         """
         import hashlib
 
@@ -562,8 +659,18 @@ def staging_dir(target: str | os.PathLike) -> Iterator[Path]:
 
     Whatever is left in it is removed on exit, so a failed write leaves nothing behind.
 
-    Example
-    -------
+    Parameters
+    ----------
+    target : str or path-like
+        Where the files will go; its parent is created when absent.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging directory, a hidden sibling of ``target``.
+
+    Examples
+    --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as d:
@@ -588,8 +695,18 @@ def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
 
     An exception inside the block leaves ``target`` as it was and no temporary behind.
 
-    Example
-    -------
+    Parameters
+    ----------
+    target : str or path-like
+        The file to write; its parent is created when absent.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write to, a hidden sibling of ``target``.
+
+    Examples
+    --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as d:
@@ -617,8 +734,13 @@ def load_sample() -> EventTables:
     It ships inside the package, so it works from an installed wheel. See
     ``data/sample/README.md`` for every table and column.
 
-    Example
+    Returns
     -------
+    EventTables
+        The six tables, read and coerced (not validated: call :meth:`EventTables.validate`).
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> tables = cr.load_sample()
     >>> len(tables.enterprises)

@@ -3,21 +3,25 @@
 :func:`check` runs every rule and returns all problems at once, so one run of
 ``EventTables.validate()`` tells the user everything that is wrong. The rules:
 
-========================  ==============================================================
-rule                      meaning
-========================  ==============================================================
-required                  a non-nullable column has empty values
-duplicate key             two rows share the table's key
-unknown entity            an event's entity_id is not in ``enterprises``
-before registration       an event happened before the entity was registered
-after deregistration      an event happened after the entity was deregistered
-known before event        a known/end date is earlier than the date it follows
-removal reason            ``removed_on`` and ``removal_reason`` not both set or both empty
-non-negative              a negative fine or financial figure
-========================  ==============================================================
+==========================  ============================================================
+rule                        meaning
+==========================  ============================================================
+required                    a non-nullable column has empty values
+duplicate key               two rows share the table's key
+unknown entity              an event's entity_id is not in ``enterprises``
+before registration         an event happened before the entity was registered
+after deregistration        an event happened after the entity was deregistered
+known before event          a known/end date is earlier than the date it follows (an
+                            annual report filed before its report year ended, too)
+restoration before penalty  ``restored_on`` is earlier than the penalty's ``published_on``
+removed before listed       ``removed_on`` is earlier than ``listed_on``
+removal reason              ``removed_on`` and ``removal_reason`` not both set or both
+                            empty
+non-negative                a negative fine or financial figure
+==========================  ============================================================
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> check(cr.load_sample())
 []
@@ -95,11 +99,26 @@ _NON_NEGATIVE: tuple[tuple[str, str], ...] = (
 def check(tables) -> list[Problem]:
     """Run every rule on ``tables`` (an :class:`~creditrisk.EventTables`); return problems.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register, already coerced to the data model's dtypes.
+
+    Returns
     -------
+    list of Problem
+        Every broken rule, one :class:`~creditrisk.data.schema.Problem` per rule and
+        column (with up to five offending rows); empty when the tables are sound.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> len(check(cr.load_sample()))
     0
+    >>> t = cr.load_sample()
+    >>> late = t.list_entries.assign(removed_on=pd.Timestamp("2000-01-01"))
+    >>> sorted({p.rule for p in check(t.replace(list_entries=late))})
+    ['removal reason', 'removed before listed']
     """
     problems: list[Problem] = []
     for name, schema in TABLES.items():
@@ -153,10 +172,18 @@ def cross_entity_keys() -> dict[str, list[str]]:
     entities cannot see a duplicate in another chunk, so these keys are checked on the
     whole register (:mod:`creditrisk.jobs.scoring`, :mod:`creditrisk.jobs.spark`).
 
-    Example
+    Returns
     -------
+    dict of str to list of str
+        Table name -> its key columns, for every table whose key does not include
+        ``entity_id``.
+
+    Examples
+    --------
     >>> cross_entity_keys()["penalties"]
     ['penalty_id']
+    >>> "annual_reports" in cross_entity_keys()  # keyed by entity and year
+    False
     """
     return {
         name: list(TABLES[name].key) for name in TABLE_NAMES if "entity_id" not in TABLES[name].key
@@ -166,8 +193,22 @@ def cross_entity_keys() -> dict[str, list[str]]:
 def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Problem]:
     """The duplicate-key problem of ``frame`` (empty list when its key is unique).
 
-    Example
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One table.
+    table : str
+        Its name, for the problem.
+    key : list of str
+        The columns that must identify one row.
+
+    Returns
     -------
+    list of Problem
+        One problem naming every row whose key another row shares, or none.
+
+    Examples
+    --------
     >>> frame = pd.DataFrame({"penalty_id": ["P1", "P1"], "entity_id": ["E1", "E2"]})
     >>> duplicate_keys(frame, "penalties", ["penalty_id"])[0].headline()
     'penalties.penalty_id [duplicate key]: penalty_id must identify one row (2 rows)'

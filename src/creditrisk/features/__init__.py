@@ -9,8 +9,8 @@ This box turns a register (:class:`~creditrisk.EventTables`) and a spine of
 in time (:class:`~creditrisk.features.temporal.TemporalSplit`). It imports only
 :mod:`creditrisk.data`.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> X = cr.build_features(tables, cr.spine(tables, "2024-07-01"))

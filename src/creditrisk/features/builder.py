@@ -6,8 +6,8 @@ before as_of. The catalogue (:func:`feature_catalogue`) documents every feature:
 source table, window, meaning in plain words, whether the entity can act on it, and
 the expected direction of risk.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> X = cr.build_features(tables, cr.spine(tables, "2024-07-01"))
@@ -240,14 +240,45 @@ def build_features(
     the whole register gives (``span``: the whole register's dates, see
     :func:`creditrisk.spine`).
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register (:class:`~creditrisk.data.tables.EventTables`).
+    spine : pandas.DataFrame
+        Rows to compute, with columns ``entity_id`` and ``as_of``
+        (:func:`creditrisk.spine`); checked by
+        :func:`~creditrisk.data.spine.check_spine`.
+    spec : FeatureSpec, optional
+        What the features count and which to return; by default
+        :class:`~creditrisk.features.catalogue.FeatureSpec` ``()``: every built-in
+        feature whose inputs the register holds, and every declared feature.
+    span : tuple of pandas.Timestamp, optional
+        The whole register's (first, last) dates when ``tables`` is a chunk of it.
+
+    Returns
     -------
+    pandas.DataFrame
+        ``entity_id``, ``as_of`` (``datetime64[s]``) and one column per feature, with
+        the spine's index; ``attrs["declared"]`` holds the declared features'
+        declarations.
+
+    Raises
+    ------
+    ValueError
+        The spine names an unknown entity, one not yet registered, or a date outside
+        the data.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> s = cr.spine(t, ["2022-07-01", "2024-07-01"])
     >>> X = cr.build_features(t, s)
     >>> len(X) == len(s) and X.index.equals(s.index)
     True
+    >>> spec = cr.FeatureSpec(features=("age_years", "penalties_general_1y"))
+    >>> list(cr.build_features(t, s.head(3), spec).columns)
+    ['entity_id', 'as_of', 'age_years', 'penalties_general_1y']
     """
     spec = spec or FeatureSpec()
     declared = declared_features(tables, spec)

@@ -1,7 +1,7 @@
 """The feature catalogue's entries and the settings that change how features count.
 
-Example
--------
+Examples
+--------
 >>> f = Feature("penalties_general_1y", "penalties", "1 year",
 ...             "General penalties still disclosed, decided in the last 12 months.",
 ...             monotone=1, actionable=True, kind="count")
@@ -34,8 +34,25 @@ class Feature:
     capital: what it is). Only conduct becomes an enterprise's reasons; context
     contributions are reported apart, and a policy decides whether they move a tier.
 
-    Example
-    -------
+    Parameters
+    ----------
+    name : str
+        The feature's column name.
+    source : str
+        The table it is computed from.
+    window : str
+        The period it looks at (``"as of"``, ``"1 year"``, ...).
+    meaning : str
+        What it means, in a sentence.
+    monotone : {0, 1, -1}, default 0
+        The expected direction of risk as the value grows (see above).
+    actionable : bool, default False
+        Whether the entity itself can change it (see above).
+    kind : {"number", "count", "flag", "category"}, default "number"
+        What the value is.
+
+    Examples
+    --------
     >>> Feature("age_years", "enterprises", "as of", "Years since registration.").kind
     'number'
     """
@@ -54,25 +71,39 @@ class Feature:
 class FeatureSpec:
     """Settings that change what the features count (policy, not code).
 
-    ``penalty_counting``: ``"disclosed"`` (default, DOMAIN.md) counts a penalty only
-    while it is publicly disclosed on the as-of date, so undisclosed warnings and
-    penalties past their 3-month / 3-year disclosure never count; ``"known"`` counts
-    every penalty the regulator knew before the as-of date.
+    Parameters
+    ----------
+    penalty_counting : {"disclosed", "known"}, default "disclosed"
+        ``"disclosed"`` (default, DOMAIN.md) counts a penalty only while it is publicly
+        disclosed on the as-of date, so undisclosed warnings and penalties past their
+        3-month / 3-year disclosure never count; ``"known"`` counts every penalty the
+        regulator knew before the as-of date.
+    restored_penalties : {"exclude", "include"}, default "exclude"
+        ``"exclude"`` (default) stops counting a penalty once a credit restoration
+        known before the as-of date ended its disclosure; ``"include"`` keeps counting
+        it.
+    features : tuple of str, optional
+        The names to return (None: every built-in feature whose inputs the register
+        holds, and every declared feature). A list is kept as a tuple.
+    declared : tuple, default ()
+        Features declared in Python (:func:`creditrisk.features.declared.declare`),
+        added to those the register mapping declares. A single one or a list is kept
+        as a tuple.
 
-    ``restored_penalties``: ``"exclude"`` (default) stops counting a penalty once a
-    credit restoration known before the as-of date ended its disclosure; ``"include"``
-    keeps counting it.
+    Raises
+    ------
+    ValueError
+        ``penalty_counting`` or ``restored_penalties`` is not one of its values.
 
-    ``features``: the names to return (None: every built-in feature whose inputs the
-    register holds, and every declared feature).
-
-    ``declared``: features declared in Python (:func:`creditrisk.features.declared.declare`),
-    added to those the register mapping declares.
-
-    Example
-    -------
+    Examples
+    --------
     >>> FeatureSpec(penalty_counting="known").penalty_counting
     'known'
+    >>> FeatureSpec(features=["age_years"]).features
+    ('age_years',)
+    >>> FeatureSpec(restored_penalties="ignore")
+    Traceback (most recent call last):
+    ValueError: restored_penalties must be 'exclude' or 'include', not 'ignore'
     """
 
     penalty_counting: Literal["disclosed", "known"] = "disclosed"

@@ -36,8 +36,8 @@ In a register mapping::
     direction = 1                      # more means riskier
     sentence = "{value:.0f} critical violations cited {window}"
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> tables = cr.load_sample()
 >>> mine = declare("not_found", "inspections", "count",

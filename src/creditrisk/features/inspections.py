@@ -3,8 +3,8 @@
 An inspection is known from the date its result was published. A finding is any
 result other than ``compliant`` (issues found, or not found at the registered address).
 
-Example
--------
+Examples
+--------
 >>> [f.name for f in FEATURES][:2]
 ['inspections_random', 'inspections_targeted']
 """
@@ -80,6 +80,47 @@ _OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    """Inspection features of some entities as of one day: counts by kind, findings, last.
+
+    Only inspections whose result was published before the as-of date count; the
+    3-year window is on the inspection date. :func:`creditrisk.features.build_features`
+    calls it, with the other source modules' ``compute``, once per as-of date.
+
+    Parameters
+    ----------
+    src : Source
+        The register's arrays (:class:`~creditrisk.features.source.Source`), made once
+        and shared by every source module and as-of date.
+    pos : numpy.ndarray
+        Positions in ``enterprises`` of the entities wanted, one per output row.
+    as_of : int
+        The as-of date in days since 1970-01-01
+        (:func:`~creditrisk.features.source.to_day`); only what was known before it
+        counts.
+    spec : FeatureSpec
+        What the features count (the penalty features read it); the inspection
+        features take no setting from it.
+
+    Returns
+    -------
+    dict
+        Each name of :data:`FEATURES`, in order → an array, one value per position in
+        ``pos``: int64 counts, float shares and days (NaN without an inspection), and a
+        Categorical of :data:`~creditrisk.data.schema.OUTCOMES` for the last outcome.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, pandas as pd
+    >>> from creditrisk.data.keys import positions
+    >>> from creditrisk.features.source import to_day
+    >>> tables = cr.load_sample()
+    >>> pos = positions(pd.Series(["E0000004", "E0000008"]), tables.enterprises["entity_id"])
+    >>> out = compute(Source(tables), pos, to_day("2024-07-01"), FeatureSpec())
+    >>> list(out) == [f.name for f in FEATURES]
+    True
+    >>> out["inspections_random"].tolist(), [str(v) for v in out["inspection_last_outcome"]]
+    ([1, 2], ['compliant', 'issues_found'])
+    """
     n, k = src.n, len(INSPECTION_KINDS)
     ent = src.pos(_T)
     day = src.days(_T, "inspected_on")

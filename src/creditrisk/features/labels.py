@@ -44,8 +44,8 @@ its own. The window must lie inside what the label's own source is known to (the
 published inspection), not merely inside the latest date of any table: a truncated
 window is refused.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> t = cr.load_sample()
 >>> s = cr.spine(t, "2023-07-01")
@@ -82,10 +82,30 @@ OUTCOME_NAMES = {
 def horizon_days(horizon: str | pd.Timedelta | int) -> int:
     """A horizon ("365D", a Timedelta, or days) as whole days.
 
-    Example
+    Parameters
+    ----------
+    horizon : str, pandas.Timedelta or int
+        Anything :class:`pandas.Timedelta` reads, or a number of days.
+
+    Returns
     -------
+    int
+        The horizon in days.
+
+    Raises
+    ------
+    ValueError
+        The horizon is not a duration, not whole days, or not positive.
+
+    Examples
+    --------
     >>> horizon_days("365D"), horizon_days(90)
     (365, 90)
+    >>> horizon_days(pd.Timedelta(weeks=2))
+    14
+    >>> horizon_days("36h")
+    Traceback (most recent call last):
+    ValueError: horizon must be whole days, not '36h'
     """
     if isinstance(horizon, int | np.integer):
         days = int(horizon)

@@ -14,8 +14,8 @@ not, the end is derived from these rules, so a penalty without an end date still
 counts while the rules say it is published. :func:`disclosure_problems` reports given
 ends that contradict the rules, and warnings given an end (never counted as disclosed).
 
-Example
--------
+Examples
+--------
 >>> "penalties_general_1y" in [f.name for f in FEATURES]
 True
 """
@@ -195,6 +195,8 @@ class DisclosureSpec(FeatureSpec):
         As :class:`FeatureSpec`: whether a restored penalty stops counting.
     features : tuple of str, optional
         As :class:`FeatureSpec`: the features to return (None: all).
+    declared : tuple, default ()
+        As :class:`FeatureSpec`: features declared in Python, added to the register's.
     disclosure : DisclosureRules
         The periods that derive a missing ``disclosure_ends_on``.
 
@@ -350,6 +352,52 @@ def counted(src: Source, as_of: int, spec: FeatureSpec) -> np.ndarray:
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
+    """Penalty features of some entities as of one day: counts and fines by severity.
+
+    The penalties that count are those of :func:`counted` (by default: published before
+    the as-of date, still disclosed on it, and not ended early by a known credit
+    restoration); the windows are on the decision date.
+    :func:`creditrisk.features.build_features` calls it, with the other source modules'
+    ``compute``, once per as-of date.
+
+    Parameters
+    ----------
+    src : Source
+        The register's arrays (:class:`~creditrisk.features.source.Source`), made once
+        and shared by every source module and as-of date.
+    pos : numpy.ndarray
+        Positions in ``enterprises`` of the entities wanted, one per output row.
+    as_of : int
+        The as-of date in days since 1970-01-01
+        (:func:`~creditrisk.features.source.to_day`); only what was known before it
+        counts.
+    spec : FeatureSpec
+        Which penalties count (``penalty_counting``, ``restored_penalties``) and, for a
+        :class:`DisclosureSpec`, how long they are disclosed.
+
+    Returns
+    -------
+    dict
+        Each name of :data:`FEATURES`, in order → an array, one value per position in
+        ``pos``: int64 counts, float fines in yuan, and float days since the last
+        penalty counted (NaN without one).
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> from creditrisk.data.keys import positions
+    >>> from creditrisk.features.source import to_day
+    >>> tables = cr.load_sample()
+    >>> pos = positions(pd.Series(["E0004154", "E0000004"]), tables.enterprises["entity_id"])
+    >>> src, day = Source(tables), to_day("2024-07-01")
+    >>> out = compute(src, pos, day, FeatureSpec())
+    >>> list(out) == [f.name for f in FEATURES]
+    True
+    >>> out["penalties_general_all"].tolist(), out["penalties_restored"].tolist()
+    ([2, 0], [1, 0])
+    >>> compute(src, pos, day, FeatureSpec(penalty_counting="known"))["penalties_general_all"]
+    array([5, 0])
+    """
     n, k = src.n, len(SEVERITIES)
     ent = src.pos(_T)
     decided = src.days(_T, "decided_on")

@@ -4,8 +4,8 @@ Entity ids become positions in ``enterprises`` (once per table) and dates become
 days since 1970, with empty dates as :data:`FAR` (a day after every real date), so
 "known before as_of" is simply ``day < as_of``.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> src = Source(cr.load_sample())
 >>> src.n
@@ -28,12 +28,42 @@ FAR = np.int64(10**9)
 
 
 def to_day(value) -> int:
-    """Days since 1970-01-01 of a date-like value."""
+    """Days since 1970-01-01 of a date-like value.
+
+    Parameters
+    ----------
+    value : str, datetime.date, pandas.Timestamp or numpy.datetime64
+        Anything :class:`pandas.Timestamp` reads; a time of day is dropped.
+
+    Returns
+    -------
+    int
+        The day number, as in the arrays of :class:`Source`.
+
+    Examples
+    --------
+    >>> to_day("1970-01-02"), to_day("2024-07-01 18:00") - to_day("2024-06-30")
+    (1, 1)
+    """
     return int(pd.Timestamp(value).to_datetime64().astype("datetime64[D]").astype(np.int64))
 
 
 class Source:
-    """Arrays of one EventTables, computed on first use and kept."""
+    """Arrays of one EventTables, computed on first use and kept.
+
+    Parameters
+    ----------
+    tables : EventTables
+        The register (:class:`~creditrisk.data.tables.EventTables`); kept as
+        ``tables``, its number of enterprises as ``n``.
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> src = Source(cr.load_sample())
+    >>> src.days("penalties", "published_on") is src.days("penalties", "published_on")
+    True
+    """
 
     def __init__(self, tables):
         self.tables = tables
@@ -41,13 +71,61 @@ class Source:
         self._cache: dict[tuple, np.ndarray] = {}
 
     def cached(self, key: tuple, make) -> np.ndarray:
-        """The array stored under ``key``, made by ``make()`` on first use."""
+        """The array stored under ``key``, made by ``make()`` on first use.
+
+        Parameters
+        ----------
+        key : tuple
+            What the array is (the accessors use ``(table, column, ...)``).
+        make : callable
+            Called with no argument, once, to make the array.
+
+        Returns
+        -------
+        numpy.ndarray
+            The stored array (the same object on every call).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> src.cached(("demo",), lambda: np.arange(3))
+        array([0, 1, 2])
+        >>> src.cached(("demo",), lambda: np.zeros(3))  # kept: make is not called again
+        array([0, 1, 2])
+        """
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
 
     def frame(self, table: str) -> pd.DataFrame:
-        """One table of the register (of the data model, or one the register declares)."""
+        """One table of the register (of the data model, or one the register declares).
+
+        Parameters
+        ----------
+        table : str
+            A table of the data model, or an extra table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table itself (not a copy).
+
+        Raises
+        ------
+        KeyError
+            The register has no such table.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> len(src.frame("enterprises"))
+        10000
+        >>> src.frame("violations")
+        Traceback (most recent call last):
+        KeyError: "the register has no table 'violations'"
+        """
         extra = getattr(self.tables, "extra", {})
         if table in extra:
             return extra[table]
@@ -56,14 +134,55 @@ class Source:
         return getattr(self.tables, table)
 
     def pos(self, table: str) -> np.ndarray:
-        """Position of each row's entity in ``enterprises`` (-1 if unknown)."""
+        """Position of each row's entity in ``enterprises`` (-1 if unknown).
+
+        Parameters
+        ----------
+        table : str
+            A table with an ``entity_id`` column.
+
+        Returns
+        -------
+        numpy.ndarray
+            One integer per row of the table.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> src.pos("enterprises")[:3]
+        array([0, 1, 2])
+        >>> len(src.pos("penalties")) == len(src.frame("penalties"))
+        True
+        """
         if table == "enterprises":
             return self.cached((table, "pos"), lambda: np.arange(self.n))
         ids = self.tables.enterprises["entity_id"]
         return self.cached((table, "pos"), lambda: positions(self.frame(table)["entity_id"], ids))
 
     def days(self, table: str, column: str) -> np.ndarray:
-        """A date column as int days; empty dates are FAR."""
+        """A date column as int days; empty dates are FAR.
+
+        Parameters
+        ----------
+        table : str
+            The table.
+        column : str
+            One of its date columns.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 days since 1970-01-01 (:func:`to_day`), :data:`FAR` where empty.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> gone = src.days("enterprises", "deregistered_on")
+        >>> bool((gone == FAR).any()), bool((gone[gone < FAR] > to_day("2017-12-31")).all())
+        (True, True)
+        """
 
         def make() -> np.ndarray:
             values = self.frame(table)[column].to_numpy(dtype="datetime64[s]")
@@ -74,7 +193,33 @@ class Source:
         return self.cached((table, column), make)
 
     def values(self, table: str, column: str, dtype=np.float64) -> np.ndarray:
-        """A numeric column as a NumPy array (empty values as NaN)."""
+        """A numeric column as a NumPy array (empty values as NaN).
+
+        Parameters
+        ----------
+        table : str
+            The table.
+        column : str
+            One of its numeric columns.
+        dtype : numpy dtype, default numpy.float64
+            The array's dtype; empty values become NaN only in a floating dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per row of the table.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> src.values("penalties", "fine_amount").dtype
+        dtype('float64')
+        >>> src.values("annual_reports", "report_year", np.int64).dtype
+        dtype('int64')
+        >>> bool(np.isnan(src.values("annual_reports", "revenue")).any())  # undisclosed
+        True
+        """
 
         def make() -> np.ndarray:
             values = self.frame(table)[column]
@@ -85,7 +230,30 @@ class Source:
         return self.cached((table, column, "values", np.dtype(dtype).str), make)
 
     def codes(self, table: str, column: str, vocabulary: tuple[str, ...]) -> np.ndarray:
-        """A category column as codes into ``vocabulary`` (-1 for empty or not in it)."""
+        """A category column as codes into ``vocabulary`` (-1 for empty or not in it).
+
+        Parameters
+        ----------
+        table : str
+            The table.
+        column : str
+            One of its category (or text) columns.
+        vocabulary : tuple of str
+            The values to code: value ``vocabulary[i]`` becomes ``i``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 codes, one per row of the table.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> src = Source(cr.load_sample())
+        >>> codes = src.codes("penalties", "severity", ("general", "serious"))
+        >>> sorted(set(codes.tolist()))
+        [-1, 0, 1]
+        """
 
         def make() -> np.ndarray:
             values = self.frame(table)[column]

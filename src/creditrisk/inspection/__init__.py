@@ -7,8 +7,8 @@ sector); :func:`allocate` chooses the rates that find the most within a budget;
 :func:`verify` lets anyone confirm a published plan; :func:`add_results` feeds the
 results back as inspections for the next retraining.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> from creditrisk import inspection
 >>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()

@@ -8,8 +8,8 @@ tier and key-sector minimums, the baseline for disclosed-information checks (at 
 rules: a riskier tier is never sampled less than a safer one of the same sector, and a
 key-sector stratum never less than its tier outside the key sectors.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> from creditrisk.policy.rules import Policy
 >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
@@ -43,6 +43,36 @@ class Allocation:
 
     ``findings_per_100`` is expected findings per 100 inspections; ``uniform_per_100``
     the same for a uniform random draw of the same budget; ``lift`` their ratio.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per stratum (tier x sector): the columns of
+        :func:`~creditrisk.inspection.frequency.frequency_table` with the chosen
+        ``rate``, ``expected_inspections``, ``expected_findings`` and the ``rule``
+        giving the stratum's range.
+    budget : float
+        Inspections available per period.
+    inspections : float
+        Inspections the rates use per period (at most the budget).
+    expected_findings : float
+        Findings expected from them (rate x the sum of the model's probabilities).
+    findings_per_100 : float
+        Expected findings per 100 inspections.
+    uniform_per_100 : float
+        The same for a uniform random draw.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from creditrisk.policy.rules import Policy
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
+    ...     "probability": [0.1] * 90 + [0.8] * 10,
+    ...     "tier": pd.Categorical(["A"] * 90 + ["D"] * 10, categories=list("ABCD")),
+    ...     "key_sector": ["none"] * 100})
+    >>> a = allocate(scores, budget=11, policy=Policy.load("national"))
+    >>> round(a.inspections, 6), round(a.expected_findings, 6)
+    (11.0, 8.1)
     """
 
     table: pd.DataFrame
@@ -54,16 +84,62 @@ class Allocation:
 
     @property
     def unused(self) -> float:
-        """Budget left over when every stratum is at the top of its range."""
+        """Budget left over when every stratum is at the top of its range.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from creditrisk.policy.rules import Policy
+        >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
+        ...     "probability": [0.1] * 90 + [0.8] * 10,
+        ...     "tier": pd.Categorical(["A"] * 90 + ["D"] * 10, categories=list("ABCD")),
+        ...     "key_sector": ["none"] * 100})
+        >>> round(allocate(scores, 11, Policy.load("national")).unused, 6)
+        0.0
+        >>> round(allocate(scores, 1000, Policy.load("national")).unused, 6)
+        985.5
+        """
         return max(self.budget - self.inspections, 0.0)
 
     @property
     def lift(self) -> float:
-        """Expected findings per inspection over the uniform draw's."""
+        """Expected findings per inspection over the uniform draw's.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from creditrisk.policy.rules import Policy
+        >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
+        ...     "probability": [0.1] * 90 + [0.8] * 10,
+        ...     "tier": pd.Categorical(["A"] * 90 + ["D"] * 10, categories=list("ABCD")),
+        ...     "key_sector": ["none"] * 100})
+        >>> a = allocate(scores, budget=11, policy=Policy.load("national"))
+        >>> round(a.lift, 3), round(a.findings_per_100 / a.uniform_per_100, 3)
+        (4.332, 4.332)
+        """
         return self.findings_per_100 / self.uniform_per_100
 
     def summary(self) -> pd.Series:
-        """The headline figures as a Series."""
+        """The headline figures as a Series.
+
+        Returns
+        -------
+        pandas.Series
+            ``budget``, ``inspections``, ``unused``, ``expected_findings``,
+            ``findings_per_100``, ``uniform_per_100`` and ``lift``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from creditrisk.policy.rules import Policy
+        >>> scores = pd.DataFrame({"entity_id": [f"E{i}" for i in range(100)],
+        ...     "probability": [0.1] * 90 + [0.8] * 10,
+        ...     "tier": pd.Categorical(["A"] * 90 + ["D"] * 10, categories=list("ABCD")),
+        ...     "key_sector": ["none"] * 100})
+        >>> s = allocate(scores, budget=11, policy=Policy.load("national")).summary()
+        >>> s[["budget", "findings_per_100", "uniform_per_100"]].round(2).tolist()
+        [11.0, 73.64, 17.0]
+        """
         return pd.Series(
             {
                 "budget": self.budget,

@@ -26,8 +26,8 @@ input; :func:`verify` re-draws and confirms it. A register that cannot staff the
 raises :class:`StaffingError` saying which constraint fell short where, and by how
 many visits.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> from creditrisk.inspection import draw, load_sample_register, verify
 >>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()
@@ -59,6 +59,28 @@ class StaffingError(ValueError):
     """The inspector register cannot staff the plan: which constraint, where, how many.
 
     ``shortages`` is a DataFrame: constraint, region, key_sector, visits short.
+
+    Parameters
+    ----------
+    shortages : pandas.DataFrame
+        One row per constraint and place that fell short: ``constraint``, ``region``,
+        ``key_sector`` and ``visits`` (how many visits it left unstaffed); kept as
+        ``shortages``, and listed in the message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.inspection import InspectorRegister
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i:02d}" for i in range(40)],
+    ...     "tier": "D", "probability": 0.5, "key_sector": "none", "region": "r1"})
+    >>> alone = InspectorRegister(pd.DataFrame({"inspector_id": ["I1"], "region": "r1",
+    ...     "speciality": "general"}))
+    >>> try:
+    ...     draw(scores, alone, Policy.load("national"), seed=1)
+    ... except StaffingError as err:
+    ...     print(err.shortages[["region", "visits"]].values.tolist())
+    [['r1', 12]]
     """
 
     def __init__(self, shortages: pd.DataFrame):
@@ -75,7 +97,26 @@ class StaffingError(ValueError):
 
 
 class PlanMismatch(ValueError):
-    """A plan that does not match what its inputs and seed give."""
+    """A plan that does not match what its inputs and seed give.
+
+    :func:`verify` raises it, naming what differs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.inspection import InspectorRegister
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i:02d}" for i in range(40)],
+    ...     "tier": "D", "probability": 0.5, "key_sector": "none", "region": "r1"})
+    >>> register = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2", "I3"],
+    ...     "region": "r1", "speciality": "general"}))
+    >>> plan = draw(scores, register, Policy.load("national"), seed=1)
+    >>> try:
+    ...     verify(plan, scores.assign(probability=0.6), register, Policy.load("national"))
+    ... except PlanMismatch as err:
+    ...     print(str(err)[:58])
+    the inputs differ from those the plan was drawn from (SHA-
+    """
 
 
 def _last_inspectors(history) -> dict[str, set[str]]:
@@ -107,8 +148,29 @@ def inputs_digest(
 ) -> str:
     """SHA-256 of everything a draw depends on (besides the seed), order-independent.
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity: entity_id, tier, probability, key_sector and region (other
+        columns are not read).
+    register : InspectorRegister
+        The inspectors (id, region, speciality) and their declared conflicts.
+    policy : Policy
+        The whole policy (:meth:`~creditrisk.policy.rules.Policy.to_dict`).
+    table : pandas.DataFrame
+        The rates per stratum (tier, sector, rate).
+    period : str
+        The plan's period.
+    history : EventTables or pandas.DataFrame, optional
+        The event tables or their inspections: each entity's last inspectors count.
+
+    Returns
     -------
+    str
+        64 hexadecimal digits; the same whatever the order of the rows.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> from creditrisk.policy.rules import Policy
     >>> from creditrisk.inspection import load_sample_register
@@ -118,6 +180,8 @@ def inputs_digest(
     >>> d1 = inputs_digest(s, load_sample_register(), p, t, "1Y")
     >>> d1 == inputs_digest(s.iloc[::-1], load_sample_register(), p, t, "1Y")
     True
+    >>> d1 == inputs_digest(s, load_sample_register(), p, t, "6M")
+    False
     """
     digest = hashlib.sha256()
 
@@ -325,13 +389,30 @@ def _least_loaded(pool: np.ndarray, load: np.ndarray, rng) -> int:
 def workload(plan: pd.DataFrame, register: InspectorRegister) -> pd.DataFrame:
     """Visits per inspector (0 for those not sent), with region and speciality.
 
-    Example
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        A plan of :func:`draw` (its ``inspector_1`` and ``inspector_2``).
+    register : InspectorRegister
+        The inspectors.
+
+    Returns
     -------
+    pandas.DataFrame
+        One row per inspector of the register: ``inspector_id``, ``region``,
+        ``speciality`` and ``visits``.
+
+    Examples
+    --------
     >>> from creditrisk.inspection import load_sample_register
     >>> r = load_sample_register()
     >>> w = workload(pd.DataFrame({"inspector_1": [], "inspector_2": []}), r)
     >>> int(w["visits"].sum()), len(w) == len(r.inspectors)
     (0, True)
+    >>> first, second = r.inspectors["inspector_id"].iloc[:2]
+    >>> plan = pd.DataFrame({"inspector_1": [first, first], "inspector_2": [second, second]})
+    >>> workload(plan, r)["visits"].iloc[:3].tolist()
+    [2, 2, 0]
     """
     counts = pd.concat([plan["inspector_1"], plan["inspector_2"]]).astype(str).value_counts()
     out = register.inspectors[["inspector_id", "region", "speciality"]].copy()
@@ -351,6 +432,44 @@ def verify(
 
     Raises :class:`PlanMismatch` naming what differs: the inputs (their SHA-256), or
     the first visit whose target or inspectors differ.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        A plan of :func:`draw`, with its recorded seed, period, version and inputs'
+        SHA-256.
+    scores, register, policy, table, history
+        The inputs the plan was drawn from, as given to :func:`draw` (``table``:
+        by default :func:`frequency_table` for the plan's period).
+
+    Returns
+    -------
+    bool
+        True (a mismatch raises).
+
+    Raises
+    ------
+    PlanMismatch
+        The plan lacks its single seed, period, version or digest; the inputs differ;
+        or the re-drawn visits differ in number or in the first differing visit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from creditrisk.policy import Policy
+    >>> from creditrisk.inspection import InspectorRegister
+    >>> scores = pd.DataFrame({"entity_id": [f"E{i:02d}" for i in range(40)],
+    ...     "tier": "D", "probability": 0.5, "key_sector": "none", "region": "r1"})
+    >>> register = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2", "I3"],
+    ...     "region": "r1", "speciality": "general"}))
+    >>> plan = draw(scores, register, Policy.load("national"), seed=1)
+    >>> verify(plan, scores, register, Policy.load("national"))
+    True
+    >>> try:
+    ...     verify(plan.assign(inspector_1="I3"), scores, register, Policy.load("national"))
+    ... except PlanMismatch as err:
+    ...     print(str(err)[:16])
+    visit 1 differs:
     """
     for column in ("seed", "period", "inputs_sha256", "creditrisk_version"):
         if column not in plan.columns or plan[column].nunique() > 1:

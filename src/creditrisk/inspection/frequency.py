@@ -6,8 +6,8 @@ ratio, the tier's minimum inspections, a key sector's minimum (food at least onc
 largest that applies; rates are inspections per entity per period (a rate of 0.05 is a
 5% sample; 2.0 is two visits each).
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> from creditrisk.policy.rules import Policy
 >>> scores = pd.DataFrame({"entity_id": ["E1", "E2", "E3"], "probability": [0.1, 0.2, 0.9],
@@ -46,10 +46,28 @@ _PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([YM])\s*$", re.IGNORECASE)
 def period_years(period: str) -> float:
     """A period such as ``"1Y"``, ``"6M"`` or ``"2Y"`` in years.
 
-    Example
+    Parameters
+    ----------
+    period : str
+        A positive number of years (``Y``) or months (``M``), case and spaces ignored.
+
+    Returns
     -------
+    float
+        The period in years.
+
+    Raises
+    ------
+    ValueError
+        The period does not look like ``"1Y"`` or ``"6M"``, or is not positive.
+
+    Examples
+    --------
     >>> period_years("6M"), period_years("2Y")
     (0.5, 2.0)
+    >>> period_years("1 week")
+    Traceback (most recent call last):
+    ValueError: period must look like '1Y' or '6M', not '1 week'
     """
     match = _PERIOD.match(str(period))
     if not match:
@@ -72,12 +90,32 @@ def _require(scores: pd.DataFrame, columns: list[str]) -> None:
 def strata(scores: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Each entity's stratum: its tier and its key sector (``other`` outside them).
 
-    Example
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity with ``tier``, and ``key_sector`` when the policy has
+        key-sector rules.
+    policy : Policy
+        Its tiers and ``inspection.key_sectors``.
+
+    Returns
     -------
+    pandas.DataFrame
+        ``tier`` and ``sector`` (text), with the index of ``scores``.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, or a tier is not one of the policy's.
+
+    Examples
+    --------
     >>> from creditrisk.policy.rules import Policy
     >>> s = pd.DataFrame({"tier": ["B"], "key_sector": ["drug"]})
     >>> strata(s, Policy.load("daqing"))["sector"].tolist()  # daqing: food only
     ['other']
+    >>> strata(s, Policy.load("national"))["sector"].tolist()
+    ['drug']
     """
     sectors = list(policy.inspection.get("key_sectors", {}))
     columns = ["tier", "key_sector"] if sectors else ["tier"]
@@ -98,11 +136,30 @@ def minimum_rules(policy: Policy, tier: str, sector: str, years: float) -> list[
     """The (rate, rule) pairs a stratum may never go below: tier minimum, key-sector
     minimum and random floor, as inspections per entity over ``years``.
 
-    Example
+    Parameters
+    ----------
+    policy : Policy
+        Its ``inspection`` section: ``min_inspections``, ``key_sectors``,
+        ``random_floor`` and ``period``.
+    tier : str
+        The stratum's tier.
+    sector : str
+        The stratum's key sector, or :data:`OTHER`.
+    years : float
+        The period the rates are for, in years (:func:`period_years`).
+
+    Returns
     -------
+    list of tuple of (float, str)
+        Each minimum that applies: its rate and the rule in words; empty when none does.
+
+    Examples
+    --------
     >>> from creditrisk.policy.rules import Policy
     >>> minimum_rules(Policy.load("national"), "A", "food", 1.0)
     [(0.5, 'key sector food: 1 every 2Y'), (0.01, 'random floor: 1% per 1Y')]
+    >>> minimum_rules(Policy.load("national"), "A", "other", 2.0)
+    [(0.02, 'random floor: 1% per 1Y')]
     """
     ins = policy.inspection
     period = ins.get("period", "1Y")
@@ -147,6 +204,39 @@ def frequency_table(scores: pd.DataFrame, policy: Policy, period: str = "1Y") ->
     expected_findings (rate x the sum of the model's probabilities) and rule (the
     policy rule the rate came from). ``scores`` needs tier and probability, and
     key_sector when the policy has key-sector rules.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per entity: ``tier``, ``probability`` and (see above) ``key_sector``.
+    policy : Policy
+        The rules: ratios, minimums, key sectors, random floor and their period.
+    period : str, default "1Y"
+        The period the rates are per (:func:`period_years`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stratum present, in the policy's tier order (``tier`` an ordered
+        Categorical of the policy's tiers), then by sector; the columns above.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, a tier is not the policy's, or the policy has no rule for
+        a tier.
+
+    Examples
+    --------
+    >>> from creditrisk.policy.rules import Policy
+    >>> scores = pd.DataFrame({"entity_id": ["E1", "E2", "E3"],
+    ...     "probability": [0.1, 0.2, 0.9], "tier": ["A", "A", "D"],
+    ...     "key_sector": ["none", "none", "none"]})
+    >>> t = frequency_table(scores, Policy.load("national"))
+    >>> t[["tier", "entities", "rate"]].values.tolist()
+    [['A', 2, 0.01], ['D', 1, 0.3]]
+    >>> frequency_table(scores, Policy.load("national"), "6M")["rate"].tolist()
+    [0.005, 0.15]
     """
     _require(scores, ["tier", "probability"])
     years = period_years(period)

@@ -4,8 +4,8 @@
 ``general`` or a key sector); ``conflicts`` the declared conflicts of interest
 (inspector_id, entity_id, reason, declared_on). The packaged sample ships both.
 
-Example
--------
+Examples
+--------
 >>> register = load_sample_register()
 >>> len(register.inspectors) > 0, set(register.conflicts.columns) >= {"inspector_id", "entity_id"}
 (True, True)
@@ -30,12 +30,32 @@ _CONFLICT_COLUMNS = ("inspector_id", "entity_id")
 class InspectorRegister:
     """Inspectors and their declared conflicts of interest, checked on creation.
 
-    Example
-    -------
+    Parameters
+    ----------
+    inspectors : pandas.DataFrame
+        One row per inspector: ``inspector_id`` (unique), ``region`` and
+        ``speciality`` (``general`` or a key sector), kept as text; other columns
+        are kept.
+    conflicts : pandas.DataFrame, optional
+        Declared conflicts of interest: ``inspector_id`` (an inspector of
+        ``inspectors``) and ``entity_id``, kept as text; by default none.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, an inspector_id is repeated, or a conflict names an
+        unknown inspector.
+
+    Examples
+    --------
     >>> r = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2"],
     ...     "region": ["d1", "d1"], "speciality": ["general", "food"]}))
     >>> len(r.conflicts)
     0
+    >>> InspectorRegister(r.inspectors, pd.DataFrame({"inspector_id": ["I9"],
+    ...     "entity_id": ["E1"]}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: inspector_conflicts: unknown inspector_id in rows [{'inspector_id': 'I9', ...}]
     """
 
     inspectors: pd.DataFrame
@@ -70,10 +90,32 @@ class InspectorRegister:
         """``inspectors`` and (if present) ``inspector_conflicts`` from a directory,
         as parquet or CSV.
 
-        Example
+        Parameters
+        ----------
+        path : str or path-like
+            The directory; ``<name>.parquet`` is read in preference to ``<name>.csv``
+            (read as text).
+
+        Returns
         -------
+        InspectorRegister
+            The register, checked.
+
+        Raises
+        ------
+        FileNotFoundError
+            The directory holds no ``inspectors`` file.
+
+        Examples
+        --------
         >>> InspectorRegister.read(_sample_dir()).inspectors.columns[0]
         'inspector_id'
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = pd.DataFrame({"inspector_id": ["I1"], "region": ["d1"],
+        ...                       "speciality": ["general"]}).to_csv(f"{d}/inspectors.csv")
+        ...     len(InspectorRegister.read(d).conflicts)
+        0
         """
         path = Path(path)
         frames = {}
@@ -95,8 +137,13 @@ def _sample_dir() -> Path:
 def load_sample_register() -> InspectorRegister:
     """The inspector register of the packaged sample.
 
-    Example
+    Returns
     -------
+    InspectorRegister
+        The sample's inspectors and their declared conflicts.
+
+    Examples
+    --------
     >>> load_sample_register().inspectors["speciality"].isin(["general", "food"]).any()
     np.True_
     """

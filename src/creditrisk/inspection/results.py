@@ -3,8 +3,8 @@
 The next retraining then learns from them: the outcomes of random inspections are
 the unbiased labels (``inspection_finding``).
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> plan = pd.DataFrame({"entity_id": ["E0000001"], "visit": [1],
 ...     "inspector_1": ["IN0000001"], "inspector_2": ["IN0000002"]})
@@ -31,7 +31,27 @@ _REQUIRED = ("entity_id", "inspected_on", "outcome", "published_on")
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
-    """A results file (parquet or CSV, read as text) as a DataFrame."""
+    """A results file (parquet or CSV, read as text) as a DataFrame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.parquet`` file, or any other file read as CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows as stored (every CSV column as text), for
+        :func:`results_to_inspections`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "results.csv").write_text("entity_id,visit\\n007,1\\n")
+    ...     read_results(Path(d, "results.csv")).values.tolist()
+    [['007', '1']]
+    """
     path = Path(path)
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
@@ -44,6 +64,37 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
     ``results`` needs entity_id, inspected_on, outcome and published_on, and visit
     when an entity has several visits. The inspectors come from the plan; a result for
     a visit the plan does not hold is refused, naming the rows.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        The plan (:func:`~creditrisk.inspection.draw.draw`): entity_id, visit and the
+        two inspectors.
+    results : pandas.DataFrame
+        The published results, one row per visit inspected (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of the ``inspections`` table, coerced to the data model; each
+        ``inspection_id`` is made from the entity, the visit and the date, so the
+        same result gives the same id.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, a result is for no visit of the plan, or an outcome is
+        not one of :data:`~creditrisk.data.schema.OUTCOMES`.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"entity_id": ["E1"], "visit": [1],
+    ...     "inspector_1": ["IN1"], "inspector_2": ["IN2"]})
+    >>> results = pd.DataFrame({"entity_id": ["E2"], "inspected_on": ["2025-03-02"],
+    ...     "outcome": ["compliant"], "published_on": ["2025-03-20"]})
+    >>> results_to_inspections(plan, results)
+    Traceback (most recent call last):
+    ValueError: results: 1 rows are not visits of the plan, e.g. [{'entity_id': 'E2', 'visit': 1}]
     """
     missing = [c for c in _REQUIRED if c not in results.columns]
     if missing:
@@ -91,8 +142,31 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
 def add_results(tables, plan: pd.DataFrame, results: pd.DataFrame):
     """The event tables with the plan's results added to ``inspections``, validated.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register the plan was drawn for.
+    plan : pandas.DataFrame
+        The plan.
+    results : pandas.DataFrame
+        Its published results (:func:`results_to_inspections`).
+
+    Returns
     -------
+    EventTables
+        New tables; ``tables`` is unchanged.
+
+    Raises
+    ------
+    ValueError
+        A result is already in ``inspections``, or is refused by
+        :func:`results_to_inspections`.
+    SchemaError
+        The new rows break a rule of the data model (an inspection before the
+        entity's registration, say).
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> t = cr.load_sample()
     >>> e = t.enterprises.loc[t.enterprises.deregistered_on.isna(), "entity_id"].iloc[0]
@@ -102,6 +176,9 @@ def add_results(tables, plan: pd.DataFrame, results: pd.DataFrame):
     ...     "outcome": ["issues_found"], "published_on": ["2025-03-20"]})
     >>> len(add_results(t, plan, res).inspections) == len(t.inspections) + 1
     True
+    >>> add_results(add_results(t, plan, res), plan, res)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: results: already in the inspections table: ...
     """
     new = results_to_inspections(plan, results)
     clash = new["inspection_id"].isin(tables.inspections["inspection_id"].astype(str))

@@ -10,8 +10,8 @@ how it is trained and tested in time (:func:`fit_model`), the fast exact TreeSHA
 cards: it imports only :mod:`creditrisk.data`, :mod:`creditrisk.features` and
 :mod:`creditrisk.policy`.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> model = cr.RiskModel.load(cr.sample_model_path())
 >>> tables = cr.load_sample()

@@ -1205,6 +1205,40 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         policy, versions, training fingerprint, file hashes). No pickle.
 
         The directory appears complete or not at all.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The directory to write.
+        overwrite : bool, default False
+            Replace a directory already at ``path``.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory written; it also holds ``CHECKSUMS`` (the SHA-256 of both
+            files), which :meth:`load` checks.
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is False.
+
+        Examples
+        --------
+        >>> import creditrisk as cr, tempfile
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     out = m.save(f"{d}/model")
+        ...     files = sorted(p.name for p in out.iterdir())
+        ...     again = cr.RiskModel.load(out)
+        ...     m.save(out)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        FileExistsError: ... exists; pass overwrite=True to replace it
+        >>> files
+        ['CHECKSUMS', 'metadata.json', 'model.txt']
+        >>> list(again.cutoffs_) == list(m.cutoffs_)
+        True
         """
         path = Path(path)
         if path.exists() and not overwrite:
@@ -1232,12 +1266,35 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> RiskModel:
         """Read a model directory written by :meth:`save`, refusing altered files.
 
-        Example
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The model directory (``model.txt``, ``metadata.json``, ``CHECKSUMS``).
+
+        Returns
         -------
+        RiskModel
+            The fitted model; ``origin_`` records where it came from.
+
+        Raises
+        ------
+        ModelError
+            No directory, a file missing, a file altered since it was saved (its
+            SHA-256 differs from ``CHECKSUMS``), or a format this version cannot read.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> m = cr.RiskModel.load(cr.sample_model_path())
         >>> m.policy_.name, len(m.cutoffs_)
         ('national', 3)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     out = m.save(f"{d}/model")
+        ...     _ = (out / "model.txt").write_text("tampered")
+        ...     cr.RiskModel.load(out)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        creditrisk.model.estimator.ModelError: .../model.txt was altered since the model ...
         """
         path = Path(path)
         if not path.is_dir():

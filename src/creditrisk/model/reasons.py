@@ -6,8 +6,8 @@ annual report not filed"). :func:`coded_sentences` formats many at once, one cal
 distinct value (and report year), which is what makes reasons for millions of rows
 cheap: most values repeat.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> sentence("penalties_general_1y", 2)
 '2 general administrative penalties in the last 12 months'
@@ -199,10 +199,22 @@ if _MISSING:  # every feature must read in plain words
 def last_report_year(as_of: pd.Timestamp | None) -> int | None:
     """The year of the last annual report due before ``as_of`` (due by 30 June next year).
 
-    Example
+    Parameters
+    ----------
+    as_of : pandas.Timestamp or None
+        The as-of date.
+
+    Returns
     -------
+    int or None
+        The report year, or None when ``as_of`` is None or NaT.
+
+    Examples
+    --------
     >>> last_report_year(pd.Timestamp("2024-07-01")), last_report_year(pd.Timestamp("2024-06-30"))
     (2023, 2022)
+    >>> last_report_year(None) is None
+    True
     """
     if as_of is None or pd.isna(as_of):
         return None
@@ -217,14 +229,37 @@ def _report_years(dates: pd.DatetimeIndex) -> np.ndarray:
 def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
     """The sentence saying what ``feature`` = ``value`` means for an entity.
 
-    Example
+    Parameters
+    ----------
+    feature : str
+        A feature of the catalogue (a key of :data:`TEMPLATES`).
+    value : object
+        Its value: a count, a number, a flag (0 or 1), a category; None or NaN when
+        missing.
+    as_of : pandas.Timestamp, optional
+        The as-of date, for the sentences that name a report year
+        (:func:`last_report_year`); without it they say "The last".
+
+    Returns
     -------
+    str
+        The sentence.
+
+    Raises
+    ------
+    KeyError
+        ``feature`` has no template.
+
+    Examples
+    --------
     >>> sentence("inspections_not_found", 1)
     'Not found at the registered address in 1 inspection'
     >>> sentence("leverage_last", 0.92)
     'Liabilities 92% of assets in the last annual report'
     >>> sentence("penalty_days_since_last", float("nan"))
     'No counted penalty'
+    >>> sentence("report_last_year_filed", 1)
+    'The last annual report filed'
     """
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
@@ -259,11 +294,27 @@ def _sentence(feature: str, value, year: int | None) -> str:
 def factorize(values: pd.Series) -> tuple[np.ndarray, list]:
     """Codes and distinct values of a column (missing values get a code too).
 
-    Example
+    Parameters
+    ----------
+    values : pandas.Series
+        One feature's column.
+
+    Returns
     -------
+    codes : numpy.ndarray
+        int64, one per row: the position of the row's value in ``uniques``.
+    uniques : list
+        The distinct values in order of appearance; for a categorical column, its
+        categories followed by None (for the missing values), used or not.
+
+    Examples
+    --------
     >>> codes, uniques = factorize(pd.Series([2.0, None, 2.0]))
     >>> codes.tolist(), len(uniques)
     ([0, 1, 0], 2)
+    >>> codes, uniques = factorize(pd.Series(["b", None], dtype="category"))
+    >>> codes.tolist(), uniques
+    ([0, 1], ['b', None])
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int64)
@@ -281,11 +332,38 @@ def coded_sentences(
     Each distinct value (and report year, for the sentences that name one) is
     formatted once. ``as_of`` (dates aligned with ``codes``) matters only to those.
 
-    Example
+    Parameters
+    ----------
+    feature : str
+        A feature of the catalogue.
+    codes : numpy.ndarray
+        The rows' codes into ``uniques`` (:func:`factorize`).
+    uniques : sequence
+        The distinct values.
+    as_of : array-like of dates, optional
+        One as-of date per row.
+
+    Returns
     -------
+    codes : numpy.ndarray
+        Each row's position in ``text`` (``codes`` itself when no report year enters).
+    text : list of str
+        The distinct sentences.
+
+    Raises
+    ------
+    KeyError
+        ``feature`` has no template.
+
+    Examples
+    --------
     >>> codes, text = coded_sentences("times_listed", np.array([0, 0, 1]), [2, 1])
     >>> [text[c] for c in codes]
     ['Listed or marked 2 times', 'Listed or marked 2 times', 'Listed or marked once before']
+    >>> dates = pd.to_datetime(["2024-07-01", "2025-07-01"])
+    >>> codes, text = coded_sentences("report_last_year_filed", np.array([0, 0]), [0], dates)
+    >>> [text[c] for c in codes]
+    ['2023 annual report not filed', '2024 annual report not filed']
     """
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
@@ -300,8 +378,22 @@ def coded_sentences(
 def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray:
     """Sentences for many values of one feature; each distinct value formatted once.
 
-    Example
+    Parameters
+    ----------
+    feature : str
+        A feature of the catalogue.
+    values : pandas.Series
+        Its values.
+    as_of : array-like of dates, optional
+        One as-of date per value, for the sentences that name a report year.
+
+    Returns
     -------
+    numpy.ndarray
+        One sentence per value (dtype object).
+
+    Examples
+    --------
     >>> feature_sentences("times_listed", pd.Series([2, 2, 1])).tolist()
     ['Listed or marked 2 times', 'Listed or marked 2 times', 'Listed or marked once before']
     """

@@ -27,8 +27,8 @@ they need the register (``tables``):
 Without ``tables`` (``RiskModel.recourse(row)``) those facts are unknown, so these two
 actions are not offered: recourse never proposes what the rules may forbid.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> [a.name for a in ACTIONS]
 ['file_overdue_reports', 'leave_abnormal_list', 'leave_serious_list', 'restore_penalties']

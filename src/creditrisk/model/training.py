@@ -5,8 +5,8 @@
 whose label windows end before the test date, and measures it on the test date. The
 reference model in ``models/sample`` is ``fit_model(load_sample())`` (``make model``).
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> train, test = as_of_plan(cr.load_sample())
 >>> str(test.date()), str(train[-1].date())
@@ -33,7 +33,31 @@ __all__ = ["TrainingResult", "as_of_plan", "fit_model", "sample_model_path"]
 
 @dataclass
 class TrainingResult:
-    """A fitted model with its test slice, test metrics and model card."""
+    """A fitted model with its test slice, test metrics and model card.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model fitted on the training dates.
+    X_test : pandas.DataFrame
+        The features on the test date.
+    y_test : pandas.Series
+        The test labels (NaN where no inspection defines one).
+    metrics : dict
+        :func:`~creditrisk.model.evaluation.metrics` of the model on the test date.
+    card : str
+        The model card, in Markdown (:func:`~creditrisk.model.evaluation.model_card`).
+
+    Examples
+    --------
+    >>> import creditrisk as cr
+    >>> r = fit_model(cr.load_sample(), train_as_of=["2024-01-01"], test_as_of="2025-01-01",
+    ...               n_estimators=10)
+    >>> len(r.X_test) == len(r.y_test), r.metrics["n"] == int(r.y_test.notna().sum())
+    (True, True)
+    >>> r.card.splitlines()[0]
+    '# creditrisk model'
+    """
 
     model: RiskModel
     X_test: pd.DataFrame
@@ -60,18 +84,18 @@ def as_of_plan(
     Parameters
     ----------
     tables : EventTables
-        The register.
+        The register; its inspections and known dates bound the plan.
     horizon : str, default "365D"
-        The label horizon.
+        The label window (:func:`~creditrisk.features.labels.horizon_days`).
     every_months : int, default 3
-        Months between training dates.
+        Months between training dates, counted back from the test date.
     history_years : float, default 1.0
         History wanted before the first training date.
 
     Returns
     -------
     train : list of pandas.Timestamp
-        The training as-of dates.
+        The training as-of dates, in order.
     test : pandas.Timestamp
         The test as-of date.
 
@@ -85,8 +109,10 @@ def as_of_plan(
     --------
     >>> import creditrisk as cr
     >>> train, test = as_of_plan(cr.load_sample(), every_months=12)
-    >>> [str(d.date()) for d in train][:2], str(test.date())
-    (['2019-01-01', '2020-01-01'], '2025-01-01')
+    >>> [str(d.date()) for d in train][:2]
+    ['2019-01-01', '2020-01-01']
+    >>> str(train[-1].date()), str(test.date())  # a whole horizon apart
+    ('2024-01-01', '2025-01-01')
     """
     import warnings
 
@@ -145,8 +171,29 @@ def fit_model(
     (``inspection_finding`` with the mapping's kinds, finding and horizon, see
     :func:`~creditrisk.build_labels`). ``params`` go to :class:`RiskModel`.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    policy : Policy or str, default "national"
+        The policy, or the name or path of one (:meth:`Policy.load`).
+    train_as_of : list of dates, optional
+        The training as-of dates (default: :func:`as_of_plan`'s).
+    test_as_of : date, optional
+        The test as-of date (default: :func:`as_of_plan`'s).
+    horizon : str, optional
+        The label window (default: the register mapping's, else ``"365D"``); also the
+        model's ``horizon`` unless ``params`` sets it.
+    **params
+        Parameters of :class:`RiskModel` (``n_estimators``, ``num_threads``, ...).
+
+    Returns
     -------
+    TrainingResult
+        The model, the test features and labels, the test metrics and the model card.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> result = fit_model(cr.load_sample(), n_estimators=30)
     >>> 0.5 < result.metrics["auc"] <= 1
@@ -187,9 +234,16 @@ def fit_model(
 def sample_model_path() -> Path:
     """The reference model trained on the packaged sample (``models/sample``).
 
-    Example
+    Returns
     -------
+    pathlib.Path
+        The model directory inside the installed package, for :meth:`RiskModel.load`.
+
+    Examples
+    --------
     >>> (sample_model_path() / "model.txt").is_file()
     True
+    >>> RiskModel.load(sample_model_path()).policy_.name
+    'national'
     """
     return Path(str(resources.files("creditrisk.model").joinpath("sample")))

@@ -8,8 +8,8 @@ restoration rules; :mod:`~creditrisk.policy.tiers` turns probabilities and featu
 into tiers under a policy. It imports only :mod:`creditrisk.data` and
 :mod:`creditrisk.features` (override rules name features).
 
-Example
--------
+Examples
+--------
 >>> from creditrisk.policy import Policy, available_policies
 >>> sorted(available_policies())
 ['daqing', 'national']

@@ -16,8 +16,8 @@ add (:data:`KEY_SECTOR_EXAMPLE`, commented out in ``national.toml``): DOMAIN.md 
 key sectors more frequent inspections, which ``[inspection.key_sectors]`` already sets,
 not a higher risk.
 
-Example
--------
+Examples
+--------
 >>> policy = Policy.load("national")
 >>> policy.tiers
 ('A', 'B', 'C', 'D')
@@ -72,8 +72,8 @@ _SECTIONS = {
 class PolicyError(ValueError):
     """A policy file that cannot be used, with the setting at fault.
 
-    Example
-    -------
+    Examples
+    --------
     >>> try:
     ...     Policy.from_dict({"name": "x", "tiers": {"names": ["A"], "method": "cutoffs",
     ...                       "cutoffs": []}, "colour": "red"})
@@ -87,8 +87,30 @@ class PolicyError(ValueError):
 class Override:
     """One hard rule: when ``feature op value`` holds, move the tier.
 
-    Example
-    -------
+    Policies read their rules from the ``overrides`` of a TOML file
+    (:meth:`Policy.from_dict` checks them); the module's docstring explains the actions.
+
+    Parameters
+    ----------
+    name : str
+        The rule's name.
+    feature : str
+        The catalogue feature it tests.
+    op : {"==", "!=", ">", ">=", "<", "<=", "in", "not in"}
+        The comparison (:data:`OPS`).
+    value : object
+        What the feature is compared with (a list for ``in`` and ``not in``).
+    action : {"set", "at_least", "at_most", "raise_by"}
+        How the rule moves the tier.
+    target : str or int
+        The tier of ``set``, ``at_least`` and ``at_most``; the number of tiers of
+        ``raise_by``.
+    reason : str
+        The sentence given as the reason; ``{tier}`` and ``{value}`` are filled in
+        (:meth:`sentence`).
+
+    Examples
+    --------
     >>> rule = Override("abnormal_list", "on_abnormal_list", "==", 1, "at_least", "C",
     ...                 "On the abnormal operation list: at least tier {tier}")
     >>> rule.sentence(tier="C", value=1)
@@ -104,10 +126,47 @@ class Override:
     reason: str
 
     def sentence(self, tier: str, value: Any) -> str:
-        """The rule's reason with the tier reached and the entity's value filled in."""
+        """The rule's reason with the tier reached and the entity's value filled in.
+
+        Parameters
+        ----------
+        tier : str
+            The tier the entity ends at, for ``{tier}``.
+        value : object
+            The entity's value of the feature, for ``{value}``.
+
+        Returns
+        -------
+        str
+            The reason, filled in.
+
+        Examples
+        --------
+        >>> rule = Override("k", "key_sector", "!=", "none", "at_least", "B",
+        ...                 "Key-sector business ({value}): never tier A")
+        >>> rule.sentence(tier="B", value="food")
+        'Key-sector business (food): never tier A'
+        """
         return self.reason.format(tier=tier, value=value)
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a policy file writes it: the action is the key of its target.
+
+        Returns
+        -------
+        dict
+            ``name``, ``feature``, ``op``, ``value``, the action (``set``,
+            ``at_least``, ``at_most`` or ``raise_by``) and ``reason``.
+
+        Examples
+        --------
+        >>> Policy.load("national").overrides[1].to_dict()["at_least"]
+        'C'
+        >>> Override("r", "times_listed", ">=", 2, "raise_by", 1, "Listed often").to_dict()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'name': 'r', 'feature': 'times_listed', 'op': '>=', 'value': 2, 'raise_by': 1,
+         'reason': 'Listed often'}
+        """
         return {
             "name": self.name,
             "feature": self.feature,
@@ -191,10 +250,28 @@ class Policy:
     def load(cls, name_or_path: str | Path) -> Policy:
         """A shipped policy by name (``national``, ``daqing``) or a TOML file by path.
 
-        Example
+        Parameters
+        ----------
+        name_or_path : str or pathlib.Path
+            A name of :func:`available_policies`, or the path of a TOML file.
+
+        Returns
         -------
+        Policy
+            The policy, checked.
+
+        Raises
+        ------
+        PolicyError
+            No such policy or file, a file that is not TOML, or a setting at fault.
+
+        Examples
+        --------
         >>> Policy.load("national").name
         'national'
+        >>> Policy.load("atlantis")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        creditrisk.policy.rules.PolicyError: no policy 'atlantis': not a file, and not one ...
         """
         path = Path(name_or_path)
         if path.suffix != ".toml" and str(name_or_path) in available_policies():
@@ -215,8 +292,25 @@ class Policy:
     def from_dict(cls, data: dict[str, Any]) -> Policy:
         """A policy from the dictionary a TOML file (or :meth:`to_dict`) gives.
 
-        Example
+        Parameters
+        ----------
+        data : dict
+            The sections ``name``, ``description``, ``tiers`` (``names``, ``labels``,
+            ``method``, ``shares``, ``cutoffs``), ``overrides``, ``disclosure``,
+            ``restoration`` and ``inspection``; only ``tiers.names`` is required.
+
+        Returns
         -------
+        Policy
+            The policy, checked.
+
+        Raises
+        ------
+        PolicyError
+            An unknown setting, a missing ``tiers.names``, or a setting at fault.
+
+        Examples
+        --------
         >>> d = Policy.load("national").to_dict()
         >>> d["tiers"]["names"] = ["A", "B", "C", "D", "E"]
         >>> d["tiers"]["shares"] = [0.5, 0.2, 0.15, 0.1, 0.05]
@@ -253,7 +347,21 @@ class Policy:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (TOML- and JSON-ready) that :meth:`from_dict` reads back."""
+        """Plain data (TOML- and JSON-ready) that :meth:`from_dict` reads back.
+
+        Returns
+        -------
+        dict
+            The sections of a policy file; the dictionaries are copies.
+
+        Examples
+        --------
+        >>> p = Policy.load("daqing")
+        >>> p.to_dict()["tiers"]["cutoffs"]
+        [0.15, 0.3, 0.5]
+        >>> Policy.from_dict(p.to_dict()) == p
+        True
+        """
         tiers: dict[str, Any] = {"names": list(self.tiers), "method": self.method}
         if self.labels:
             tiers["labels"] = list(self.labels)
@@ -322,7 +430,31 @@ class Policy:
         return disclosure_problems(penalties, DisclosureRules.from_policy(self.disclosure))
 
     def tier_index(self, tier: str) -> int:
-        """Position of a tier, 0 the lowest risk."""
+        """Position of a tier, 0 the lowest risk.
+
+        Parameters
+        ----------
+        tier : str
+            A tier of the policy.
+
+        Returns
+        -------
+        int
+            Its position in ``tiers``.
+
+        Raises
+        ------
+        PolicyError
+            The policy has no such tier.
+
+        Examples
+        --------
+        >>> Policy.load("national").tier_index("C")
+        2
+        >>> Policy.load("national").tier_index("Z")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        creditrisk.policy.rules.PolicyError: policy 'national': unknown tier 'Z'; tiers are [...]
+        """
         try:
             return self.tiers.index(tier)
         except ValueError:
@@ -331,7 +463,26 @@ class Policy:
             ) from None
 
     def worse(self, tier: str, steps: int = 1) -> str:
-        """The tier ``steps`` riskier than ``tier``, capped at the worst."""
+        """The tier ``steps`` riskier than ``tier``, capped at the worst.
+
+        Parameters
+        ----------
+        tier : str
+            A tier of the policy.
+        steps : int, default 1
+            How many tiers riskier.
+
+        Returns
+        -------
+        str
+            The tier reached.
+
+        Examples
+        --------
+        >>> p = Policy.load("national")
+        >>> p.worse("A"), p.worse("C", 5)
+        ('B', 'D')
+        """
         return self.tiers[min(self.tier_index(tier) + steps, len(self.tiers) - 1)]
 
     def __hash__(self) -> int:  # dict fields: hash what identifies the policy
@@ -451,8 +602,13 @@ def _override(policy: str, i: int, rule: dict[str, Any]) -> Override:
 def available_policies() -> list[str]:
     """Names of the policies shipped with the package.
 
-    Example
+    Returns
     -------
+    list of str
+        The names :meth:`Policy.load` takes, sorted.
+
+    Examples
+    --------
     >>> available_policies()
     ['daqing', 'national']
     """

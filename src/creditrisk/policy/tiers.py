@@ -5,8 +5,8 @@ fitted to target shares on the training population); the override rules then mov
 it, in the policy's order, to the final *tier*. Each rule that changed the tier is
 named in ``override`` and explained in ``override_reason``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, pandas as pd
 >>> from creditrisk.policy.rules import Policy
 >>> policy = Policy.load("national")
@@ -32,11 +32,24 @@ __all__ = ["assign_tiers", "fit_cutoffs", "override_mask", "score_tiers", "tier_
 def tier_dtype(policy: Policy) -> pd.CategoricalDtype:
     """The ordered categorical dtype of a policy's tiers, lowest risk first.
 
-    Example
+    Parameters
+    ----------
+    policy : Policy
+        Its ``tiers``.
+
+    Returns
     -------
+    pandas.CategoricalDtype
+        Ordered, so tiers compare by risk.
+
+    Examples
+    --------
     >>> from creditrisk.policy.rules import Policy
     >>> list(tier_dtype(Policy.load("national")).categories)
     ['A', 'B', 'C', 'D']
+    >>> tiers = pd.Series(["B", "D"], dtype=tier_dtype(Policy.load("national")))
+    >>> (tiers > "C").tolist()
+    [False, True]
     """
     return pd.CategoricalDtype(list(policy.tiers), ordered=True)
 
@@ -47,10 +60,30 @@ def fit_cutoffs(probability: np.ndarray, shares: Sequence[float]) -> tuple[float
     An entity goes to the tier above a cut-off when its probability is at least the
     cut-off.
 
-    Example
+    Parameters
+    ----------
+    probability : numpy.ndarray
+        The training population's probabilities; NaN are left out.
+    shares : sequence of float
+        The share of each tier, lowest risk first (summing to 1).
+
+    Returns
     -------
+    tuple of float
+        One cut-off fewer than ``shares``, non-decreasing: quantiles of
+        ``probability`` (the next observed value above each cumulative share).
+
+    Raises
+    ------
+    ValueError
+        No probability to fit on.
+
+    Examples
+    --------
     >>> fit_cutoffs(np.linspace(0, 1, 101), [0.5, 0.3, 0.2])
     (0.5, 0.8)
+    >>> fit_cutoffs(np.array([0.3, 0.1, np.nan, 0.2, 0.4]), [0.5, 0.5])  # NaN left out
+    (0.3,)
     """
     p = np.asarray(probability, dtype=np.float64)
     p = p[~np.isnan(p)]
@@ -65,8 +98,21 @@ def fit_cutoffs(probability: np.ndarray, shares: Sequence[float]) -> tuple[float
 def score_tiers(probability: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray:
     """Tier positions (0 = lowest risk) from probabilities and cut-offs.
 
-    Example
+    Parameters
+    ----------
+    probability : numpy.ndarray
+        Probabilities.
+    cutoffs : sequence of float
+        Increasing cut-offs between consecutive tiers; a probability equal to a
+        cut-off goes to the tier above it.
+
+    Returns
     -------
+    numpy.ndarray
+        An integer per probability, from 0 to ``len(cutoffs)``.
+
+    Examples
+    --------
     >>> score_tiers(np.array([0.05, 0.1, 0.5]), (0.1, 0.3)).tolist()
     [0, 1, 2]
     """
@@ -76,8 +122,25 @@ def score_tiers(probability: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray
 def override_mask(rule: Override, features: pd.DataFrame) -> np.ndarray:
     """Rows where the rule's condition holds (a missing value never matches).
 
-    Example
+    Parameters
+    ----------
+    rule : Override
+        The rule; a numeric column is compared as numbers, any other as text.
+    features : pandas.DataFrame
+        The features, with the rule's ``feature`` column.
+
+    Returns
     -------
+    numpy.ndarray
+        A bool per row.
+
+    Raises
+    ------
+    ValueError
+        ``features`` lacks the rule's feature.
+
+    Examples
+    --------
     >>> from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE, Policy
     >>> d = Policy.load("national").to_dict(); d["overrides"].append(KEY_SECTOR_EXAMPLE)
     >>> rule = Policy.from_dict(d).overrides[2]
@@ -126,8 +189,30 @@ def assign_tiers(
     ``override`` (names of the rules that changed the tier, ``"; "``-joined, empty when
     none did) and ``override_reason`` (their sentences). The index is ``features``'.
 
-    Example
+    Parameters
+    ----------
+    probability : numpy.ndarray
+        One probability per row of ``features``.
+    features : pandas.DataFrame
+        The features the policy's overrides test.
+    policy : Policy
+        The tiers and the overrides, applied in order.
+    cutoffs : sequence of float
+        One cut-off fewer than the policy has tiers (the policy's, or a model's
+        ``cutoffs_``).
+
+    Returns
     -------
+    pandas.DataFrame
+        The four columns above; ``score_tier`` and ``tier`` in :func:`tier_dtype`.
+
+    Raises
+    ------
+    ValueError
+        The lengths disagree, or ``features`` lacks a feature an override tests.
+
+    Examples
+    --------
     >>> from creditrisk.policy.rules import Policy
     >>> p = Policy.load("daqing")
     >>> f = pd.DataFrame({"on_serious_list": [0], "on_abnormal_list": [0],

@@ -8,8 +8,8 @@ as a matplotlib Figure, :mod:`~creditrisk.report.fairness` compares tier shares 
 findings by group, and :mod:`~creditrisk.report.html` renders the Jinja2 templates.
 It is the last box before the command line and may import every box before it.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> model = cr.RiskModel.load(cr.sample_model_path())
 >>> card = cr.report.explain_card(model, "E0000025", tables=cr.load_sample(),

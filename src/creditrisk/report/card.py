@@ -11,8 +11,8 @@ self-contained one-page HTML (:attr:`ExplanationCard.html`).
 The card scores the entity through :func:`creditrisk.jobs.scoring.score_chunk` on its own
 rows, so its tier and reasons are the ones a batch run gives it.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> model = cr.RiskModel.load(cr.sample_model_path())
 >>> tables = cr.load_sample()
@@ -63,15 +63,56 @@ _LIST_WORDS = {  # sole proprietors are *marked* abnormal, not listed (DOMAIN.md
 class ExplanationCard:
     """One entity's explanation: what its tier is, why, and what it can do.
 
-    ``reasons`` has one row per feature (feature, sentence, value, contribution in
-    log-odds), risk-raising first, largest first; ``records`` the events known before
+    ``reasons`` has one row per feature with a non-zero contribution (rounded as a
+    batch ranks reasons): feature, sentence, value, contribution in log-odds;
+    risk-raising first, largest first; ``records`` the events known before
     ``as_of`` (date, record); ``recourse`` the plans of :meth:`RiskModel.recourse`.
     ``top_k`` is how many raising reasons the card shows (the model's own, as in
     ``reason_1..k`` of a batch). ``write(path)`` saves the HTML (or the text, for a
     ``.txt`` path) atomically.
 
-    Example
-    -------
+    :func:`explain_card` makes cards; the fields are what it fills in.
+
+    Parameters
+    ----------
+    entity_id : str
+        The entity.
+    as_of : pandas.Timestamp
+        The as-of date.
+    tier : str
+        The final tier, after the overrides.
+    tier_label : str
+        The tier in words (the policy's label).
+    score_tier : str
+        The tier of the probability alone, before the overrides.
+    probability : float
+        The model's probability of an inspection finding.
+    override : str
+        The names of the override rules that moved the tier (``"; "``-joined; empty
+        when none did).
+    override_reason : str
+        Their sentences.
+    reasons : pandas.DataFrame
+        The reasons (see above).
+    base_value : float
+        The model's base value in log-odds: with the contributions, the entity's
+        log-odds.
+    recourse : pandas.DataFrame
+        The recourse plans: actions, steps, n_actions, probability, tier and
+        ``lower`` (whether the plan reaches a lower tier).
+    records : pandas.DataFrame, optional
+        The records known before ``as_of`` (:func:`records`); None without the tables.
+    attributes : dict, optional
+        Legal form, industry, region and key sector, in words.
+    top_k : int, default 3
+        How many raising reasons the card shows.
+    policy : str, default ""
+        The policy's name.
+    model_version : str, default ""
+        The first 12 digits of the model's training fingerprint.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> c = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
@@ -106,37 +147,128 @@ class ExplanationCard:
 
         Only conduct (what the enterprise did) is a reason; context is in
         :meth:`context`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of ``reasons`` of conduct features with a positive contribution.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> bool((card.raising()["contribution"] > 0).all())
+        True
+        >>> set(card.raising()["role"]) <= {"conduct"}
+        True
         """
         conduct = self._conduct()
         up = conduct[conduct["contribution"].round(RANK_DECIMALS) > 0]
         return up.head(self.top_k)
 
     def lowering(self, k: int = 3) -> pd.DataFrame:
-        """The ``k`` conduct features that lower the risk most, largest first."""
+        """The ``k`` conduct features that lower the risk most, largest first.
+
+        Parameters
+        ----------
+        k : int, default 3
+            How many.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of ``reasons`` of conduct features with a negative contribution, most
+            negative first.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> bool(card.lowering()["contribution"].is_monotonic_increasing)
+        True
+        """
         conduct = self._conduct()
         down = conduct[conduct["contribution"] < 0]
         return down.sort_values("contribution", kind="stable").head(k)
 
     def context(self) -> pd.DataFrame:
-        """The context features' contributions (what the enterprise is: region,
-        industry, age...), largest first: reported, never reasons.
+        """The context features' contributions, largest first: reported, never reasons.
+
+        Context is what the enterprise is (region, industry, age, legal form, capital),
+        not what it did: enterprises like it have a higher or lower base rate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of ``reasons`` of context features (empty for a model without any).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> set(card.context()["role"]) <= {"context"}
+        True
         """
         if "role" not in self.reasons:
             return self.reasons.iloc[:0]
         return self.reasons[self.reasons["role"] == "context"]
 
     def helpful_plans(self, k: int = 5) -> pd.DataFrame:
-        """Recourse plans that reach a lower tier, best first (at most ``k``)."""
+        """Recourse plans that reach a lower tier, best first (at most ``k``).
+
+        Parameters
+        ----------
+        k : int, default 5
+            How many.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows of ``recourse`` whose ``lower`` is true.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000006", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> plan = card.helpful_plans().iloc[0]
+        >>> card.tier, plan["tier"], plan["actions"]
+        ('C', 'B', 'file_overdue_reports + leave_abnormal_list')
+        """
         return self.recourse[self.recourse["lower"]].head(k)
 
     @property
     def text(self) -> str:
-        """The card as plain text."""
+        """The card as plain text.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> print(card.text.splitlines()[0])
+        Explanation card: enterprise E0000025, as of 2025-01-01
+        >>> "No action open to the enterprise now would lower its tier." in card.text
+        True
+        """
         return _text(self)
 
     @property
     def html(self) -> str:
-        """The card as one self-contained HTML page (no scripts, no network)."""
+        """The card as one self-contained HTML page (no scripts, no network).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> page = card.html
+        >>> page.startswith("<!DOCTYPE html>"), "<script" in page
+        (True, False)
+        """
         from creditrisk.report.html import render
         from creditrisk.report.plots import tier_colours
 
@@ -149,7 +281,29 @@ class ExplanationCard:
 
     def write(self, path: str | Path) -> Path:
         """Write the HTML (or, for a ``.txt`` path, the text) under a temporary name and
-        rename it into place."""
+        rename it into place.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The file; its directory is created when absent.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> m = cr.RiskModel.load(cr.sample_model_path())
+        >>> card = explain_card(m, "E0000025", tables=cr.load_sample(), as_of="2025-01-01")
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     out = card.write(f"{d}/cards/E0000025.txt")
+        ...     out.read_text(encoding="utf-8") == card.text
+        True
+        """
         from creditrisk.data.tables import atomic_file
 
         path = Path(path)
@@ -184,8 +338,31 @@ def explain_card(
     as_of (a row of :func:`creditrisk.build_features`, or of scores written with their
     features). With ``tables``, the card lists the records behind the tier.
 
-    Example
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model (its policy, reasons and recourse).
+    entity : str, pandas.DataFrame or pandas.Series
+        An entity id, or one row of features (see above).
+    tables : EventTables, optional
+        The register: needed with an entity id; with it the card lists the records
+        and the recourse plans can read them.
+    as_of : date, optional
+        The as-of date; needed with an entity id.
+
+    Returns
     -------
+    ExplanationCard
+        The card.
+
+    Raises
+    ------
+    ValueError
+        An entity id without ``tables`` and ``as_of``, an unknown entity or one not
+        registered on the as-of date, or features that are not one row.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> m = cr.RiskModel.load(cr.sample_model_path())
     >>> t = cr.load_sample()
@@ -193,6 +370,9 @@ def explain_card(
     >>> card = explain_card(m, X[X.on_abnormal_list == 1].iloc[[0]])
     >>> card.override != "" or card.score_tier == card.tier
     True
+    >>> explain_card(m, "E0000025")
+    Traceback (most recent call last):
+    ValueError: explaining an entity id needs tables= and as_of=
     """
     from creditrisk.data.spine import data_span
     from creditrisk.jobs.scoring import score_chunk
@@ -288,12 +468,31 @@ def records(tables, entity_id: str, as_of) -> pd.DataFrame:
     oldest first: columns date, source (the table) and record. ``as_of`` is a day: a time
     of day is dropped, as for a card.
 
-    Example
+    Parameters
+    ----------
+    tables : EventTables
+        The register.
+    entity_id : str
+        The entity.
+    as_of : date
+        The as-of date: only records known before it are listed (a report not filed by
+        its due date is a record too).
+
+    Returns
     -------
+    pandas.DataFrame
+        ``date``, ``source`` and ``record`` (a sentence).
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> r = records(cr.load_sample(), "E0000025", "2025-01-01")
     >>> r["source"].iloc[0]
     'enterprises'
+    >>> r["record"].iloc[-1]
+    '2023 annual report filed on time'
+    >>> bool(r["date"].is_monotonic_increasing and (r["date"] < "2025-01-01").all())
+    True
     """
     as_of = pd.Timestamp(as_of).normalize()
     own = tables.subset([entity_id])

@@ -4,8 +4,8 @@ Pages are rendered from the Jinja2 templates in ``creditrisk/templates`` with
 autoescaping on; tables are rendered cell by cell, escaped, with one format per column;
 figures are embedded as PNG data URIs, so a page is one file that needs no network.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> html = table(pd.DataFrame({"share": [0.25]}), {"share": "pct"}, "t")
 >>> '<td class="num">25.0%</td>' in html

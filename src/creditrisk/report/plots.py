@@ -9,8 +9,8 @@ shown or saved here, and pyplot keeps none of the figures: each is a
 once, as the cell's value (pyplot neither shows it again at the end of the cell nor
 keeps it open); ``fig.savefig(...)`` writes it.
 
-Example
--------
+Examples
+--------
 >>> import pandas as pd
 >>> s = pd.DataFrame({"tier": pd.Categorical(list("AABD"), categories=list("ABCD")),
 ...                   "override": ["", "", "", "serious_illegal_list"]})
@@ -78,18 +78,24 @@ def _figure(**kwargs) -> Figure:
 def style() -> Iterator[None]:
     """Draw under :data:`STYLE`: a ``matplotlib.rc_context`` for a ``with`` block.
 
-    Returns
-    -------
-    contextlib.AbstractContextManager
+    ``style()`` is a context manager (:func:`contextlib.contextmanager`): it yields
+    once, inside the block.
+
+    Yields
+    ------
+    None
         Inside its ``with`` block, the figures made and drawn use :data:`STYLE`'s
         settings; after it, the settings are as they were.
 
     Examples
     --------
     >>> import matplotlib
+    >>> before = matplotlib.rcParams["axes.titlelocation"]
     >>> with style():
     ...     matplotlib.rcParams["axes.titlelocation"]
     'left'
+    >>> matplotlib.rcParams["axes.titlelocation"] == before  # restored after the block
+    True
     """
     import matplotlib
 

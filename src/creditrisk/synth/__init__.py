@@ -13,8 +13,8 @@ hidden, drifting risk per entity, and inspectors who differ in strictness.
 ``world.truth`` holds what no model sees, including the true probability of an
 inspection finding for any as-of date (the oracle).
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> world = cr.synth.generate(n_enterprises=1_000, start="2021-01-01",
 ...                           end="2022-12-31", seed=7)
@@ -49,18 +49,39 @@ def generate(
 
     Parameters
     ----------
-    n_enterprises : entities in the register (registered before or during the window).
-    start, end : first and last day of the register (ISO dates).
-    seed : the same seed and parameters give the same world, bit for bit.
-    params : rates and effects; defaults are the calibrated world (see WorldParams).
-    progress : called as ``progress(months_done, months_total)``.
+    n_enterprises : int, default 100_000
+        Entities in the register (registered before or during the window).
+    start, end : str, default "2018-01-01" and "2025-12-31"
+        First and last day of the register (ISO dates).
+    seed : int, default 7
+        The same seed and parameters give the same world, bit for bit.
+    params : WorldParams, optional
+        Rates and effects; defaults are the calibrated world (see WorldParams).
+    progress : callable, optional
+        Called as ``progress(months_done, months_total)``.
 
-    Example
+    Returns
     -------
+    World
+        The register (``world.tables``), the inspector register, and the hidden truth
+        (``world.truth``).
+
+    Raises
+    ------
+    ValueError
+        ``n_enterprises`` is not positive, or ``end`` is not after ``start``.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> a = cr.synth.generate(300, "2022-01-01", "2023-06-30", seed=2)
     >>> b = cr.synth.generate(300, "2022-01-01", "2023-06-30", seed=2)
     >>> a.tables.fingerprint() == b.tables.fingerprint()
+    True
+    >>> seen = []
+    >>> _ = cr.synth.generate(50, "2022-01-01", "2022-03-31",
+    ...                       progress=lambda done, total: seen.append((done, total)))
+    >>> seen[-1][0] == seen[-1][1]  # the last call: every month done
     True
     """
     if n_enterprises < 1:

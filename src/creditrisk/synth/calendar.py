@@ -1,7 +1,7 @@
 """Month grid and day arithmetic for the simulation (dates are int days since 1970).
 
-Example
--------
+Examples
+--------
 >>> cal = Calendar("2018-01-01", "2018-12-31")
 >>> cal.n_months, int(cal.month_of_year[5]), int(cal.days_in_month[1])
 (12, 6, 28)
@@ -21,7 +21,23 @@ NA_DAY = np.iinfo(np.int32).min
 
 
 def day_of(date: str | pd.Timestamp) -> int:
-    """Days since 1970-01-01 of a date."""
+    """Days since 1970-01-01 of a date.
+
+    Parameters
+    ----------
+    date : str or pandas.Timestamp
+        A date (a time of day is dropped).
+
+    Returns
+    -------
+    int
+        The day number.
+
+    Examples
+    --------
+    >>> day_of("1970-01-11"), day_of(pd.Timestamp("2018-01-01"))
+    (10, 17532)
+    """
     return int(pd.Timestamp(date).to_datetime64().astype("datetime64[D]").astype(np.int64))
 
 
@@ -89,7 +105,23 @@ def next_june_30(days: np.ndarray) -> np.ndarray:
 
 
 def to_datetime(days: np.ndarray) -> np.ndarray:
-    """int days (NA_DAY for none) -> datetime64[s] (NaT for none)."""
+    """int days (NA_DAY for none) -> datetime64[s] (NaT for none).
+
+    Parameters
+    ----------
+    days : numpy.ndarray
+        int days since 1970; :data:`NA_DAY` for no date.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``datetime64[s]``, NaT where there was no date.
+
+    Examples
+    --------
+    >>> to_datetime(np.array([day_of("2024-02-29"), NA_DAY])).astype(str).tolist()
+    ['2024-02-29T00:00:00', 'NaT']
+    """
     days = np.asarray(days)
     out = days.astype(np.int64) * 86_400
     out[days == NA_DAY] = np.iinfo(np.int64).min
@@ -97,7 +129,25 @@ def to_datetime(days: np.ndarray) -> np.ndarray:
 
 
 class Calendar:
-    """Months from ``first`` to ``last`` (inclusive) with their first days and lengths."""
+    """Months from ``first`` to ``last`` (inclusive) with their first days and lengths.
+
+    Attributes ``months`` (``datetime64[M]``), ``month_start`` (int days),
+    ``days_in_month``, ``month_of_year`` (1-12) and ``year`` hold one value per month;
+    ``n_months`` is their number.
+
+    Parameters
+    ----------
+    first : str or pandas.Timestamp
+        A day of the first month.
+    last : str or pandas.Timestamp
+        A day of the last month.
+
+    Examples
+    --------
+    >>> cal = Calendar("2023-11-15", "2024-02-01")
+    >>> cal.n_months, cal.year.tolist(), cal.days_in_month.tolist()
+    (4, [2023, 2023, 2024, 2024], [30, 31, 31, 29])
+    """
 
     def __init__(self, first: str | pd.Timestamp, last: str | pd.Timestamp):
         lo = np.datetime64(pd.Timestamp(first).to_datetime64(), "M")
@@ -115,13 +165,68 @@ class Calendar:
         self._first_day = int(starts[0])
 
     def month_index(self, days: np.ndarray) -> np.ndarray:
-        """Index of the month holding each day (may be <0 or >= n_months)."""
+        """Index of the month holding each day (may be <0 or >= n_months).
+
+        Parameters
+        ----------
+        days : numpy.ndarray
+            int days since 1970.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 month indices, 0 for the first month.
+
+        Examples
+        --------
+        >>> cal = Calendar("2018-01-01", "2018-12-31")
+        >>> cal.month_index(np.array([day_of("2018-03-31"), day_of("2017-12-31")])).tolist()
+        [2, -1]
+        """
         m = np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
         return m - self.months[0].astype(np.int64)
 
     def random_day(self, t: int, u: np.ndarray) -> np.ndarray:
-        """A day within month ``t`` for each uniform draw ``u``."""
+        """A day within month ``t`` for each uniform draw ``u``.
+
+        Parameters
+        ----------
+        t : int
+            The month's index.
+        u : numpy.ndarray
+            Uniform draws in [0, 1): 0 gives the first day, just under 1 the last.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 days, one per draw.
+
+        Examples
+        --------
+        >>> cal = Calendar("2018-01-01", "2018-12-31")
+        >>> days = cal.random_day(1, np.array([0.0, 0.5, 0.999]))
+        >>> [str(d)[:10] for d in to_datetime(days)]
+        ['2018-02-01', '2018-02-15', '2018-02-28']
+        """
         return (self.month_start[t] + (u * self.days_in_month[t]).astype(np.int64)).astype(np.int64)
 
     def month_end(self, t: int) -> int:
+        """The last day of month ``t``.
+
+        Parameters
+        ----------
+        t : int
+            The month's index.
+
+        Returns
+        -------
+        int
+            The day, in int days since 1970.
+
+        Examples
+        --------
+        >>> cal = Calendar("2024-01-01", "2024-12-31")
+        >>> cal.month_end(1) == day_of("2024-02-29")
+        True
+        """
         return int(self.month_start[t] + self.days_in_month[t] - 1)

@@ -102,7 +102,31 @@ class Store:
 
 
 class Simulation:
-    """One run of the synthetic world; ``run()`` fills the stores and the truth arrays."""
+    """One run of the synthetic world; ``run()`` fills the stores and the truth arrays.
+
+    The calendar starts ``params.burn_in_years`` before ``start``. Construction draws
+    the entities, the inspectors and their declared conflicts;
+    :func:`creditrisk.synth.generate` then calls :meth:`run` and turns the stores into a
+    :class:`~creditrisk.synth.world.World`.
+
+    Parameters
+    ----------
+    params : WorldParams
+        The rates and effects.
+    n : int
+        The number of entities.
+    start, end : str
+        The first and last day of the register (ISO dates).
+    seed : int
+        The seed of every random draw.
+
+    Examples
+    --------
+    >>> from creditrisk.synth.params import WorldParams
+    >>> sim = Simulation(WorldParams(), 200, "2022-01-01", "2022-12-31", seed=1)
+    >>> sim.cal.n_months, sim.t0  # three burn-in years, then the register's year
+    (48, 36)
+    """
 
     def __init__(self, params: WorldParams, n: int, start: str, end: str, seed: int):
         self.p = params
@@ -311,6 +335,27 @@ class Simulation:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
+        """Simulate every month of the calendar, in order, filling the stores.
+
+        Parameters
+        ----------
+        progress : callable, optional
+            Called as ``progress(months_done, months_total)`` after every month.
+
+        Returns
+        -------
+        Simulation
+            ``self``.
+
+        Examples
+        --------
+        >>> from creditrisk.synth.params import WorldParams
+        >>> sim = Simulation(WorldParams(), 200, "2022-01-01", "2022-12-31", seed=1)
+        >>> sim.run() is sim
+        True
+        >>> sim.reports.n > 0 and sim.inspections.n > 0
+        True
+        """
         total = self.cal.n_months
         for t in range(total):
             month = int(self.cal.month_of_year[t])
@@ -353,10 +398,53 @@ class Simulation:
         return self.p.drift_sd * float(np.sqrt(1 - self.p.drift_rho**2))
 
     def youth(self, days_since_registration: np.ndarray) -> np.ndarray:
+        """The youth effect on the latent risk: ``youth_risk`` at registration, fading.
+
+        Parameters
+        ----------
+        days_since_registration : numpy.ndarray
+            Days since each entity's registration (a negative number counts as 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``youth_risk * exp(-age / youth_years)``, the age in years.
+
+        Examples
+        --------
+        >>> from creditrisk.synth.params import WorldParams
+        >>> sim = Simulation(WorldParams(), 10, "2022-01-01", "2022-12-31", seed=1)
+        >>> sim.youth(np.array([-30, 0, 548])).round(3).tolist()
+        [0.35, 0.35, 0.129]
+        """
         age = np.maximum(days_since_registration, 0) / YEAR
         return self.p.youth_risk * np.exp(-age / self.p.youth_years)
 
     def risk(self, t: int) -> np.ndarray:
+        """Every entity's latent risk ``r = mu + x + youth`` in month ``t``.
+
+        The drift ``x`` is the current state (:meth:`run` calls it in month ``t``, after
+        the month's drift); the youth effect is at the start of month ``t``.
+
+        Parameters
+        ----------
+        t : int
+            The month's index in the calendar.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per entity (probit scale).
+
+        Examples
+        --------
+        >>> from creditrisk.synth.params import WorldParams
+        >>> sim = Simulation(WorldParams(), 200, "2022-01-01", "2022-12-31", seed=1)
+        >>> r = sim.risk(0)
+        >>> r.shape, bool(np.allclose(r - sim.youth(sim.cal.month_start[0] - sim.reg_day),
+        ...                          sim.mu + sim.x))
+        ((200,), True)
+        """
         return self.mu + self.x + self.youth(self.cal.month_start[t] - self.reg_day)
 
     # -- life events -------------------------------------------------------------------

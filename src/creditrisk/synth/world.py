@@ -5,8 +5,8 @@ only while still in force at ``start`` (open list entries, penalties still discl
 licenses still valid), except annual reports, which are kept for every simulated year.
 It is a snapshot at ``end``: nothing known after ``end`` is in it.
 
-Example
--------
+Examples
+--------
 >>> import creditrisk as cr
 >>> world = cr.synth.generate(n_enterprises=2_000, start="2020-01-01",
 ...                           end="2022-12-31", seed=1)
@@ -64,12 +64,41 @@ class Truth:
     going dormant or deregistering, and the inspectors' strictness. Ranking entities by
     it gives the oracle AUC.
 
-    Example
-    -------
+    :func:`creditrisk.synth.generate` makes it (``world.truth``); the fields are the
+    simulation's state over the register's months.
+
+    Parameters
+    ----------
+    entity_ids : pandas.Index
+        The entities, in the order of every array below.
+    months : pandas.DatetimeIndex
+        The first day of every month from ``start`` to ``end``.
+    mu : numpy.ndarray
+        Each entity's persistent risk (attributes plus the hidden trait).
+    x : numpy.ndarray
+        (entities, months): the drift at the end of each month.
+    registered_day, deregistered_day : numpy.ndarray
+        Int days since 1970; ``NA_DAY`` when not deregistered.
+    dormant_month : numpy.ndarray
+        The index into ``months`` of the month the entity went dormant (negative:
+        before ``start``; the largest int64 when it never did).
+    dormancy_hazard : numpy.ndarray
+        Each entity's monthly hazard of going dormant.
+    exit_hazard : numpy.ndarray
+        Each entity's monthly hazard of deregistering while operating.
+    inspector_strictness : pandas.Series
+        Each inspector's strictness (probit scale), by inspector_id.
+    params : WorldParams
+        The rates and effects of the world.
+
+    Examples
+    --------
     >>> import creditrisk as cr
     >>> w = cr.synth.generate(1_000, "2020-01-01", "2021-12-31", seed=3)
     >>> bool(w.truth.latent_risk("2021-01-01").notna().any())
     True
+    >>> len(w.truth.months), w.truth.x.shape
+    (24, (1000, 24))
     """
 
     entity_ids: pd.Index
@@ -78,7 +107,7 @@ class Truth:
     x: np.ndarray  # (entities, months) drift at the end of each month
     registered_day: np.ndarray
     deregistered_day: np.ndarray
-    dormant_month: np.ndarray  # index into ``months``; NEVER (or < 0: before start)
+    dormant_month: np.ndarray  # index into ``months``; int64 max if never (< 0: before start)
     dormancy_hazard: np.ndarray
     exit_hazard: np.ndarray
     inspector_strictness: pd.Series
@@ -105,12 +134,31 @@ class Truth:
     def latent_risk(self, as_of: str | pd.Timestamp) -> pd.Series:
         """Each registered entity's latent risk (probit scale) in the month before as_of.
 
-        Example
+        Parameters
+        ----------
+        as_of : str or pandas.Timestamp
+            A date from the second month of the world to a month after its end.
+
+        Returns
         -------
+        pandas.Series
+            ``latent_risk`` by entity_id; NaN for entities not registered, or already
+            deregistered, at as_of.
+
+        Raises
+        ------
+        ValueError
+            ``as_of`` is outside the world.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> w = cr.synth.generate(1_000, "2020-01-01", "2021-12-31", seed=3)
         >>> w.truth.latent_risk("2021-01-01").name
         'latent_risk'
+        >>> w.truth.latent_risk("2030-01-01")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: as_of 2030-01-01 is outside the world: it must fall between 2020-02-01 and ...
         """
         day, s = self._state_month(as_of)
         start = self.months[s].to_datetime64().astype("datetime64[D]").astype(np.int64)
@@ -119,7 +167,27 @@ class Truth:
         return pd.Series(r, index=self.entity_ids, name="latent_risk")
 
     def dormant(self, as_of: str | pd.Timestamp) -> pd.Series:
-        """Whether each entity had stopped operating (a shell) before as_of."""
+        """Whether each entity had stopped operating (a shell) before as_of.
+
+        Parameters
+        ----------
+        as_of : str or pandas.Timestamp
+            A date inside the world (as for :meth:`latent_risk`).
+
+        Returns
+        -------
+        pandas.Series
+            ``dormant`` by entity_id: True or False, NaN for entities not registered, or
+            already deregistered, at as_of.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> w = cr.synth.generate(1_000, "2020-01-01", "2021-12-31", seed=3)
+        >>> d = w.truth.dormant("2021-01-01")
+        >>> sorted(d.dropna().unique().tolist()), bool(d.isna().any())
+        ([False, True], True)
+        """
         day, s = self._state_month(as_of)
         out = pd.Series(self.dormant_month <= s, index=self.entity_ids, name="dormant")
         return out.where(self._alive(day))
@@ -133,12 +201,26 @@ class Truth:
 
         NaN for entities not registered, or already deregistered, at as_of.
 
-        Example
+        Parameters
+        ----------
+        as_of : str or pandas.Timestamp
+            A date inside the world (as for :meth:`latent_risk`).
+        horizon_months : int, default 12
+            The months after as_of over which the inspection month is drawn.
+
+        Returns
         -------
+        pandas.Series
+            ``probability`` by entity_id.
+
+        Examples
+        --------
         >>> import creditrisk as cr
         >>> w = cr.synth.generate(1_000, "2020-01-01", "2021-12-31", seed=3)
         >>> p = w.truth.probability("2021-01-01")
         >>> float(p.min()) > 0 and float(p.max()) < 1
+        True
+        >>> p.index.equals(w.truth.probability("2021-01-01", horizon_months=1).index)
         True
         """
         p = self.params
