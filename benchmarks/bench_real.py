@@ -3,12 +3,15 @@
 The register is read as it is, through ``examples/nyc/mapping.toml`` (no column
 invented), and measured out of time:
 
-- training as-of dates 2013-07-01 and 2014-01-01 (their 12-month label windows end by the
-  test date), test as-of date 2015-01-01: the routine inspections of 2015;
+- training as-of dates every quarter from 2013-01-05 to 2014-01-05 (their 12-month label
+  windows end by the test date; ``RiskModel`` validates out of time on them: the first
+  date trains, 2014-01-05 validates, then all five train the final model), test as-of
+  date 2015-01-05: the routine inspections of the register's last whole year;
 - the label (chosen before any result was seen, see the mapping): a routine inspection
   in the 12 months after as_of scoring 28 or more, the publisher's C band;
-- the population at an as-of date: restaurants with at least one inspection known
-  before it (the regulator's register then), among them those with a routine
+- the rows: at the training dates every restaurant of the extract (on the first date
+  none has a known inspection yet); at the test date the restaurants with at least one
+  inspection known before it (the regulator's register then); those with a routine
   inspection in the window are labelled;
 - every model uses default settings: nothing is tuned, least of all on 2015.
 
@@ -45,8 +48,8 @@ import creditrisk as cr
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "nyc_restaurant_inspections"
 MAPPING = ROOT / "examples" / "nyc" / "mapping.toml"
-TRAIN = ["2013-07-01", "2014-01-01"]
-TEST = "2015-01-01"
+TRAIN = ["2013-01-05", "2013-04-05", "2013-07-05", "2013-10-05", "2014-01-05"]
+TEST = "2015-01-05"
 THREADS = 2
 #: history counts for the logistic regression (no scores: counts of what happened)
 COUNTS = [
@@ -65,12 +68,17 @@ COUNTS = [
 ]
 
 
-def population(tables: cr.EventTables, as_of) -> tuple[pd.DataFrame, pd.Series]:
-    """Features and labels of the restaurants with an inspection known before as_of."""
+def population(
+    tables: cr.EventTables, as_of, known_only: bool = True
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and labels at as_of: of every restaurant, or (``known_only``) of those
+    with an inspection known before as_of (only the past decides who is in)."""
     spine = cr.spine(tables, as_of)
     X = cr.build_features(tables, spine)
     y = cr.build_labels(tables, spine)
-    known = X["inspection_days_since_last"].notna().to_numpy()  # only the past decides
+    if not known_only:
+        return X, y
+    known = X["inspection_days_since_last"].notna().to_numpy()
     return X[known], y[known]
 
 
@@ -116,7 +124,10 @@ def main() -> None:
     print(f"  left missing (the register lacks them): {', '.join(absent)}")
 
     t0 = time.perf_counter()
-    parts = [population(tables, d) for d in TRAIN]
+    # training: every restaurant at each date (on the first, 2013-01-05, none has a known
+    # inspection yet: those rows teach what context alone says, and give the out-of-time
+    # fold its training date); test: the restaurants the regulator knew on the test date
+    parts = [population(tables, d, known_only=False) for d in TRAIN]
     X_train = pd.concat([p[0] for p in parts], ignore_index=True)
     y_train = pd.concat([p[1] for p in parts], ignore_index=True)
     y_train.attrs = parts[0][1].attrs

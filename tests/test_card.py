@@ -446,14 +446,19 @@ def test_reasons_order_raising_and_lowering(label, chosen, card_of) -> None:
     weights = card.reasons["contribution"].tolist()
     assert weights == sorted(weights, reverse=True)
     assert all(w != 0 for w in weights)
-    positive = [w for w in weights if w > 0]
-    negative = sorted(w for w in weights if w < 0)
+    # raising/lowering name conduct only; context (where, what sector) is shown apart
+    conduct = card.reasons.loc[card.reasons["role"] == "conduct", "contribution"].tolist()
+    positive = [w for w in conduct if w > 0]
+    negative = sorted(w for w in conduct if w < 0)
     up, down = card.raising(), card.lowering()
     assert up["contribution"].tolist() == positive[: card.top_k]
     assert (up["contribution"] > 0).all() and len(up) <= card.top_k
     assert down["contribution"].tolist() == negative[:3]
     assert (down["contribution"] < 0).all()
     assert card.lowering(k=len(weights))["contribution"].tolist() == negative
+    assert set(up["feature"]) | set(down["feature"]) <= set(
+        card.reasons.loc[card.reasons["role"] == "conduct", "feature"]
+    )
 
 
 # -- 3. records are point in time -------------------------------------------------------

@@ -438,6 +438,7 @@ def test_config_from_toml(tmp_path) -> None:
         'registered_model = "reg"\n'
         'metric = "average_precision"\n'
         "promote = true\n"
+        "baseline_margin = 0.02\n"
         'artifact_location = "file:///tmp/somewhere"\n'
     )
     config = TrainConfig.from_toml(path)
@@ -453,6 +454,7 @@ def test_config_from_toml(tmp_path) -> None:
         registered_model="reg",
         metric="average_precision",
         promote=True,
+        baseline_margin=0.02,
         artifact_location="file:///tmp/somewhere",
     )
     # and back: every setting written in the file comes out as written

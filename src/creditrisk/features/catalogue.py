@@ -50,6 +50,8 @@ class Feature:
         Whether the entity itself can change it (see above).
     kind : {"number", "count", "flag", "category"}, default "number"
         What the value is.
+    role : {"conduct", "context"}, default "conduct"
+        Whether it is the entity's conduct or its context (see above).
 
     Examples
     --------

@@ -144,6 +144,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         Rolling-origin folds (the latest ones) that choose the number of trees and
         calibrate (:mod:`creditrisk.model.folds`); the final model then trains on every
         labelled date.
+    context : {"validate", "keep", "drop"}, default "validate"
+        Whether the context features (region, industry, age, legal form, capital: what
+        the entity is, not what it did) are used at all. ``"validate"``: only if they
+        raise the out-of-time folds' AUC (``context_`` says what was decided). A dropped
+        feature is left blank for the trees, so it never contributes.
 
     Attributes
     ----------
@@ -200,6 +205,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         num_threads: int = 1,
         random_state: int = 0,
         n_folds: int = 3,
+        context: str = "validate",
     ):
         self.policy = policy
         self.n_estimators = n_estimators
@@ -218,6 +224,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.num_threads = num_threads
         self.random_state = random_state
         self.n_folds = n_folds
+        self.context = context
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: pd.Series, nuisance=None) -> RiskModel:
@@ -271,8 +278,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         >>> s = cr.spine(t, ["2022-07-01", "2023-07-01"])
         >>> X, y = cr.build_features(t, s), cr.build_labels(t, s)
         >>> model = cr.RiskModel(n_estimators=20).fit(X, y)
-        >>> model.slices_["train"], model.slices_["stop"]
-        (['2022-07-01'], '2023-07-01')
+        >>> fold = model.slices_["folds"][0]  # trained on the past, validated after it
+        >>> model.slices_["method"], fold["train"], fold["valid"]
+        ('rolling', ['2022-07-01'], '2023-07-01')
         """
         declared = {d["name"]: d for d in getattr(X, "attrs", {}).get("declared", [])}
         made_for = getattr(y, "attrs", {}).get("horizon")
@@ -316,6 +324,30 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             )
         except PlanError as exc:
             raise ModelError(str(exc)) from None
+
+        if self.context not in ("validate", "keep", "drop"):
+            raise ValueError(f"context must be validate, keep or drop, not {self.context!r}")
+        context = self._context_mask()
+        self.context_ = {"decision": "none"}
+        if context.any():
+            blank = matrix.copy()
+            blank[:, context] = np.nan  # no tree can split on a blank column
+            drop = self.context == "drop"
+            if self.context == "validate" and folds is not None:
+                usable = _usable(folds, target)
+                with_ = np.mean(self._fold_curves(matrix, target, usable, params)[0], axis=0)
+                without = np.mean(self._fold_curves(blank, target, usable, params)[0], axis=0)
+                drop = bool(without.max() >= with_.max())
+                self.context_ |= {
+                    "folds_auc_with": float(with_.max()),
+                    "folds_auc_without": float(without.max()),
+                }
+            self.context_["decision"] = "dropped" if drop else "kept"
+            self.context_["features"] = [
+                str(f) for f, c in zip(self.feature_names_in_, context, strict=True) if c
+            ]
+            if drop:
+                matrix = blank
 
         def train(init: np.ndarray | None) -> None:
             if folds is None:
@@ -372,12 +404,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _fit_rolling(self, matrix, target, labelled, folds, params, init=None) -> None:
         """Trees chosen on out-of-time folds, calibration on their out-of-fold
         predictions, then one final model on every labelled date."""
-        folds = [f for f in folds if len(np.unique(target[f.valid])) == 2]
-        if not folds:
-            raise ModelError(
-                "every out-of-time fold's validation date has labels of one class only: "
-                "no AUC to choose the trees by; add as-of dates or labelled rows"
-            )
+        folds = _usable(folds, target)
+        curves, boosters = self._fold_curves(matrix, target, folds, params, init)
+        self._fit_rolling_tail(matrix, target, labelled, folds, params, init, curves, boosters)
+
+    def _fold_curves(self, matrix, target, folds, params, init=None) -> tuple[list, list]:
+        """Each fold's validation AUC after every tree, and its booster."""
         curves, boosters = [], []
         for fold in folds:
             record: dict = {}
@@ -404,6 +436,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             # never the best of the mean curve by rising again
             curve = np.asarray(record["valid"]["auc"], dtype=np.float64)
             curves.append(np.pad(curve, (0, self.n_estimators - len(curve)), mode="edge"))
+        return curves, boosters
+
+    def _fit_rolling_tail(self, matrix, target, labelled, folds, params, init, curves, boosters):
         mean = np.mean(curves, axis=0)
         best = int(np.argmax(mean)) + 1  # the first best: fewer trees on a tie
         shift = np.zeros(len(target)) if init is None else init
@@ -1158,6 +1193,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "training": self.training_,
             "slices": self.slices_,
             "validation": self.validation_,
+            "context": getattr(self, "context_", {"decision": "none"}),
+            "nuisance": getattr(self, "nuisance_", None),
             "files": {"model.txt": _sha256(model_text.encode())},
         }
         if getattr(self, "inapplicable_overrides_", None):
@@ -1195,6 +1232,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         model.training_ = meta["training"]
         model.slices_ = meta["slices"]
         model.validation_ = meta["validation"]
+        model.context_ = meta.get("context", {"decision": "none"})
+        model.nuisance_ = meta.get("nuisance")
         model.metadata_ = meta
         model._explainer = None
         return model
@@ -1539,6 +1578,17 @@ def _slices(X: pd.DataFrame, labelled: np.ndarray, seed: int, horizon: int):
         if not mask.any():
             raise ModelError(f"the {name} slice is empty: need more labelled rows or as-of dates")
     return train, stop, calib, how
+
+
+def _usable(folds, target: np.ndarray) -> list:
+    """The folds whose validation date has both outcomes (an AUC is defined)."""
+    folds = [f for f in folds if len(np.unique(target[f.valid])) == 2]
+    if not folds:
+        raise ModelError(
+            "every out-of-time fold's validation date has labels of one class only: "
+            "no AUC to choose the trees by; add as-of dates or labelled rows"
+        )
+    return folds
 
 
 def _nuisance_columns(nuisance, n: int) -> dict[str, np.ndarray]:

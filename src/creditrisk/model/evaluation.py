@@ -185,7 +185,7 @@ def baseline_table(y, probability, baselines: dict[str, np.ndarray]) -> pd.DataF
     --------
     >>> t = baseline_table([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3],
     ...                    {"base rate": np.full(4, 0.5)})
-    >>> t.loc["base rate", "auc"], float(t.loc["base rate", "auc_gain"])
+    >>> float(t.loc["base rate", "auc"]), float(t.loc["base rate", "auc_gain"])
     (0.5, 0.5)
     """
     rows = []
@@ -231,8 +231,8 @@ def soft_auc(truth, score) -> float:
     --------
     >>> p = np.array([0.1, 0.4, 0.8])
     >>> round(soft_auc(p, p), 4), round(soft_auc(p, -p), 4)
-    (0.7, 0.3)
-    >>> soft_auc(p, np.zeros(3))  # no ranking at all
+    (0.907, 0.093)
+    >>> round(soft_auc(p, np.zeros(3)), 12)  # no ranking at all
     0.5
     """
     p = np.asarray(truth, dtype=np.float64)
@@ -616,8 +616,24 @@ def _context_lines(model) -> list[str]:
     context = [f for f, c in zip(model.feature_names_in_, model._context_mask(), strict=True) if c]
     moves = "move tiers" if model.policy_.context_moves_tier else "do not move tiers"
     lines = []
-    if context:
-        lines.append(f"- Context features (never reasons; {moves}): {', '.join(context)}")
+    decided = getattr(model, "context_", {}) or {}
+    measured = "folds_auc_with" in decided
+    if context and decided.get("decision") == "dropped":
+        how = (
+            f" (out-of-time folds' AUC {decided['folds_auc_without']:.4f} without them, "
+            f"{decided['folds_auc_with']:.4f} with)"
+            if measured
+            else ""
+        )
+        lines.append(f"- Context features left out{how}: {', '.join(context)}")
+    elif context:
+        how = (
+            f"; kept by the out-of-time folds: AUC {decided['folds_auc_with']:.4f} with them, "
+            f"{decided['folds_auc_without']:.4f} without"
+            if measured
+            else ""
+        )
+        lines.append(f"- Context features (never reasons; {moves}{how}): {', '.join(context)}")
     skipped = getattr(model, "inapplicable_overrides_", [])
     if skipped:
         lines.append(

@@ -47,6 +47,10 @@ class TrainingResult:
         :func:`~creditrisk.model.evaluation.metrics` of the model on the test date.
     card : str
         The model card, in Markdown (:func:`~creditrisk.model.evaluation.model_card`).
+    baselines : pandas.DataFrame or None, default None
+        The plain baselines fitted on the same training rows and scored on the test
+        date (:func:`~creditrisk.model.evaluation.baseline_table`), with the model's own
+        row; None when there was no labelled test date.
 
     Examples
     --------

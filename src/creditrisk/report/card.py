@@ -236,7 +236,7 @@ class ExplanationCard:
         >>> card = explain_card(m, "E0000006", tables=cr.load_sample(), as_of="2025-01-01")
         >>> plan = card.helpful_plans().iloc[0]
         >>> card.tier, plan["tier"], plan["actions"]
-        ('C', 'B', 'file_overdue_reports + leave_abnormal_list')
+        ('D', 'C', 'file_overdue_reports')
         """
         return self.recourse[self.recourse["lower"]].head(k)
 
