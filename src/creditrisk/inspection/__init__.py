@@ -5,7 +5,9 @@ Tiers decide who is inspected, how often, and by whom:
 sector); :func:`allocate` chooses the rates that find the most within a budget;
 :func:`draw` picks the targets and their inspectors at random, reproducibly, and
 :func:`verify` lets anyone confirm a published plan; :func:`add_results` feeds the
-results back as inspections for the next retraining.
+results back as inspections for the next retraining; :func:`finding_rates` estimates
+the whole population's finding rate from a plan's results, weighting each outcome by
+the inverse of its entity's chance of being drawn (Horvitz-Thompson and Hajek).
 
 Examples
 --------
@@ -28,11 +30,19 @@ from creditrisk.inspection.draw import (
     verify,
     workload,
 )
+from creditrisk.inspection.estimates import (
+    ESTIMATORS,
+    finding_rates,
+    floor_sample,
+    inspected_outcomes,
+    random_floor,
+)
 from creditrisk.inspection.frequency import frequency_table, period_years, plot_frequency_table
 from creditrisk.inspection.register import InspectorRegister, load_sample_register
 from creditrisk.inspection.results import add_results, read_results, results_to_inspections
 
 __all__ = [
+    "ESTIMATORS",
     "Allocation",
     "InspectorRegister",
     "PlanMismatch",
@@ -41,11 +51,15 @@ __all__ = [
     "allocate",
     "baseline_inspections",
     "draw",
+    "finding_rates",
+    "floor_sample",
     "frequency_table",
     "inputs_digest",
+    "inspected_outcomes",
     "load_sample_register",
     "period_years",
     "plot_frequency_table",
+    "random_floor",
     "read_results",
     "results_to_inspections",
     "verify",

@@ -78,7 +78,10 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
     pandas.DataFrame
         Rows of the ``inspections`` table, coerced to the data model; each
         ``inspection_id`` is made from the entity, the visit and the date, so the
-        same result gives the same id.
+        same result gives the same id. When the plan records each entity's
+        ``inclusion_probability`` (:func:`~creditrisk.inspection.draw.draw` does), it
+        follows as an extra column, so the register keeps the weight
+        (``1 / inclusion_probability``) of every random inspection's outcome.
 
     Raises
     ------
@@ -104,7 +107,8 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
         results["visit"] = 1
     results["visit"] = pd.to_numeric(results["visit"]).astype("int64")
     results["entity_id"] = results["entity_id"].astype(str)
-    keys = plan[["entity_id", "visit", "inspector_1", "inspector_2"]].astype(
+    carried = [c for c in ("inclusion_probability",) if c in plan.columns]
+    keys = plan[["entity_id", "visit", "inspector_1", "inspector_2", *carried]].astype(
         {"entity_id": str, "visit": "int64"}
     )
     merged = results.merge(keys, on=["entity_id", "visit"], how="left", indicator=True)
@@ -136,6 +140,8 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
             "published_on": merged["published_on"],
         }
     )
+    for column in carried:  # an extra column: the register's other rows leave it empty
+        frame[column] = merged[column].to_numpy(dtype="float64")
     return coerce_table(frame, "inspections")
 
 

@@ -39,10 +39,14 @@ def _labelled(y, *others):
     return (y.to_numpy()[keep], *[np.asarray(o)[keep] for o in others])
 
 
-def metrics(y, probability) -> dict[str, float]:
+def metrics(y, probability, sample_weight=None) -> dict[str, float]:
     """AUC, average precision, Brier score, base rate and mean prediction.
 
-    Rows with an undefined label (NaN) are left out.
+    Rows with an undefined label (NaN) are left out. With ``sample_weight`` every figure
+    is weighted: on inspected entities weighted by ``1 / inclusion_probability``
+    (:func:`creditrisk.inspection.inspected_outcomes`), they estimate the figures on
+    the whole population rather than on those the plan chose, and
+    ``mean_probability - finding_rate`` is the population's calibration in the large.
 
     Parameters
     ----------
@@ -50,6 +54,9 @@ def metrics(y, probability) -> dict[str, float]:
         Observed outcome per row, 1 or 0; NaN where undefined.
     probability : array-like of float
         Predicted probability per row, in the order of ``y``.
+    sample_weight : array-like of float, optional
+        A weight per row (scikit-learn's ``sample_weight``); by default every row counts
+        once.
 
     Returns
     -------
@@ -62,16 +69,29 @@ def metrics(y, probability) -> dict[str, float]:
     --------
     >>> metrics([0, 1, np.nan], [0.2, 0.9, 0.5])["n"]
     2
+    >>> y, p = [0, 1, 1, 0], [0.1, 0.8, 0.3, 0.4]
+    >>> metrics(y, p)["auc"], metrics(y, p, sample_weight=[1, 1, 1, 3])["auc"]
+    (0.75, 0.625)
+    >>> metrics(y, p, sample_weight=[1, 1, 1, 3])["finding_rate"]
+    0.3333333333333333
     """
-    y, p = _labelled(y, probability)
+    if sample_weight is None:
+        y, p = _labelled(y, probability)
+        w = np.ones(len(y))
+    else:
+        y, p, w = _labelled(y, probability, np.asarray(sample_weight, dtype=np.float64))
+    weights = None if sample_weight is None else w
     both = len(np.unique(y)) == 2
+    some = len(y) > 0 and w.sum() > 0
     return {
         "n": len(y),
-        "auc": float(roc_auc_score(y, p)) if both else float("nan"),
-        "average_precision": float(average_precision_score(y, p)) if both else float("nan"),
-        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
-        "finding_rate": float(y.mean()) if len(y) else float("nan"),
-        "mean_probability": float(p.mean()) if len(p) else float("nan"),
+        "auc": float(roc_auc_score(y, p, sample_weight=weights)) if both else float("nan"),
+        "average_precision": (
+            float(average_precision_score(y, p, sample_weight=weights)) if both else float("nan")
+        ),
+        "brier": float(brier_score_loss(y, p, sample_weight=weights)) if some else float("nan"),
+        "finding_rate": float(np.average(y, weights=w)) if some else float("nan"),
+        "mean_probability": float(np.average(p, weights=w)) if some else float("nan"),
     }
 
 
@@ -256,10 +276,13 @@ def soft_auc(truth, score) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
-def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
+def reliability_table(y, probability, bins: int = 10, sample_weight=None) -> pd.DataFrame:
     """Predicted against observed finding rates, in bins of equal count.
 
-    Rows with an undefined label (NaN) are left out before binning.
+    Rows with an undefined label (NaN) are left out before binning. With
+    ``sample_weight`` the bins hold equal weight and the rates are weighted: on
+    inspected entities weighted by ``1 / inclusion_probability``, the population's
+    reliability rather than that of the entities the plan chose.
 
     Parameters
     ----------
@@ -268,7 +291,9 @@ def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
     probability : array-like of float
         Predicted probability per row, in the order of ``y``.
     bins : int, default 10
-        Number of bins, of equal count, along the probability.
+        Number of bins, of equal count (or weight), along the probability.
+    sample_weight : array-like of float, optional
+        A positive weight per row; by default every row counts once.
 
     Returns
     -------
@@ -283,21 +308,32 @@ def reliability_table(y, probability, bins: int = 10) -> pd.DataFrame:
     >>> t = reliability_table(rng.random(1000) < p, p, bins=5)
     >>> list(t.columns)
     ['rows', 'mean_probability', 'finding_rate', 'low', 'high']
+    >>> w = reliability_table([0, 1, 0, 1], [0.2, 0.3, 0.6, 0.7], bins=2,
+    ...                       sample_weight=[3, 1, 1, 1])
+    >>> w["rows"].tolist(), w["finding_rate"].round(3).tolist()  # weight 3 in each bin
+    ([1, 3], [0.0, 0.667])
     """
-    y, p = _labelled(y, probability)
+    if sample_weight is None:
+        y, p = _labelled(y, probability)
+        w = np.ones(len(y))
+    else:
+        y, p, w = _labelled(y, probability, np.asarray(sample_weight, dtype=np.float64))
     if not len(y):
         return pd.DataFrame(columns=["rows", "mean_probability", "finding_rate", "low", "high"])
     order = np.argsort(p, kind="stable")
     groups = np.empty(len(p), dtype=np.int64)
-    groups[order] = np.arange(len(p)) * bins // len(p)
-    frame = pd.DataFrame({"bin": groups + 1, "p": p, "y": y})
-    table = frame.groupby("bin").agg(
-        rows=("y", "size"),
-        mean_probability=("p", "mean"),
-        finding_rate=("y", "mean"),
-        low=("p", "min"),
-        high=("p", "max"),
-    )
+    if sample_weight is None:
+        groups[order] = np.arange(len(p)) * bins // len(p)
+    else:  # equal weight: the bin of each row's weight midpoint
+        cum = np.cumsum(w[order])
+        middle = (cum - w[order] / 2) / cum[-1]
+        groups[order] = np.minimum((middle * bins).astype(np.int64), bins - 1)
+    frame = pd.DataFrame({"bin": groups + 1, "p": p, "y": y, "w": w})
+    frame["wp"], frame["wy"] = frame["w"] * frame["p"], frame["w"] * frame["y"]
+    sums = frame.groupby("bin")[["w", "wp", "wy"]].sum()
+    table = frame.groupby("bin").agg(rows=("y", "size"), low=("p", "min"), high=("p", "max"))
+    table.insert(1, "mean_probability", sums["wp"] / sums["w"])
+    table.insert(2, "finding_rate", sums["wy"] / sums["w"])
     return table
 
 
