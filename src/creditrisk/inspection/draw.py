@@ -95,6 +95,10 @@ class StaffingError(ValueError):
             "visits short):\n" + "\n".join(lines)
         )
 
+    def __reduce__(self):
+        # rebuilt from the shortages, not the message: it crosses process boundaries
+        return (type(self), (self.shortages,))
+
 
 class PlanMismatch(ValueError):
     """A plan that does not match what its inputs and seed give.
