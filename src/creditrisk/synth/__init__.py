@@ -13,6 +13,12 @@ hidden, drifting risk per entity, and inspectors who differ in strictness.
 ``world.truth`` holds what no model sees, including the true probability of an
 inspection finding for any as-of date (the oracle).
 
+:func:`run_cycles` closes the loop on a world (:mod:`~creditrisk.synth.cycles`): each
+month it scores the register, draws the plan under a targeting regime, lets the world
+reveal the outcomes of exactly those inspections, feeds them back and retrains on
+schedule, measuring against the truth what the loop cannot see. The generator itself
+uses only :mod:`creditrisk.data`; the loop uses the whole flow up to the draw.
+
 Examples
 --------
 >>> import creditrisk as cr
@@ -30,11 +36,34 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from creditrisk.synth.cycles import (
+    REGIMES,
+    Cycle,
+    compare_regimes,
+    cycles,
+    initial_model,
+    regime_rates,
+    run_cycles,
+    training_dates,
+)
 from creditrisk.synth.params import WorldParams
 from creditrisk.synth.simulate import Simulation
 from creditrisk.synth.world import Truth, World, build_world
 
-__all__ = ["Truth", "World", "WorldParams", "generate"]
+__all__ = [
+    "REGIMES",
+    "Cycle",
+    "Truth",
+    "World",
+    "WorldParams",
+    "compare_regimes",
+    "cycles",
+    "generate",
+    "initial_model",
+    "regime_rates",
+    "run_cycles",
+    "training_dates",
+]
 
 
 def generate(
