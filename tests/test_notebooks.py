@@ -48,6 +48,11 @@ y = (rng.random(500) < p).astype(float)
 reasons = pd.DataFrame({"tier": ["C", "C", "D"], "share": [0.6, 0.3, 0.9],
                         "feature": ["late_reports", "penalties_3y", "on_abnormal_list"]})
 migration = pd.DataFrame([[90, 10], [5, 45]], index=["A", "B"], columns=["A", "B"])
+cycles = pd.DataFrame({"regime": ["uniform"] * 2 + ["tiered"] * 2,
+                       "as_of": pd.to_datetime(["2025-01-01", "2025-02-01"] * 2),
+                       "findings_per_100": [18.0, 19.0, 25.0, 26.0],
+                       "naive_error": [0.0, 0.0, 0.06, 0.07],
+                       "hajek_error": [0.0, 0.01, -0.01, 0.0]})
 groups = pd.DataFrame({"group": "region", "value": ["north", "south"],
                        "random_finding_rate": [0.10, 0.45], "random_low": [0.05, 0.35],
                        "random_high": [0.18, 0.55], "implied_rate": [0.12, 0.25],
@@ -70,6 +75,7 @@ PLOTS = [
     "cr.plots.plot_frequency(frequency)",
     "cr.plots.plot_fairness(groups)",
     "cr.plots.plot_shap_summary(model, X, max_display=5)",
+    "cr.plots.plot_cycles(cycles)",
 ]
 
 
@@ -310,5 +316,5 @@ def test_notebooks_are_stored_without_outputs(path) -> None:
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
-def test_there_are_the_four_notebooks() -> None:
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"]
+def test_there_are_the_five_notebooks() -> None:
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
