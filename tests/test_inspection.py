@@ -1053,6 +1053,30 @@ def test_results_with_an_unknown_outcome(plan, results) -> None:
         results_to_inspections(plan, bad)
 
 
+def test_an_empty_plan_adds_no_results(tables) -> None:
+    """A month whose plan drew no one: nothing to add, and the register stays valid."""
+    plan = pd.DataFrame(
+        {"entity_id": [], "visit": [], "inspector_1": [], "inspector_2": []}, dtype="str"
+    )
+    columns = ["entity_id", "visit", "inspected_on", "outcome", "published_on"]
+    none = pd.DataFrame({c: [] for c in columns}, dtype="str")  # as read_results reads it
+    assert results_to_inspections(plan, none).empty
+    assert len(add_results(tables, plan, none).inspections) == len(tables.inspections)
+
+
+def test_a_staffing_error_crosses_process_boundaries() -> None:
+    """Pickled (as a worker process returns it), it keeps its shortages and message."""
+    import pickle
+
+    shortages = pd.DataFrame(
+        [("no second inspector", "r1", "none", 3)],
+        columns=["constraint", "region", "key_sector", "visits"],
+    )
+    error = pickle.loads(pickle.dumps(StaffingError(shortages)))
+    pd.testing.assert_frame_equal(error.shortages, shortages)
+    assert "3 visits short" in str(error)
+
+
 # -- the synthetic world's conflicts ---------------------------------------------------
 @pytest.mark.parametrize(("n", "seed"), [(300, 0), (40, 0), (5, 2)])
 def test_world_conflicts_stay_in_the_region(n, seed) -> None:

@@ -130,7 +130,7 @@ def results_to_inspections(plan: pd.DataFrame, results: pd.DataFrame) -> pd.Data
     ]
     frame = pd.DataFrame(
         {
-            "inspection_id": ids,
+            "inspection_id": pd.array(ids, dtype="str"),  # text even when there is none
             "entity_id": merged["entity_id"],
             "inspected_on": merged["inspected_on"],
             "kind": "random",
