@@ -4,10 +4,11 @@ The package follows the flow, one sub-package per box, each importing only the b
 before it: :mod:`~creditrisk.data` (the register) → :mod:`~creditrisk.features`
 (features, labels, temporal splits) → :mod:`~creditrisk.policy` (policies and tiers) →
 :mod:`~creditrisk.model` (the estimator, contributions, reasons, recourse, evaluation)
-→ :mod:`~creditrisk.inspection` (frequency, allocation, the draw) →
-:mod:`~creditrisk.jobs` (batch scoring, Spark, MLflow, monitoring) →
-:mod:`~creditrisk.report` (report, cards, plots, fairness) → :mod:`creditrisk.cli`;
-:mod:`~creditrisk.synth` (the synthetic world) sits beside :mod:`~creditrisk.data`.
+→ :mod:`~creditrisk.inspection` (frequency, allocation, the draw, population estimates)
+→ :mod:`~creditrisk.synth` (the synthetic world, whose generator uses only the data box,
+and the closed loop run on it) → :mod:`~creditrisk.jobs` (batch scoring, Spark, MLflow,
+monitoring) → :mod:`~creditrisk.report` (report, cards, plots, fairness) →
+:mod:`creditrisk.cli`.
 
 The names a notebook uses most are here at the top, and so are the modules the README
 tour reaches through ``cr.``: ``cr.schema`` and ``cr.io`` (:mod:`creditrisk.data.schema`

@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data.spine import spine
+from creditrisk.data.tables import EventTables
 from creditrisk.features.builder import build_features
 from creditrisk.features.labels import build_labels, horizon_days, label_nuisance
 from creditrisk.inspection.allocation import allocate
@@ -143,6 +144,9 @@ class Cycle:
         What only the world knows, per registered entity (indexed by entity_id):
         ``probability`` (true, for this month) and ``finding`` (its outcome had it been
         inspected). The loop never reads it; the record does.
+    tables : EventTables
+        The register after the cycle's results were added: what the next cycle learns
+        from.
     record : dict
         The cycle's row of :func:`run_cycles`' table.
 
@@ -169,6 +173,7 @@ class Cycle:
     plan: pd.DataFrame
     results: pd.DataFrame
     truth: pd.DataFrame
+    tables: EventTables
     record: dict
 
 
@@ -662,8 +667,11 @@ def cycles(
         ).reset_index(drop=True)
         rates, drawn_under, floor = regime_rates(scores, policy, regime, budget)
         # the inspectors to avoid: those of each entity's last inspection before now (the
-        # regulator knows whom it sent before the result is published)
+        # regulator knows whom it sent before the result is published); only that last
+        # inspection counts, so only it is passed on (the same plan, found faster)
         known = tables.inspections[(tables.inspections["inspected_on"] < as_of).to_numpy()]
+        known = known.sort_values(["entity_id", "inspected_on"], kind="stable")
+        known = known.drop_duplicates("entity_id", keep="last")
         plan = draw(scores, register, drawn_under, _seed(seed, t), PERIOD, rates, known)
         potential = _potential(world, as_of, seed, t)
         truth = potential.loc[scores["entity_id"].to_numpy(), ["probability", "finding"]]
@@ -686,7 +694,7 @@ def cycles(
             "truth": truth,
         }
         record = _record(parts | {"seed": seed}, policy, ever)
-        yield Cycle(**parts, record=record)
+        yield Cycle(**parts, tables=tables, record=record)
 
 
 def run_cycles(
