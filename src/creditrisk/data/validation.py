@@ -14,7 +14,13 @@ after deregistration      an event happened after the entity was deregistered
 known before event        a known/end date is earlier than the date it follows
 removal reason            ``removed_on`` and ``removal_reason`` not both set or both empty
 non-negative              a negative fine or financial figure
+after extraction          a date after the register's extraction date (``extracted_on``
+                          in the register mapping, or ``--extracted-on``); without one,
+                          a date in the future: nothing can be known after today
 ========================  ==============================================================
+
+Scheduled dates (a license's ``expires_on``, a penalty's ``disclosure_ends_on``) may lie
+after the extraction; every other date records something that happened or became known.
 
 Example
 -------
@@ -112,7 +118,54 @@ def check(tables) -> list[Problem]:
     problems += _annual_report_timing(tables.annual_reports)
     problems += _entity_lifetimes(tables)
     problems += _extra_tables(tables)
+    problems += _after_extraction(tables)
     return problems
+
+
+#: dates set in advance, not recorded: they may lie after the extraction (no expiry)
+_SCHEDULED = {("licenses", "expires_on"), ("penalties", "disclosure_ends_on")}
+
+
+def _extraction_limit(tables) -> tuple[pd.Timestamp, str]:
+    """The latest date a record may carry, and how to say so."""
+    given = getattr(getattr(tables, "register", None), "extracted_on", None)
+    if given is not None:
+        return pd.Timestamp(given), f"dated after the register's extraction date {given.date()}"
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    return today + pd.Timedelta(days=1), (
+        f"dated in the future (today is {today.date()}): nothing can be known before it "
+        "happens; a mistyped date? (give the register's extraction date with "
+        "--extracted-on or extracted_on in the register mapping)"
+    )
+
+
+def _after_extraction(tables) -> list[Problem]:
+    """Dates past the register's extraction date (or today): typos such as 2099-06-01."""
+    limit, detail = _extraction_limit(tables)
+    bound = limit.to_datetime64()
+    out = []
+    for name, schema in TABLES.items():
+        frame = getattr(tables, name)
+        for col in schema.columns:
+            if col.kind != "date" or (name, col.name) in _SCHEDULED:
+                continue
+            mask = (frame[col.name] > bound).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [col.name])
+                out.append(Problem(name, col.name, "after extraction", detail, n, rows))
+    reports = tables.annual_reports
+    late = (reports["report_year"] > limit.year).fillna(False).to_numpy(dtype=bool)
+    if late.any():
+        n, rows = offending_rows(reports, late, "annual_reports", ["report_year"])
+        words = f"a report year after {limit.year}, the year of extraction"
+        out.append(Problem("annual_reports", "report_year", "after extraction", words, n, rows))
+    for name, frame in getattr(tables, "extra", {}).items():
+        for column in dict.fromkeys(tables.register.mapping(name).dates):
+            mask = (frame[column] > bound).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [column])
+                out.append(Problem(name, column, "after extraction", detail, n, rows))
+    return out
 
 
 def _extra_tables(tables) -> list[Problem]:
