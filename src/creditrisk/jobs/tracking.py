@@ -509,6 +509,14 @@ def train(
                 mlflow.log_metric(f"champion_{config.metric}", comparison["champion"])
             if promoted:
                 client.set_registered_model_alias(config.registered_model, CHAMPION, version)
+            # the model scores as what it is: registered name, version, run and store
+            model.origin_ = {
+                "source": f"models:/{config.registered_model}/{version}",
+                "registered_model": config.registered_model,
+                "version": str(version),
+                "run_id": run.info.run_id,
+                "tracking_uri": _without_password(uri),
+            }
             client.set_model_version_tag(
                 config.registered_model,
                 str(version),
@@ -644,16 +652,20 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     Returns
     -------
     model : RiskModel
-        The model; its ``origin_`` records the URI, version and store.
+        The model; its ``origin_`` records the URI, registered name, version, run and
+        store, with the digest of its files and its signature check (see
+        :meth:`RiskModel.load`).
     info : dict
-        A copy of ``origin_``: ``source``, ``version`` (None for a ``runs:/`` URI)
-        and ``tracking_uri``.
+        A copy of ``origin_``: ``source``, ``registered_model`` and ``version`` (None
+        for a ``runs:/`` URI), ``run_id``, ``tracking_uri`` (without a password),
+        ``sha256`` and ``signature``.
 
     Raises
     ------
     ModelError
-        MLflow cannot find or download ``uri``, it is not a creditrisk pyfunc, or
-        the model directory inside it is not a valid model.
+        MLflow cannot find or download ``uri``, it is not a creditrisk pyfunc, its
+        MLmodel points outside its artifacts, or the model directory inside it is not
+        a valid model (or not signed by the configured key).
 
     Examples
     --------
@@ -678,26 +690,56 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     from mlflow.models import Model
 
     uri_used = resolve_tracking_uri(tracking_uri)
-    version = None
+    name = version = run_id = None
     with _tracking(uri_used) as client, tempfile.TemporaryDirectory() as tmp:
         try:
             if uri.startswith("models:/"):
                 name, _, ref = uri.removeprefix("models:/").partition("@")
                 if ref:
-                    version = str(client.get_model_version_by_alias(name, ref).version)
+                    found = client.get_model_version_by_alias(name, ref)
                 else:
-                    name, _, version = name.partition("/")
+                    name, _, number = name.partition("/")
+                    found = client.get_model_version(name, number)
+                version, run_id = str(found.version), found.run_id
+            elif uri.startswith("runs:/"):
+                run_id = uri.removeprefix("runs:/").split("/", 1)[0]
             with _quiet_downloads():
                 local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=tmp))
+            flavors = Model.load(str(local)).flavors
         except MlflowException as exc:
             raise ModelError(f"cannot load {uri} from {uri_used}: {exc.message}") from None
-        flavors = Model.load(str(local)).flavors
+        except (OSError, ValueError, TypeError, KeyError) as exc:  # a broken MLmodel file
+            raise ModelError(f"{uri} is not a readable MLflow model: {exc}") from None
         data = flavors.get("python_function", {}).get("data")
         if data is None:
             raise ModelError(f"{uri} is not a creditrisk pyfunc model (no data directory)")
-        model = RiskModel.load(local / data)  # read whole into memory: tmp may go
-    model.origin_ = {"source": uri, "version": version, "tracking_uri": uri_used}
+        folder = (local / data).resolve()
+        if not folder.is_relative_to(local.resolve()):
+            raise ModelError(
+                f"{uri}: its MLmodel points outside the model's artifacts ({data!r}); refusing"
+            )
+        model = RiskModel.load(folder)  # read whole into memory: tmp may go
+    model.origin_ = model.origin_ | {
+        "source": uri,
+        "registered_model": name,
+        "version": version,
+        "run_id": run_id,
+        "tracking_uri": _without_password(uri_used),
+    }
     return model, dict(model.origin_)
+
+
+def _without_password(uri: str) -> str:
+    """A tracking URI as it may be recorded: any password in it replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def resolve_model(source, tracking_uri: str | None = None) -> RiskModel:
