@@ -61,7 +61,7 @@ __all__ = [
 #: skip files whose names start with ``_`` when they read the directory)
 MARKER = "_CREDITRISK"
 
-Kind = Literal["file", "dir", "into"]
+Kind = Literal["file", "dir", "model", "into"]
 
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.(?P<kind>[a-z]+)$")
 
@@ -105,17 +105,20 @@ def _inside(path: Path, parent: Path) -> bool:
     return path != parent and path.is_relative_to(parent)
 
 
-def is_ours(path: str | os.PathLike) -> bool:
+def is_ours(path: str | os.PathLike, kind: str = "dir") -> bool:
     """Whether creditrisk may replace the directory ``path`` as a whole.
 
-    It may when the directory is empty, carries the :data:`MARKER` file (scores
-    written by the Spark engine), or is a model directory (``CHECKSUMS`` and
-    ``metadata.json``).
+    It may when the directory is empty or is what creditrisk writes there: an output
+    carrying the :data:`MARKER` file (``kind="dir"``: scores written by the Spark
+    engine), or a model directory, ``CHECKSUMS`` and ``metadata.json``
+    (``kind="model"``).
 
     Parameters
     ----------
     path : str or path-like
         An existing directory.
+    kind : {"dir", "model"}, default "dir"
+        What is about to be written there.
 
     Returns
     -------
@@ -132,9 +135,10 @@ def is_ours(path: str | os.PathLike) -> bool:
     (True, False)
     """
     path = Path(path)
-    if (path / MARKER).is_file():
-        return True
-    if (path / "CHECKSUMS").is_file() and (path / "metadata.json").is_file():
+    if kind == "model":
+        if (path / "CHECKSUMS").is_file() and (path / "metadata.json").is_file():
+            return True
+    elif (path / MARKER).is_file():
         return True
     return not any(path.iterdir())
 
@@ -175,8 +179,9 @@ def check_output(target: str | os.PathLike, inputs: Iterable = (), *, kind: Kind
     through a symbolic link, or a hard link to it), contain an input, or lie inside an
     input directory. By ``kind``: a ``"file"`` output may not be an existing directory;
     a ``"dir"`` output (replaced as a whole) may only replace a directory creditrisk
-    wrote (:func:`is_ours`); an ``"into"`` output is a directory files are written into
-    (it is never removed) and may not be a file.
+    wrote (:func:`is_ours`: one carrying :data:`MARKER`), a ``"model"`` directory only a
+    model directory; an ``"into"`` output is a directory files are written into (it is
+    never removed) and may not be a file.
 
     Parameters
     ----------
@@ -185,7 +190,7 @@ def check_output(target: str | os.PathLike, inputs: Iterable = (), *, kind: Kind
     inputs : iterable
         What the job reads: paths, strings (URLs are skipped), or objects with a
         ``sources`` attribute (:class:`~creditrisk.EventTables` read from files).
-    kind : {"file", "dir", "into"}, default "file"
+    kind : {"file", "dir", "model", "into"}, default "file"
         How the output is written.
 
     Returns
@@ -240,12 +245,13 @@ def check_output(target: str | os.PathLike, inputs: Iterable = (), *, kind: Kind
             f"{target} is a directory: give the path of a file to write (for example "
             f"{target / 'scores.parquet'})"
         )
-    if kind in ("dir", "into") and target.exists() and not target.is_dir():
+    if kind in ("dir", "model", "into") and target.exists() and not target.is_dir():
         raise OutputError(f"{target} is a file: give the path of a directory to write")
-    if kind == "dir" and target.is_dir() and not is_ours(target):
+    if kind in ("dir", "model") and target.is_dir() and not is_ours(target, kind):
+        what = "a model directory" if kind == "model" else f"an output of creditrisk ({MARKER})"
         raise OutputError(
-            f"refusing to replace {target}: it is a directory creditrisk did not write (no "
-            f"{MARKER} file, not a model); remove it yourself or choose another output"
+            f"refusing to replace {target}: it is not {what} but a directory of other files; "
+            "remove it yourself or choose another output"
         )
     return target
 

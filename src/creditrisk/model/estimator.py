@@ -1086,7 +1086,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        check_output(path, kind="dir")
+        check_output(path, kind="model")
         try:
             key = signing.resolve_key(signing_key)
             if key is not None and not key.can_sign:
