@@ -514,6 +514,18 @@ class Register:
             frame = frame.rename(columns=dict(spec.columns))
         else:
             frame = frame.copy()
+        doubled = frame.columns[frame.columns.duplicated()].unique()
+        for column in doubled:  # e.g. a column mapped onto entity_id, which is there too
+            sources = [t for t, o in spec.columns.items() if o == column and t != column]
+            detail = (
+                f"two columns of {table} would be {column!r}: the register mapping renames "
+                f"{', '.join(map(repr, sources))} to it, and {table} has it already"
+                if sources
+                else f"{table} has more than one column named {column!r}"
+            )
+            problems.append(Problem(table, str(column), "duplicate column", detail))
+        if len(doubled):
+            frame = frame.loc[:, ~frame.columns.duplicated()]
         for column, translation in spec.values.items():
             if column not in frame.columns:
                 detail = f"the register mapping translates the values of {column!r}, a column "

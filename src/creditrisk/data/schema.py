@@ -533,6 +533,10 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """
     schema = TABLES[table]
     frame = frame.reset_index(drop=True)
+    doubled = [str(c) for c in frame.columns[frame.columns.duplicated()].unique()]
+    if doubled:
+        detail = f"{table} has more than one column named {', '.join(map(repr, doubled))}"
+        raise SchemaError([Problem(table, doubled[0], "duplicate column", detail)])
     problems = [
         Problem(table, c.name, "missing column", _missing_detail(table, c.name, frame.columns))
         for c in schema.columns

@@ -396,6 +396,7 @@ def write_sql(
     if_exists: str = "fail",
     identifiers: dict[str, Any] | None = None,
     chunksize: int = 50_000,
+    run_column: str = "run_id",
 ) -> int:
     """Write ``frame`` to a database table in one transaction; return the rows written.
 
@@ -420,6 +421,9 @@ def write_sql(
         Columns of every row (``run_id`` among them for ``append`` to check).
     chunksize : int, default 50_000
         Rows per INSERT batch.
+    run_column : str, default "run_id"
+        The column identifying a run: from ``identifiers``, or a column of ``frame``
+        holding one value (a plan's ``plan_sha256``).
 
     Returns
     -------
@@ -451,9 +455,11 @@ def write_sql(
 
     if if_exists not in IF_EXISTS:
         raise ValueError(f"if_exists must be one of {', '.join(IF_EXISTS)}, not {if_exists!r}")
-    run_id = (identifiers or {}).get("run_id")
+    run_id = (identifiers or {}).get(run_column)
+    if run_id is None and run_column in frame.columns and frame[run_column].nunique() == 1:
+        run_id = str(frame[run_column].iat[0])
     if if_exists == "replace-run" and run_id is None:
-        raise ValueError("if_exists='replace-run' needs the run's identifiers (a run_id)")
+        raise ValueError(f"if_exists='replace-run' needs the run's identifiers ({run_column})")
     out = frame.copy()
     for name, value in (identifiers or {}).items():
         out[name] = value
@@ -475,13 +481,8 @@ def write_sql(
                     f"table {table!r} exists; pass if_exists='replace', 'append' or 'replace-run'"
                 )
             if exists and run_id is not None and if_exists in ("append", "replace-run"):
-                _one_run(
-                    connection,
-                    sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection),
-                    table,
-                    run_id,
-                    if_exists,
-                )
+                existing = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection)
+                _one_run(connection, existing, table, run_column, run_id, if_exists)
             out.to_sql(
                 name,
                 connection,
@@ -496,14 +497,15 @@ def write_sql(
     return len(out)
 
 
-def _one_run(connection, existing, table: str, run_id: str, if_exists: str) -> None:
+def _one_run(connection, existing, table: str, column: str, run_id: str, if_exists: str) -> None:
     """A run appears once: refuse it again (append) or delete its rows (replace-run)."""
     import sqlalchemy as sa
 
-    if "run_id" not in existing.c:
+    if column not in existing.c:
         return  # a table of rows without runs: the insert says what does not fit
+    key = existing.c[column]
     present = connection.execute(
-        sa.select(sa.func.count()).select_from(existing).where(existing.c.run_id == run_id)
+        sa.select(sa.func.count()).select_from(existing).where(key == run_id)
     ).scalar()
     if not present:
         return
@@ -513,7 +515,7 @@ def _one_run(connection, existing, table: str, run_id: str, if_exists: str) -> N
             "again would count every entity twice; pass --if-exists replace-run "
             "(if_exists='replace-run') to replace that run"
         )
-    connection.execute(existing.delete().where(existing.c.run_id == run_id))
+    connection.execute(existing.delete().where(key == run_id))
 
 
 def read_mapping(path) -> dict[str, dict]:

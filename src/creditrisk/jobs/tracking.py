@@ -51,6 +51,7 @@ __all__ = [
     "ScoringModel",
     "TrainConfig",
     "TrainingRun",
+    "check_store",
     "load_model",
     "model_signature",
     "resolve_model",
@@ -355,17 +356,105 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return chosen
 
 
+def check_store(uri: str, create: bool = True) -> None:
+    """Refuse a tracking store MLflow could not use, at once and in words.
+
+    MLflow retries a SQLite store it cannot open for minutes before it fails with a
+    traceback; this check says what is wrong first: a directory that cannot be created
+    or written, a file that is not a SQLite database. Other stores (a server) are left
+    to MLflow.
+
+    Parameters
+    ----------
+    uri : str
+        The tracking URI.
+    create : bool, default True
+        Whether the store may be created (training); when False (loading a model), a
+        SQLite file that does not exist is an error too.
+
+    Raises
+    ------
+    ModelError
+        Naming the store and what is wrong with it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_store(f"sqlite:///{d}/mlflow.db")          # a new store: fine
+    ...     try:
+    ...         check_store(f"sqlite:///{d}/other.db", create=False)
+    ...     except ModelError as err:
+    ...         print(str(err)[:22])
+    no MLflow store at ...
+    """
+    import sqlite3
+
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if str(path) in (":memory:", ""):
+        return
+    if path.exists():
+        if not path.is_file():
+            raise ModelError(f"the MLflow store {path} is not a file")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True)) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as exc:
+            raise ModelError(f"cannot use the MLflow store {path}: {exc}") from None
+        return
+    if not create:
+        raise ModelError(f"no MLflow store at {path} (from {uri})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the MLflow store {path}: {exc.strerror or exc} in {path.parent}"
+        ) from None
+
+
 @contextmanager
-def _tracking(uri: str):
+def _store_lock(uri: str):
+    """One process at a time creates a new SQLite store's tables (MLflow does not lock:
+    two first trainings at once fail with "table experiments already exists")."""
+    directory = (
+        Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else None
+    )
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        fcntl = None
+    if directory is None or fcntl is None or not directory.is_dir():
+        yield
+        return
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
+
+
+@contextmanager
+def _tracking(uri: str, create: bool = True):
     """Point MLflow's fluent API at ``uri`` for the block, then restore what was set
     (MLflow's own global and the user's ``MLFLOW_TRACKING_URI``)."""
     import mlflow
     from mlflow.tracking._tracking_service import utils
 
+    check_store(uri, create)
     previous, had = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     try:
-        yield mlflow.MlflowClient(uri)
+        with _store_lock(uri):  # the stores' tables are created here, once
+            client = mlflow.MlflowClient(uri)
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+        yield client
     finally:
         mlflow.set_tracking_uri(previous)
         if had is not None:
@@ -691,7 +780,7 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
 
     uri_used = resolve_tracking_uri(tracking_uri)
     name = version = run_id = None
-    with _tracking(uri_used) as client, tempfile.TemporaryDirectory() as tmp:
+    with _tracking(uri_used, create=False) as client, tempfile.TemporaryDirectory() as tmp:
         try:
             if uri.startswith("models:/"):
                 name, _, ref = uri.removeprefix("models:/").partition("@")

@@ -294,7 +294,8 @@ def generate_key(path: str | os.PathLike) -> tuple[Path, Path]:
     Parameters
     ----------
     path : str or path-like
-        Where to write the private key (PEM); it must not exist.
+        Where to write the private key (PEM); it must not exist (its directory is
+        created).
 
     Returns
     -------
@@ -322,6 +323,7 @@ def generate_key(path: str | os.PathLike) -> tuple[Path, Path]:
     for existing in (private_path, public_path):
         if existing.exists():
             raise FileExistsError(f"{existing} exists: a key is never overwritten")
+    private_path.parent.mkdir(parents=True, exist_ok=True)
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
