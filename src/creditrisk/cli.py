@@ -227,7 +227,7 @@ _MAP_HELP = (
 )
 _EXTRACTED_HELP = (
     "The day the register was extracted: a date after it is an error (default: the "
-    "mapping's extracted_on, else today)."
+    "mapping's extracted_on; without one, a year past today)."
 )
 
 

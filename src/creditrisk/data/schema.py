@@ -442,8 +442,8 @@ def as_dates(values: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> as_dates(pd.Series(["2024-03-05", "", "soon"])).astype(str).tolist()
-    ['2024-03-05', 'NaT', 'NaT']
+    >>> as_dates(pd.Series(["2024-03-05", "", "soon"])).isna().tolist()
+    [False, True, True]
     """
     return _parse_dates(values)
 
@@ -547,7 +547,7 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if col.name not in frame.columns:
             if not col.optional:
                 continue  # reported above; the other columns are still checked
-            near = [c for c in frame.columns if _norm(c) == _norm(col.name)]
+            near = [c for c in frame.columns if c not in schema.names and _near(c, col.name)]
             if near:  # "Revenue" for "revenue": never silently treated as absent
                 detail = f"{table} has no column {col.name!r} but has {near[0]!r}: rename it"
                 problems.append(Problem(table, col.name, "column name near miss", detail))
@@ -690,6 +690,15 @@ def _empty_column(col: Column, index: pd.Index) -> pd.Series:
 
 def _norm(name) -> str:
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _near(name, column: str) -> bool:
+    """A near miss of ``column``: the same but for case, spaces and punctuation, or one
+    character off at the same length (a typo, a flipped bit)."""
+    text, wanted = str(name), column
+    if _norm(text) == _norm(wanted):
+        return True
+    return len(text) == len(wanted) and sum(a != b for a, b in zip(text, wanted, strict=True)) == 1
 
 
 def _missing_detail(table: str, column: str, present) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data import sql, validation
-from creditrisk.data.paths import atomic_file, check_output, staging_dir
+from creditrisk.data.paths import atomic_file, check_output, commit, staging_dir
 from creditrisk.data.register import Register
 from creditrisk.data.schema import (
     TABLE_NAMES,
@@ -436,7 +436,11 @@ class EventTables:
         """Write each table as ``<table>.<format>`` into a directory, atomically.
 
         Files are written into a temporary directory beside ``path`` and moved in only
-        when all six are complete, so an interrupted write leaves no partial table.
+        when all are complete, as one unit (:func:`creditrisk.data.paths.commit`), so an
+        interrupted write leaves no partial table and no mix of old and new tables.
+        Parquet files carry page checksums, verified whenever creditrisk reads them
+        (:func:`read_parquet`): a damaged file is an error, not a different register.
+        ``path`` may not be, contain or lie inside a file the tables were read from.
 
         Example
         -------
@@ -454,6 +458,7 @@ class EventTables:
         if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
         with staging_dir(target) as staging:
+            files = []
             for name, frame in self:
                 file = staging / f"{name}.{format}"
                 if format == "parquet":
@@ -461,13 +466,17 @@ class EventTables:
                     frame.to_parquet(file, index=False, write_page_checksum=True)
                 else:
                     frame.to_csv(file, index=False, date_format="%Y-%m-%d")
+                files.append(file)
             if not target.exists():
                 staging.rename(target)
                 return target
-            for name in names:
-                for stale in (target / f"{name}.parquet", target / f"{name}.csv"):
-                    stale.unlink(missing_ok=True)
-                os.replace(staging / f"{name}.{format}", target / f"{name}.{format}")
+            other = "csv" if format == "parquet" else "parquet"
+            stale = [target / f"{n}.{other}" for n in names if (target / f"{n}.{other}").exists()]
+            aside = staging / ".replaced"
+            aside.mkdir()
+            moves = [(old, aside / old.name) for old in stale]  # removed with the staging
+            moves += [(file, target / file.name) for file in files]
+            commit(moves)
             return target
 
     def fingerprint(self) -> str:
@@ -662,7 +671,7 @@ def file_problems(root: str | os.PathLike, register: Register | None = None) -> 
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     _ = (Path(d) / "penalty.csv").write_text("entity_id\n")
+    ...     _ = (Path(d) / "penalty.csv").write_text("entity_id")
     ...     [p.detail for p in file_problems(d)]
     ['penalty.csv is not read: did you mean penalties.csv?']
     """

@@ -16,7 +16,10 @@ removal reason            ``removed_on`` and ``removal_reason`` not both set or 
 non-negative              a negative fine or financial figure
 after extraction          a date after the register's extraction date (``extracted_on``
                           in the register mapping, or ``--extracted-on``); without one,
-                          a date in the future: nothing can be known after today
+                          a date more than a year past today (a typo such as 2099)
+implausible               a date before 1900, a report year before 1900, an amount
+                          beyond ±1e15 yuan or a headcount beyond 1e8: mistyped values
+                          that would otherwise pass as data
 ========================  ==============================================================
 
 Scheduled dates (a license's ``expires_on``, a penalty's ``disclosure_ends_on``) may lie
@@ -119,8 +122,56 @@ def check(tables) -> list[Problem]:
     problems += _entity_lifetimes(tables)
     problems += _extra_tables(tables)
     problems += _after_extraction(tables)
+    problems += _implausible(tables)
     return problems
 
+
+#: no record of the register is older (a year typed 0202 or 1800 is a typo)
+EARLIEST = pd.Timestamp("1900-01-01")
+#: no amount is larger: a quadrillion yuan, about ten times China's yearly GDP
+LARGEST_AMOUNT = 1e15
+#: no entity employs more people
+LARGEST_HEADCOUNT = 100_000_000
+
+
+def _implausible(tables) -> list[Problem]:
+    """Values no register holds: mistyped years, amounts and headcounts."""
+    out = []
+    earliest = EARLIEST.to_datetime64()
+    for name, schema in TABLES.items():
+        frame = getattr(tables, name)
+        for col in schema.columns:
+            values = frame[col.name]
+            if col.kind == "date":
+                mask = (values < earliest).fillna(False).to_numpy(dtype=bool)
+                detail = f"dated before {EARLIEST.date()}: a mistyped year?"
+            elif col.kind == "amount":
+                mask = (values.abs() > LARGEST_AMOUNT).fillna(False).to_numpy(dtype=bool)
+                detail = f"beyond ±{LARGEST_AMOUNT:.0e} yuan: a mistyped amount?"
+            elif col.kind == "count":
+                mask = (values > LARGEST_HEADCOUNT).fillna(False).to_numpy(dtype=bool)
+                detail = f"more than {LARGEST_HEADCOUNT:,}: a mistyped number?"
+            elif col.kind == "integer":
+                mask = (values < EARLIEST.year).fillna(False).to_numpy(dtype=bool)
+                detail = f"a year before {EARLIEST.year}: a mistyped year?"
+            else:
+                continue
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [col.name])
+                out.append(Problem(name, col.name, "implausible", detail, n, rows))
+    for name, frame in getattr(tables, "extra", {}).items():
+        for column in dict.fromkeys(tables.register.mapping(name).dates):
+            mask = (frame[column] < earliest).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [column])
+                detail = f"dated before {EARLIEST.date()}: a mistyped year?"
+                out.append(Problem(name, column, "implausible", detail, n, rows))
+    return out
+
+
+#: without an extraction date, how far past today a recorded date may lie (test
+#: registers and synthetic worlds run a little ahead; a mistyped 2099 does not)
+FUTURE_SLACK = pd.Timedelta(days=366)
 
 #: dates set in advance, not recorded: they may lie after the extraction (no expiry)
 _SCHEDULED = {("licenses", "expires_on"), ("penalties", "disclosure_ends_on")}
@@ -132,10 +183,11 @@ def _extraction_limit(tables) -> tuple[pd.Timestamp, str]:
     if given is not None:
         return pd.Timestamp(given), f"dated after the register's extraction date {given.date()}"
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
-    return today + pd.Timedelta(days=1), (
-        f"dated in the future (today is {today.date()}): nothing can be known before it "
-        "happens; a mistyped date? (give the register's extraction date with "
-        "--extracted-on or extracted_on in the register mapping)"
+    limit = today + FUTURE_SLACK
+    return limit, (
+        f"dated after {limit.date()}, more than a year after today: a mistyped date? "
+        "(nothing is known before it happens; give the register's extraction date with "
+        "--extracted-on or extracted_on in the register mapping to bound every date by it)"
     )
 
 

@@ -759,7 +759,8 @@ def score_register(
         entities in the register.
     extracted_on : date-like, optional
         The register's extraction date: a date after it is an error (default: the
-        register mapping's, else today; see :mod:`creditrisk.data.validation`).
+        register mapping's; without one, a year past today, see
+        :mod:`creditrisk.data.validation`).
 
     Returns
     -------

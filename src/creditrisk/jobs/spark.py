@@ -361,8 +361,8 @@ def score(
     sort : bool, default True
         Order the rows by entity_id and as_of.
     extracted_on : date-like, optional
-        The register's extraction date: a date after it is an error (default: today,
-        see :mod:`creditrisk.data.validation`).
+        The register's extraction date: a date after it is an error (default: a year
+        past today, see :mod:`creditrisk.data.validation`).
 
     Returns
     -------

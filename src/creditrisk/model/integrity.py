@@ -221,7 +221,7 @@ def check_model_text(text: str, meta: Mapping, name: str = "model.txt") -> str:
     >>> try:
     ...     check_model_text(text, {"features": ["age_years"]})
     ... except IntegrityError as err:
-    ...     print(str(err)[:61])
+    ...     print(str(err)[:60])
     model.txt names 65 features (feature_names); metadata.json 1
     """
     header = _header(text)
