@@ -219,9 +219,9 @@ def check_output(target: str | os.PathLike, inputs: Iterable = (), *, kind: Kind
         return Path(text)
     target = Path(text.removeprefix("file://"))
     resolved = target.resolve()
-    for source in _input_paths(inputs):
-        known = source.resolve()
-        same = resolved == known
+    sources = _input_paths(inputs)
+    for source in sources:  # the same file first: the plainest thing to say
+        same = resolved == source.resolve()
         if not same and target.exists() and source.exists():
             try:
                 same = os.path.samefile(target, source)
@@ -231,6 +231,8 @@ def check_output(target: str | os.PathLike, inputs: Iterable = (), *, kind: Kind
             raise OutputError(
                 f"refusing to write {target}: it is an input ({source}); choose another output"
             )
+    for source in sources:
+        known = source.resolve()
         if _inside(known, resolved):
             raise OutputError(
                 f"refusing to write {target}: it contains the input {source}; choose another output"
