@@ -81,6 +81,9 @@ class EventTables:
     sources: ClassVar[tuple[Path, ...]] = ()  # per instance once read; not a field
     #: the file each table was read from, named in the problems :meth:`validate` finds
     files: ClassVar[Mapping[str, Path]] = MappingProxyType({})
+    #: facts of the whole register a part of it cannot see (set on subsets and chunks):
+    #: ``first_report_year``, the first year its annual-report table covers
+    coverage: ClassVar[Mapping[str, int]] = MappingProxyType({})
 
     enterprises: pd.DataFrame
     annual_reports: pd.DataFrame | None = None
@@ -235,7 +238,39 @@ class EventTables:
         }
         extra = {name: kept.pop(name) for name in self.extra}
         result = EventTables(**kept, extra=extra, register=self.register)
-        return result._read_from(self.sources, self.files)
+        return result._read_from(self.sources, self.files).part_of(self)
+
+    def part_of(self, whole) -> EventTables:
+        """Mark these tables as a part of ``whole`` (a chunk, a subset of entities).
+
+        Features that depend on what the whole register covers (the first report year
+        from which annual reports are owed) then give each entity what the whole register
+        gives it, whatever part it is scored in.
+
+        Parameters
+        ----------
+        whole : EventTables or mapping
+            The whole register, or its :attr:`coverage` already computed.
+
+        Returns
+        -------
+        EventTables
+            ``self``.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> part = t.subset(t.enterprises["entity_id"].head(3))
+        >>> part.coverage["first_report_year"] == int(t.annual_reports["report_year"].min())
+        True
+        """
+        if isinstance(whole, EventTables):
+            facts = dict(whole.coverage) or _coverage(whole)
+        else:
+            facts = dict(whole)
+        object.__setattr__(self, "coverage", MappingProxyType(facts))
+        return self
 
     def _read_from(self, sources, files) -> EventTables:
         """Record where the tables came from (for the output guard and messages)."""
@@ -505,6 +540,11 @@ def _as_register(register) -> Register:
     if isinstance(register, Register):
         return register
     return Register.read(register)
+
+
+def _coverage(tables: EventTables) -> dict[str, int]:
+    years = tables.annual_reports["report_year"]
+    return {"first_report_year": int(years.min())} if years.notna().any() else {}
 
 
 def _with_files(problems: list[Problem], files: Mapping[str, Path]) -> list[Problem]:

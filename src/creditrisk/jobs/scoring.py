@@ -143,6 +143,11 @@ class ChunkedRegister:
         if self._tables is not None:
             self.files = dict(self._tables.files)
         self._required = self._present_required()
+        years = pd.to_numeric(self._column("annual_reports", "report_year"), errors="coerce")
+        #: what the whole register covers (see EventTables.part_of)
+        self.coverage = {"first_report_year": int(years.min())} if years.notna().any() else {}
+        if self._tables is not None and self._tables.coverage:  # itself a part of a register
+            self.coverage = dict(self._tables.coverage)
         ids = self._column("enterprises", "entity_id")
         ids = ids[ids.notna()].astype("str")
         self.entity_ids = np.sort(pd.unique(ids.to_numpy()))
@@ -275,7 +280,7 @@ class ChunkedRegister:
             frames = {name: _in_range(getattr(whole, name), low, high) for name in TABLE_NAMES}
             extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
             tables = EventTables(**frames, extra=extra, register=whole.register)
-            return tables._read_from(whole.sources, whole.files)
+            return tables._read_from(whole.sources, whole.files).part_of(self.coverage)
         frames = {}
         for name in TABLE_NAMES:
             if name not in self.files:
@@ -286,7 +291,7 @@ class ChunkedRegister:
             tables = EventTables(**frames, register=self.register)
         except SchemaError as err:
             raise SchemaError(_named(err.problems, self.files)) from None
-        return tables._read_from(self.sources, self.files)
+        return tables._read_from(self.sources, self.files).part_of(self.coverage)
 
     def problems(self, tables: EventTables) -> list[Problem]:
         """What validation finds in one chunk, as it finds it in the whole register.

@@ -248,6 +248,16 @@ def _span(frames: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(first).normalize(), max(lasts).normalize()
 
 
+def _coverage(frames: dict, source) -> dict:
+    """What the whole register covers, for every bucket (see EventTables.part_of)."""
+    from pyspark.sql import functions as F
+
+    if isinstance(source, EventTables) and source.coverage:
+        return dict(source.coverage)
+    first = frames["annual_reports"].agg(F.min("report_year")).first()[0]
+    return {} if first is None else {"first_report_year": int(first)}
+
+
 def _check_keys(frames: dict) -> None:
     """Identifiers that are not per entity must be unique across buckets too."""
     from pyspark.sql import functions as F
@@ -289,7 +299,9 @@ def _tagged(frames: dict, buckets: int):
     return tagged.withColumn(_BUCKET, F.pmod(F.xxhash64("entity_id"), F.lit(buckets)))
 
 
-def _tables_of(group: pd.DataFrame, register: Register | None = None) -> EventTables:
+def _tables_of(
+    group: pd.DataFrame, register: Register | None = None, coverage: dict | None = None
+) -> EventTables:
     """One bucket's rows back into EventTables (coerced to the data model's dtypes)."""
     frames = {}
     for name in TABLE_NAMES:
@@ -299,7 +311,7 @@ def _tables_of(group: pd.DataFrame, register: Register | None = None) -> EventTa
             if column.name != "entity_id":
                 columns[column.name] = rows[f"{name}{_SEP}{column.name}"]
         frames[name] = pd.DataFrame(columns).reset_index(drop=True)
-    return EventTables(**frames, register=register or Register())
+    return EventTables(**frames, register=register or Register()).part_of(coverage or {})
 
 
 def score(
@@ -418,6 +430,7 @@ def score(
     if validate:
         _check_keys(frames)  # the rest of the rules hold within an entity's bucket
     entities = frames["enterprises"].count()
+    coverage = _coverage(frames, tables_or_paths)
     if buckets is None:
         parallelism = spark.sparkContext.defaultParallelism
         buckets = max(2 * parallelism, -(-entities // 50_000))
@@ -427,7 +440,7 @@ def score(
     def score_bucket(group: pd.DataFrame) -> pd.DataFrame:
         if digest not in _MODELS:
             _MODELS[digest] = RiskModel._from_parts(model_text, meta)
-        tables = _tables_of(group, register)
+        tables = _tables_of(group, register, coverage)
         rows = score_chunk(
             tables,
             _MODELS[digest],
