@@ -367,7 +367,12 @@ def sign_directory(path: str | os.PathLike, key) -> Path:
 
     Examples
     --------
-    See the module's example: :meth:`RiskModel.save` signs through this function.
+    >>> import creditrisk as cr, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     folder = cr.RiskModel.load(cr.sample_model_path()).save(f"{d}/model")
+    ...     signed = sign_directory(folder, "hmac:secret")
+    ...     verify_directory(folder, "hmac:secret")["verified"], signed.name
+    (True, 'SIGNATURE')
     """
     path = Path(path)
     key = resolve_key(key, environment=False)
@@ -414,7 +419,14 @@ def verify_directory(path: str | os.PathLike, key) -> dict:
 
     Examples
     --------
-    See the module's example.
+    >>> import creditrisk as cr, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     folder = cr.RiskModel.load(cr.sample_model_path()).save(f"{d}/model")
+    ...     try:
+    ...         verify_directory(folder, "hmac:secret")
+    ...     except SignatureError as err:
+    ...         print("is not signed" in str(err))
+    True
     """
     path = Path(path)
     key = resolve_key(key, environment=False)
