@@ -403,7 +403,7 @@ def commit(moves: Sequence[tuple[str | os.PathLike, str | os.PathLike]]) -> None
 
     Raises
     ------
-    OutputError
+    OSError
         A rename failed (the journal stays, so the next writer finishes the commit).
 
     Examples
@@ -438,7 +438,7 @@ def commit(moves: Sequence[tuple[str | os.PathLike, str | os.PathLike]]) -> None
         _apply(steps)
     except OSError as exc:
         draft.unlink(missing_ok=True)
-        raise OutputError(f"cannot move {first} into place: {exc}") from exc
+        raise _unwritable(exc, f"cannot move {first} into place") from exc
     journal.unlink(missing_ok=True)
 
 
@@ -480,20 +480,25 @@ def _umask() -> int:
     return mask
 
 
+def _unwritable(exc: OSError, words: str) -> OSError:
+    """The filesystem's error, of its own kind, saying which directory and why."""
+    return type(exc)(exc.errno, f"{words}: {exc.strerror or exc}")
+
+
 def _prepare(target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create the directory {target.parent}: {exc.strerror}") from None
+        raise _unwritable(exc, f"cannot create the directory {target.parent}") from None
     if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write into {target.parent}: permission denied")
+        raise PermissionError(13, f"cannot write into {target.parent}: permission denied")
 
 
 def _new_file(path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise OutputError(f"cannot write into {path.parent}: {exc.strerror}") from None
+        raise _unwritable(exc, f"cannot write into {path.parent}") from None
     os.close(fd)
 
 
@@ -520,7 +525,9 @@ def atomic_files(*targets: str | os.PathLike, inputs: Iterable = ()) -> Iterator
     Raises
     ------
     OutputError
-        A target is refused, or its directory cannot be written.
+        A target is refused (see :func:`check_output`).
+    OSError
+        Its directory cannot be created or written (the message says which).
 
     Examples
     --------
@@ -571,7 +578,9 @@ def atomic_file(target: str | os.PathLike, inputs: Iterable = ()) -> Iterator[Pa
     Raises
     ------
     OutputError
-        ``target`` is refused, or its directory cannot be written.
+        ``target`` is refused (see :func:`check_output`).
+    OSError
+        Its directory cannot be created or written (the message says which).
 
     Examples
     --------
@@ -608,7 +617,9 @@ def staging_dir(target: str | os.PathLike, inputs: Iterable = ()) -> Iterator[Pa
     Raises
     ------
     OutputError
-        ``target`` is refused, or its parent cannot be written.
+        ``target`` is refused (see :func:`check_output`).
+    OSError
+        Its parent cannot be created or written (the message says which).
 
     Examples
     --------
@@ -628,7 +639,7 @@ def staging_dir(target: str | os.PathLike, inputs: Iterable = ()) -> Iterator[Pa
     try:
         staging.mkdir()
     except OSError as exc:
-        raise OutputError(f"cannot write into {target.parent}: {exc.strerror}") from None
+        raise _unwritable(exc, f"cannot write into {target.parent}") from None
     try:
         yield staging
     finally:
