@@ -25,6 +25,7 @@ from creditrisk.inspection.draw import (
     StaffingError,
     draw,
     inputs_digest,
+    plan_digest,
     verify,
     workload,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "inputs_digest",
     "load_sample_register",
     "period_years",
+    "plan_digest",
     "plot_frequency_table",
     "read_results",
     "results_to_inspections",
