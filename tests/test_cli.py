@@ -150,7 +150,10 @@ def _empty_report_year(directory: Path) -> list[str]:
     tables = cr.EventTables.read(directory)
     for p in directory.glob("*.parquet"):
         p.unlink()
-    tables.write(directory, format="csv", overwrite=True)
+    # the tables may not be written over the files they were read from: via elsewhere
+    converted = tables.write(directory.with_name("converted"), format="csv")
+    for p in converted.iterdir():
+        p.rename(directory / p.name)
     path = directory / "annual_reports.csv"
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     raw.loc[0, "report_year"] = np.nan

@@ -34,7 +34,14 @@ AS_OF = "2025-01-01"
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 MODEL_DIR = cr.sample_model_path()
 THEIRS = {"uscc": "entity_id", "district": "region"}
-IDENTIFIERS = ["run_id", "model_version", "model_sha256"]
+IDENTIFIERS = [
+    "run_id",
+    "model_name",
+    "model_version",
+    "model_run_id",
+    "tracking_uri",
+    "model_sha256",
+]
 
 
 def assert_clean_exit(result, code: int) -> None:
@@ -284,13 +291,18 @@ def test_score_into_a_database(loaded: Database, file_scores: Path) -> None:
     replaced = runner.invoke(app, [*args, "--if-exists", "replace"])
     assert_clean_exit(replaced, 0)
     assert rows() == len(expected)
+    # the same run appended again would count every entity twice: refused
     appended = runner.invoke(app, [*args, "--if-exists", "append"])
-    assert_clean_exit(appended, 0)
-    assert rows() == 2 * len(expected)
+    assert_clean_exit(appended, BAD_INPUT)
+    assert squashed(f"already holds run {ids['run_id']}") in squashed(appended.output)
+    assert rows() == len(expected)
+    rerun = runner.invoke(app, [*args, "--if-exists", "replace-run"])
+    assert_clean_exit(rerun, 0)
+    assert rows() == len(expected)
     refused = runner.invoke(app, [*args, "--if-exists", "upsert"])
     assert_clean_exit(refused, BAD_INPUT)
     assert "--if-exists" in refused.output
-    assert rows() == 2 * len(expected)
+    assert rows() == len(expected)
 
 
 # -- plan ----------------------------------------------------------------------------------

@@ -525,7 +525,7 @@ def test_write_sql_scores_with_the_run_identifiers(db: Database, scored) -> None
     assert list(scores.columns) == columns  # the caller's frame is left alone
     back = db.query("SELECT * FROM scores").sort_values("entity_id", ignore_index=True)
     assert len(back) == len(scores)
-    assert list(back.columns) == [*columns, "run_id", "model_version", "model_sha256"]
+    assert list(back.columns) == [*columns, *ids]
     for name, value in ids.items():
         assert (back[name].isna() if value is None else back[name] == value).all(), name
     assert back["entity_id"].tolist() == scores["entity_id"].tolist()

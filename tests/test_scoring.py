@@ -26,6 +26,7 @@ from creditrisk.jobs.scoring import (
     score_chunk,
     score_register,
 )
+from creditrisk.model.integrity import files_digest
 
 AS_OF = "2025-01-01"
 TWO_DATES = ["2024-01-01", "2025-01-01"]
@@ -230,9 +231,11 @@ def test_manifest(tables, tmp_path) -> None:
         str(k): int(v) for k, v in frame["score_tier"].value_counts().items() if v > 0
     }
     assert manifest["overridden"] == int((frame["override"] != "").sum())
-    metadata = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
-    assert manifest["model"]["model_sha256"] == metadata["files"]["model.txt"]
-    assert manifest["model"]["model_sha256"] == sha256(model_dir / "model.txt")
+    # one digest over model.txt and metadata.json: a model differing only in metadata
+    # never looks the same
+    both = {name: sha256(model_dir / name) for name in ("model.txt", "metadata.json")}
+    assert manifest["model"]["model_sha256"] == files_digest(both)
+    assert manifest["model"]["signature"]["verified"] is False
     assert manifest["model"]["source"] == str(model_dir)
     assert manifest["model"]["version"] is None
     assert manifest["data"]["files"] == {
@@ -367,9 +370,11 @@ def test_registered_model_scores_like_the_risk_model(
     assert manifest["model"]["version"] == run.version == "1"
     assert manifest["model"]["source"] == source
     assert manifest["model"]["tracking_uri"] == uri
+    assert manifest["model"]["registered_model"] == "creditrisk"
+    assert manifest["model"]["run_id"] == run.run_id
     saved = run.model.save(tmp_path / "model")
-    metadata = json.loads((saved / "metadata.json").read_text(encoding="utf-8"))
-    assert manifest["model"]["model_sha256"] == metadata["files"]["model.txt"]
+    both = {name: sha256(saved / name) for name in ("model.txt", "metadata.json")}
+    assert manifest["model"]["model_sha256"] == files_digest(both)
     assert manifest["model"]["trees"] == run.model.n_trees_
 
 

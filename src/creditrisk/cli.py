@@ -1,8 +1,10 @@
 """The ``creditrisk`` command: generate, validate, features, train, score, compare, plan,
 verify-plan, report, explain, simulate-cycles, demo.
 
-Bad input exits with code 2 and a message naming the table, column, rule and rows,
-never a traceback.
+Every fault exits with code 2 and one message naming the file, table, column, rule and
+rows, never a traceback (``creditrisk --debug ...`` shows it). Outputs pass one guard
+(:func:`creditrisk.data.paths.check_output`): an output is never an input, inside one or
+around one, and appears complete or not at all.
 
 Example
 -------
@@ -33,16 +35,20 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from creditrisk import inspection, synth
 from creditrisk._version import __version__
 from creditrisk.data import sql as io
+from creditrisk.data.paths import OutputError, check_output, commit, staging_dir
 from creditrisk.data.register import Register
 from creditrisk.data.schema import SchemaError
 from creditrisk.data.spine import data_span, spine
 from creditrisk.data.tables import EventTables, atomic_file, load_sample
 from creditrisk.features.builder import FeatureSpec, build_features
 from creditrisk.features.labels import build_labels
+from creditrisk.inspection.draw import PlanMismatch
 from creditrisk.jobs import monitoring, scoring, tracking
 from creditrisk.jobs.tracking import TrainConfig
 from creditrisk.model.estimator import ModelError, RiskModel
@@ -52,7 +58,47 @@ from creditrisk.policy.rules import Policy, PolicyError
 from creditrisk.report.card import explain_card
 from creditrisk.report.page import build_report
 
+BAD_INPUT = 2
+_STATE = {"debug": False}
+
+
+class _Faults(TyperGroup):
+    """Every exception of a command ends in one message and exit code 2 (``--debug``:
+    the traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if _STATE["debug"] or os.environ.get("CREDITRISK_DEBUG"):
+                raise
+            err.print(f"[bold red]error:[/] {escape(_describe(exc))}", highlight=False)
+            err.print("[dim](creditrisk --debug ... shows the traceback)[/]", highlight=False)
+            raise typer.Exit(BAD_INPUT) from None
+
+
+def _describe(exc: Exception) -> str:
+    """A fault in words: what, and where (file, table, column, rows)."""
+    if isinstance(exc, SchemaError):
+        return f"the event tables are not valid\n{exc}"
+    if isinstance(exc, ModelError):
+        return f"the model cannot be used: {exc}"
+    if isinstance(exc, OutputError | PlanMismatch | PolicyError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return f"{exc.strerror or exc}{where}"
+    if isinstance(exc, MemoryError):
+        return "out of memory: score in smaller chunks (--chunk-size)"
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return str(exc).strip("'\"") or type(exc).__name__
+    return f"an unexpected {type(exc).__name__}: {exc}"
+
+
 app = typer.Typer(
+    cls=_Faults,
     help="Enterprise credit-risk tiers, reasons and inspection plans for market regulators.",
     no_args_is_help=True,
     add_completion=False,
@@ -79,11 +125,13 @@ def _main(
             help="Print the installed version of creditrisk and exit.",
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback of a fault instead of one message."),
+    ] = False,
 ) -> None:
     """Enterprise credit-risk tiers, reasons and inspection plans for market regulators."""
-
-
-BAD_INPUT = 2
+    _STATE["debug"] = debug
 
 
 def _fail(message: str) -> typer.Exit:
@@ -104,29 +152,57 @@ def _shown(source: str | Path) -> str:
     return str(source)
 
 
-def _read(source: str | Path, data_map: Path | None = None) -> EventTables:
-    """A register from a directory or a database URL, through its mapping if given."""
+def _register(data_map: Path | None, extracted_on: str | None) -> Register | None:
+    """The register mapping, with the extraction date given on the command line."""
     try:
         register = Register.read(data_map) if data_map is not None else None
+        if extracted_on is not None:
+            register = dataclasses.replace(register or Register(), extracted_on=extracted_on)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    return register
+
+
+def _read(
+    source: str | Path,
+    data_map: Path | None = None,
+    extracted_on: str | None = None,
+    validate: bool = True,
+) -> EventTables:
+    """A register from a directory or a database URL, through its mapping if given,
+    validated (every rule of the data model) unless told not to."""
+    register = _register(data_map, extracted_on)
+    try:
         if io.is_url(str(source)):
             import sqlalchemy as sa
 
             try:
-                return EventTables.read_sql(str(source), validate=False, register=register)
+                tables = EventTables.read_sql(str(source), validate=False, register=register)
             except (sa.exc.SQLAlchemyError, ImportError) as exc:
                 raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
-        return EventTables.read(Path(source), register=register)
+        else:
+            tables = EventTables.read(Path(source), register=register)
+        return tables.validate() if validate else tables
     except SchemaError as exc:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
 
+def _guard(target, *inputs, kind: str = "file") -> None:
+    """The output guard, before any work: exit 2 naming the output and the input."""
+    try:
+        check_output(target, [i for i in inputs if i is not None], kind=kind)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _read_scores(path: Path, what: str = "scores") -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read {what} from {path}: {exc}") from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(f"cannot read {what} from {path}: {first}") from None
 
 
 def _load_model(model: str):
@@ -136,12 +212,22 @@ def _load_model(model: str):
         raise _fail(f"cannot load the model {model}: {exc}") from None
 
 
+def _local(path) -> Path | None:
+    """A path worth guarding (a local file or directory), else None (a URL, an MLflow URI)."""
+    text = str(path)
+    return None if "://" in text or text.startswith(("models:/", "runs:/")) else Path(text)
+
+
 _DATA_HELP = (
     "Directory of event tables, or a database URL (sqlite:///..., postgresql+psycopg://...)."
 )
 _MAP_HELP = (
     "Register mapping (TOML): tables, columns, vocabularies, dates, labels and declared "
     "features, for files and databases alike (see creditrisk.data.register)."
+)
+_EXTRACTED_HELP = (
+    "The day the register was extracted: a date after it is an error (default: the "
+    "mapping's extracted_on; without one, a year past today)."
 )
 
 
@@ -186,7 +272,10 @@ def generate(
             world = synth.generate(n, start=start, end=end, seed=seed, progress=progress)
         except ValueError as exc:
             raise _fail(str(exc)) from None
-    world.write(out_dir, format=format, overwrite=overwrite)
+    try:
+        world.write(out_dir, format=format, overwrite=overwrite)
+    except (OutputError, FileExistsError) as exc:
+        raise _fail(str(exc)) from None
     out.print(_summary_table(world.tables, f"Wrote {out_dir}"))
 
 
@@ -194,9 +283,10 @@ def generate(
 def validate(
     data: Annotated[str, typer.Argument(help=_DATA_HELP)],
     data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+    extracted_on: Annotated[str | None, typer.Option(help=_EXTRACTED_HELP)] = None,
 ) -> None:
     """Check event tables against the data model; exit 2 with the problems if any."""
-    tables = _read(data, data_map)
+    tables = _read(data, data_map, extracted_on, validate=False)
     try:
         tables.validate()
     except SchemaError as exc:
@@ -223,9 +313,11 @@ def features(
         str, typer.Option(help="exclude (stop counting once restored) or include.")
     ] = "exclude",
     data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+    extracted_on: Annotated[str | None, typer.Option(help=_EXTRACTED_HELP)] = None,
 ) -> None:
     """Build point-in-time features (and optionally labels) for every registered entity."""
-    tables = _read(data, data_map)
+    _guard(out_file, _local(data), data_map)
+    tables = _read(data, data_map, extracted_on)
     try:
         spec = FeatureSpec(penalty_counting=penalty_counting, restored_penalties=restored_penalties)
         rows = spine(tables, as_of)
@@ -236,7 +328,7 @@ def features(
         raise _fail(f"{_shown(data)}: {exc}") from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    with atomic_file(out_file) as tmp:
+    with atomic_file(out_file, inputs=[_local(data), data_map, tables]) as tmp:
         frame.to_parquet(tmp, index=False)
     dates = ", ".join(sorted({str(d.date()) for d in frame["as_of"]}))
     out.print(f"Wrote {len(frame):,} rows x {frame.shape[1] - 2} columns ({dates}) to {out_file}")
@@ -269,18 +361,22 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
     threads: Annotated[int | None, typer.Option(help="LightGBM threads (default 2).")] = None,
     data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
+    extracted_on: Annotated[str | None, typer.Option(help=_EXTRACTED_HELP)] = None,
 ) -> None:
     """Train a risk model over as-of dates and test it on a later one.
 
     With --config (or --track) the run is logged to MLflow, registered as a new version
     of the model and made champion only if it beats the current one. With --out the
-    model directory (LightGBM text + JSON metadata, MODEL_CARD.md) is written too.
+    model directory (LightGBM text + JSON metadata, MODEL_CARD.md) is written too, signed
+    when CREDITRISK_SIGNING_KEY names a key (see creditrisk.model.signing).
     """
     if out_dir is None and config is None and not track:
         raise _fail("nothing to do: give --out DIR, --config train.toml, or --track")
     if out_dir is not None and out_dir.exists() and not overwrite:
         raise _fail(f"{out_dir} exists; pass --overwrite to replace it")
-    tables = _read(data, data_map)
+    if out_dir is not None:
+        _guard(out_dir, _local(data), data_map, config, kind="model")
+    tables = _read(data, data_map, extracted_on)
     try:
         settings = TrainConfig.from_toml(config) if config else TrainConfig()
         if policy is not None:
@@ -310,8 +406,7 @@ def train(
         f"{m['average_precision']:.3f}, Brier {m['brier']:.4f} on {m['n']:,} labelled rows."
     )
     if out_dir is not None:
-        result.model.save(out_dir, overwrite=overwrite)
-        (out_dir / "MODEL_CARD.md").write_text(result.card, encoding="utf-8")
+        _save_model(result.model, result.card, out_dir)
         out.print(f"Wrote {out_dir} (card: {out_dir / 'MODEL_CARD.md'})")
     if config or track:
         c = run.comparison
@@ -326,6 +421,17 @@ def train(
             f"{against}: {c['decision']}; "
             + (f"now {run.model_uri} is @champion" if run.promoted else "champion unchanged")
         )
+
+
+def _save_model(model, card: str, out_dir: Path) -> None:
+    """The model directory and its card, in place together or not at all."""
+    try:
+        with staging_dir(out_dir) as staging:
+            folder = model.save(staging / "model")
+            (folder / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+            commit([(folder, out_dir)])
+    except (ModelError, OutputError) as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -358,57 +464,84 @@ def score(
         str, typer.Option(help="Database table when --out is a URL.")
     ] = "creditrisk_scores",
     if_exists: Annotated[
-        str, typer.Option(help="When --out is a URL and the table exists: fail, replace, append.")
+        str,
+        typer.Option(
+            help="When --out is a URL and the table exists: fail, replace, append (refused "
+            "when the run is already there), replace-run (replace just this run)."
+        ),
     ] = "fail",
+    extracted_on: Annotated[str | None, typer.Option(help=_EXTRACTED_HELP)] = None,
 ) -> None:
     """Score every registered entity: probability, tier and reasons, with a manifest.
 
-    The output is written under a temporary name and renamed when complete: an
-    interrupted job leaves no partial file. The manifest (model version and hash, data
-    fingerprint, as_of, counts, timings) is written beside it. With a database URL as
-    --out, the rows go to --table in one transaction, each with the run's identifiers.
+    The output and its manifest (model registry name, version, run and digest, whether
+    its signature was verified, data fingerprint, as_of, counts, timings) are committed
+    together when complete: an interrupted job leaves the previous pair as it was, and
+    the next run removes what it left. --out may not be, contain or lie inside an input.
+    With a database URL as --out, the rows go to --table in one transaction, each with
+    the run's identifiers.
     """
     if engine not in ("pandas", "spark"):
         raise _fail(f"--engine must be pandas or spark, not {engine!r}")
     if engine == "spark" and (io.is_url(data) or io.is_url(out_file)):
         raise _fail("--engine spark reads and writes parquet: export the tables first")
-    if if_exists not in ("fail", "replace", "append"):
-        raise _fail(f"--if-exists must be fail, replace or append, not {if_exists!r}")
+    if if_exists not in io.IF_EXISTS:
+        raise _fail(f"--if-exists must be one of {', '.join(io.IF_EXISTS)}, not {if_exists!r}")
+    if not io.is_url(out_file):
+        kind = "dir" if engine == "spark" else "file"
+        _guard(out_file, _local(data), data_map, _local(model), kind=kind)
+        _guard(scoring.manifest_path(out_file), _local(data), data_map, _local(model))
     # a mapped register is read (and mapped) whole; a directory of our tables by chunks
-    source = _read(data, data_map) if io.is_url(data) or data_map is not None else Path(data)
+    mapped = io.is_url(data) or data_map is not None
+    source = _read(data, data_map, extracted_on, validate=False) if mapped else Path(data)
     chosen = _load_model(model)
     if threads is not None:
         chosen.set_params(num_threads=threads)
     if engine == "spark":
         _score_spark(
-            chosen, Path(data), as_of, Path(out_file), features, top_k, spark_master, buckets
+            chosen,
+            Path(data),
+            as_of,
+            Path(out_file),
+            features,
+            top_k,
+            spark_master,
+            buckets,
+            extracted_on,
         )
         return
     if io.is_url(out_file):
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "scores.parquet"
-            manifest = _score_pandas(chosen, source, as_of, target, chunk_size, features, top_k)
+            manifest = _score_pandas(
+                chosen, source, as_of, target, chunk_size, features, top_k, extracted_on
+            )
             rows = pd.read_parquet(target)
         ids = io.run_identifiers(manifest)
         _write_sql(rows, out_file, table, if_exists, ids)
         _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
         return
-    manifest = _score_pandas(chosen, source, as_of, Path(out_file), chunk_size, features, top_k)
-    manifest["model"]["source"] = model
+    manifest = _score_pandas(
+        chosen, source, as_of, Path(out_file), chunk_size, features, top_k, extracted_on
+    )
     _print_scoring(manifest, Path(out_file))
 
 
-def _write_sql(frame: pd.DataFrame, url: str, table: str, if_exists: str, ids=None) -> None:
+def _write_sql(
+    frame: pd.DataFrame, url: str, table: str, if_exists: str, ids=None, run_column="run_id"
+) -> None:
     """Write rows to a database table in one transaction, or exit 2 having written none."""
     try:
-        io.write_sql(frame, url, table, if_exists, identifiers=ids)
+        io.write_sql(frame, url, table, if_exists, identifiers=ids, run_column=run_column)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     except Exception as exc:  # the database refused: the transaction rolled back
         raise _fail(f"cannot write to {_shown(url)}: {exc}") from None
 
 
-def _score_pandas(chosen, source, as_of, out_file: Path, chunk_size, features, top_k) -> dict:
+def _score_pandas(
+    chosen, source, as_of, out_file: Path, chunk_size, features, top_k, extracted_on=None
+) -> dict:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -432,6 +565,7 @@ def _score_pandas(chosen, source, as_of, out_file: Path, chunk_size, features, t
                 features=features,
                 top_k=top_k,
                 progress=progress,
+                extracted_on=extracted_on if isinstance(source, Path) else None,
             )
     except SchemaError as exc:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
@@ -450,7 +584,9 @@ def _print_scoring(manifest: dict, target: Path | str) -> None:
     )
 
 
-def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets) -> None:
+def _score_spark(
+    model, data, as_of, out_file, features, top_k, master, buckets, extracted_on=None
+) -> None:
     try:
         import pyspark  # noqa: F401
 
@@ -474,6 +610,7 @@ def _score_spark(model, data, as_of, out_file, features, top_k, master, buckets)
             buckets=buckets,
             features=features,
             top_k=top_k,
+            extracted_on=extracted_on,
         )
     except (ModelError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -505,6 +642,8 @@ def compare(
     ] = False,
 ) -> None:
     """Population stability (score and every feature) and tier migration between runs."""
+    if json_out is not None:
+        _guard(json_out, old, new)
     frames = [_read_scores(path) for path in (old, new)]
     limits = monitoring.Thresholds(psi_warn, psi_alert, migration_warn, tier_share_warn)
     try:
@@ -537,7 +676,7 @@ def compare(
     if not result.warnings:
         out.print("No warnings.")
     if json_out is not None:
-        with atomic_file(json_out) as tmp:
+        with atomic_file(json_out, inputs=[old, new]) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
         out.print(f"Wrote {json_out}")
     if fail_on_alert and result.alert:
@@ -586,10 +725,15 @@ def plan(
         str, typer.Option(help="Database table when --out is a URL.")
     ] = "creditrisk_plan",
     if_exists: Annotated[
-        str, typer.Option(help="When --out is a URL and the table exists: fail, replace, append.")
+        str,
+        typer.Option(
+            help="When --out is a URL and the table exists: fail, replace, append, replace-run."
+        ),
     ] = "fail",
 ) -> None:
     """Draw the targets and inspectors of a double-random inspection plan."""
+    if not io.is_url(out_file):
+        _guard(out_file, scores_file, inspectors, history, _local(policy))
     scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
     try:
         rates = _rates(scores, chosen, period, budget)
@@ -597,7 +741,7 @@ def plan(
     except ValueError as exc:  # StaffingError included
         raise _fail(str(exc)) from None
     if io.is_url(out_file):
-        _write_sql(drawn, out_file, table, if_exists)
+        _write_sql(drawn, out_file, table, if_exists, run_column="plan_sha256")
         where = f"{_shown(out_file)} table {table}"
         workload = _workload(drawn, register)
     else:
@@ -634,9 +778,13 @@ def verify_plan(
 ) -> None:
     """Re-draw a published plan from its inputs and seed, and confirm it."""
     scores, register, chosen, tables = _plan_inputs(scores_file, inspectors, policy, history)
+    published = _read_scores(plan_file, "the plan")
     try:
-        published = pd.read_parquet(plan_file)
-        period = str(published["period"].iat[0]) if "period" in published else "1Y"
+        if not len(published) or "period" not in published:
+            raise inspection.PlanMismatch(
+                "the file holds no creditrisk plan (no visits, no period)"
+            )
+        period = str(published["period"].iat[0])
         table = _rates(scores, chosen, period, budget)
         inspection.verify(published, scores, register, chosen, table, tables)
     except (OSError, ValueError) as exc:  # PlanMismatch included
@@ -677,11 +825,16 @@ def report(
     ] = 5_000,
 ) -> None:
     """Write the supervisor's report of a scoring run as one self-contained HTML file."""
+    inputs = (scores_file, _local(model), data and _local(data), data_map, previous, plan_file)
+    _guard(out_file, *inputs, inspectors, scoring.manifest_path(scores_file))
     scores = _read_scores(scores_file)
     chosen = _load_model(model)
     tables = _read(data, data_map) if data is not None else None
     manifest_file = scoring.manifest_path(scores_file)
-    manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    try:
+        manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(f"{manifest_file} is not a readable manifest: {exc}") from None
     try:
         register = inspection.InspectorRegister.read(inspectors) if inspectors else None
         result = build_report(
@@ -717,6 +870,8 @@ def explain(
     data_map: Annotated[Path | None, typer.Option(help=_MAP_HELP)] = None,
 ) -> None:
     """Explain one enterprise's tier: records, reasons with weights, overrides, recourse."""
+    if out_file is not None:
+        _guard(out_file, _local(model), _local(data), data_map)
     chosen = _load_model(model)
     tables = _read(data, data_map)
     try:

@@ -11,6 +11,7 @@ labels and what counts as a finding, and extra features (read by
 
     [register]
     name = "NYC restaurant inspections"
+    extracted_on = 2016-01-06        # the pull's date: a date after it is an error
 
     [files]                          # names a query can read (paths relative to --data)
     nyc = "nyc_restaurant_inspections.parquet"
@@ -78,10 +79,11 @@ import pandas as pd
 from creditrisk.data.rules import Rule
 from creditrisk.data.schema import INSPECTION_KINDS, OUTCOMES, TABLES, Problem, SchemaError
 
-__all__ = ["Labels", "Register", "TableMapping", "read_register"]
+__all__ = ["Labels", "Register", "TableMapping", "extraction_date", "read_register"]
 
 _TABLE_KEYS = {"file", "table", "query", "columns", "values", "event_date", "known_date"}
 _SECTIONS = {"register", "files", "tables", "columns", "labels", "features", "where"}
+_REGISTER_KEYS = {"name", "extracted_on"}
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,40 @@ class Labels:
     horizon: str = "365D"
 
 
+def extraction_date(value) -> pd.Timestamp:
+    """The day a register was extracted, from a date or its text (``2026-01-05``).
+
+    Parameters
+    ----------
+    value : str, datetime.date or pandas.Timestamp
+        The date.
+
+    Returns
+    -------
+    pandas.Timestamp
+        The day (time of day dropped).
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not a date.
+
+    Examples
+    --------
+    >>> extraction_date("2026-01-05")
+    Timestamp('2026-01-05 00:00:00')
+    """
+    try:
+        day = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"extracted_on must be a date (YYYY-MM-DD), not {value!r}") from None
+    if pd.isna(day):
+        raise ValueError(f"extracted_on must be a date (YYYY-MM-DD), not {value!r}")
+    if day.tzinfo is not None:
+        day = day.tz_localize(None)
+    return day.normalize()
+
+
 @dataclass(frozen=True)
 class Register:
     """A register mapping: tables, vocabularies, dates, labels and declared features.
@@ -211,6 +247,9 @@ class Register:
         Names a file query can read, and their paths.
     root : pathlib.Path, optional
         The directory relative paths start from (the mapping file's, by default).
+    extracted_on : pandas.Timestamp, optional
+        The day the register was extracted (``extracted_on`` in ``[register]``): no
+        date in it may be later (see :mod:`creditrisk.data.validation`).
 
     Examples
     --------
@@ -225,6 +264,11 @@ class Register:
     where: Mapping[str, Any] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
     root: Path | None = None
+    extracted_on: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if self.extracted_on is not None:
+            object.__setattr__(self, "extracted_on", extraction_date(self.extracted_on))
 
     # -- reading -------------------------------------------------------------------
     @classmethod
@@ -306,6 +350,11 @@ class Register:
                 f"unknown sections {unknown}; sections are {', '.join(sorted(_SECTIONS))}"
             )
         head = dict(config.get("register", {}))
+        bad = sorted(set(head) - _REGISTER_KEYS)
+        if bad:
+            raise ValueError(
+                f"[register]: unknown keys {bad}; keys are {', '.join(sorted(_REGISTER_KEYS))}"
+            )
         tables: dict[str, TableMapping] = {}
         older_columns = dict(config.get("columns", {}))
         for name, spec in dict(config.get("tables", {})).items():
@@ -339,6 +388,7 @@ class Register:
             where=dict(config.get("where", {})),
             files={str(k): str(v) for k, v in dict(config.get("files", {})).items()},
             root=Path(root) if root is not None else None,
+            extracted_on=head.get("extracted_on"),
         )
 
     # -- applying ------------------------------------------------------------------
@@ -464,6 +514,18 @@ class Register:
             frame = frame.rename(columns=dict(spec.columns))
         else:
             frame = frame.copy()
+        doubled = frame.columns[frame.columns.duplicated()].unique()
+        for column in doubled:  # e.g. a column mapped onto entity_id, which is there too
+            sources = [t for t, o in spec.columns.items() if o == column and t != column]
+            detail = (
+                f"two columns of {table} would be {column!r}: the register mapping renames "
+                f"{', '.join(map(repr, sources))} to it, and {table} has it already"
+                if sources
+                else f"{table} has more than one column named {column!r}"
+            )
+            problems.append(Problem(table, str(column), "duplicate column", detail))
+        if len(doubled):
+            frame = frame.loc[:, ~frame.columns.duplicated()]
         for column, translation in spec.values.items():
             if column not in frame.columns:
                 detail = f"the register mapping translates the values of {column!r}, a column "

@@ -34,6 +34,7 @@ __all__ = [
     "Problem",
     "SchemaError",
     "TableSchema",
+    "as_dates",
     "coerce_extra",
     "coerce_table",
     "data_dictionary",
@@ -451,6 +452,9 @@ class Problem:
     rows : pandas.DataFrame, optional
         Up to five offending rows, key columns first; printed under the headline by
         ``str(problem)``.
+    file : str, optional
+        The file the table was read from, when it came from one; ``str(problem)``
+        names it, so the user knows which file to fix.
 
     Examples
     --------
@@ -465,6 +469,7 @@ class Problem:
     detail: str
     n_rows: int = 0
     rows: pd.DataFrame | None = field(default=None, repr=False)
+    file: str | None = None
 
     def headline(self) -> str:
         """The problem in one line: table.column, the rule, the detail and the row count.
@@ -487,13 +492,12 @@ class Problem:
         return f"{where} [{self.rule}]: {self.detail}{count}"
 
     def __str__(self) -> str:
+        head = self.headline() + (f" [file {self.file}]" if self.file else "")
         if self.rows is None or self.rows.empty:
-            return self.headline()
+            return head
         shown = self.rows.to_string(max_colwidth=40)
         label = "first 5 rows" if self.n_rows > 5 else "rows"
-        return f"{self.headline()}\n  {label}:\n" + "\n".join(
-            "    " + line for line in shown.splitlines()
-        )
+        return f"{head}\n  {label}:\n" + "\n".join("    " + line for line in shown.splitlines())
 
 
 class SchemaError(ValueError):
@@ -533,6 +537,34 @@ def offending_rows(
     shown = list(dict.fromkeys([*(schema.key if schema else ()), "entity_id", *columns]))
     shown = [c for c in shown if c in frame.columns]
     return int(mask.sum()), frame.loc[mask, shown].head(5)
+
+
+def as_dates(values: pd.Series) -> pd.Series:
+    """A column as dates of the data model (``datetime64[s]``); unreadable values empty.
+
+    Timezone-aware dates keep their wall-clock day; text is read as ISO 8601.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Dates as text, as dates (naive or timezone-aware).
+
+    Returns
+    -------
+    pandas.Series
+        The dates, ``NaT`` where a value is empty or does not read as a date.
+
+    Raises
+    ------
+    TypeError
+        A numeric column (numbers are not dates).
+
+    Examples
+    --------
+    >>> as_dates(pd.Series(["2024-03-05", "", "soon"])).isna().tolist()
+    [False, True, True]
+    """
+    return _parse_dates(values)
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
@@ -647,6 +679,10 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """
     schema = TABLES[table]
     frame = frame.reset_index(drop=True)
+    doubled = [str(c) for c in frame.columns[frame.columns.duplicated()].unique()]
+    if doubled:
+        detail = f"{table} has more than one column named {', '.join(map(repr, doubled))}"
+        raise SchemaError([Problem(table, doubled[0], "duplicate column", detail)])
     problems = [
         Problem(table, c.name, "missing column", _missing_detail(table, c.name, frame.columns))
         for c in schema.columns
@@ -657,7 +693,7 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if col.name not in frame.columns:
             if not col.optional:
                 continue  # reported above; the other columns are still checked
-            near = [c for c in frame.columns if _norm(c) == _norm(col.name)]
+            near = [c for c in frame.columns if c not in schema.names and _near(c, col.name)]
             if near:  # "Revenue" for "revenue": never silently treated as absent
                 detail = f"{table} has no column {col.name!r} but has {near[0]!r}: rename it"
                 problems.append(Problem(table, col.name, "column name near miss", detail))
@@ -669,6 +705,13 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[col.name] = _empty_column(col, frame.index)  # an optional column: all empty
             continue
         values = frame[col.name]
+        if col.kind in ("integer", "count", "amount"):
+            infinite = _infinite(values)
+            if infinite.any():
+                n, rows = offending_rows(frame, infinite, table, [col.name])
+                detail = "values must be finite numbers (inf is not an amount)"
+                problems.append(Problem(table, col.name, "non-finite", detail, n, rows))
+                values = values.where(~infinite)
         try:
             coerced, bad, hint = _coerce_column(values, col)
         except (TypeError, ValueError) as exc:
@@ -703,7 +746,40 @@ def coerce_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     result = pd.DataFrame(out)
     for c in extras:  # the register's own details: numbers read as text become numbers
         result[c] = infer_numbers(frame[c])
+    problems = _non_finite(result, table, extras)
+    if problems:
+        raise SchemaError(problems)
     return result
+
+
+_INFINITE_TEXT = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+
+
+def _infinite(values: pd.Series) -> np.ndarray:
+    """Where a column holds an infinite number (as a number, or as text)."""
+    if values.dtype.kind == "f" or pd.api.types.is_float_dtype(values.dtype):
+        return np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+    if values.dtype.kind in "iubmM" or pd.api.types.is_numeric_dtype(values.dtype):
+        return np.zeros(len(values), dtype=bool)
+    text = values.astype("str").where(values.notna()).str.strip().str.lower()
+    number = pd.to_numeric(text.mask(text.isin(_INFINITE_TEXT)), errors="coerce")
+    huge = np.isinf(number.to_numpy(dtype="float64", na_value=np.nan))  # "1e999"
+    return text.isin(_INFINITE_TEXT).to_numpy(dtype=bool) | huge
+
+
+def _non_finite(frame: pd.DataFrame, table: str, columns) -> list[Problem]:
+    """Infinite numbers in a register's own numeric columns."""
+    problems = []
+    for column in columns:
+        values = frame[column]
+        if not (values.dtype.kind == "f" or pd.api.types.is_float_dtype(values.dtype)):
+            continue
+        infinite = _infinite(values)
+        if infinite.any():
+            n, rows = offending_rows(frame, infinite, table, [column])
+            detail = "values must be finite numbers (inf is not a value)"
+            problems.append(Problem(table, column, "non-finite", detail, n, rows))
+    return problems
 
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -760,6 +836,15 @@ def _empty_column(col: Column, index: pd.Index) -> pd.Series:
 
 def _norm(name) -> str:
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _near(name, column: str) -> bool:
+    """A near miss of ``column``: the same but for case, spaces and punctuation, or one
+    character off at the same length (a typo, a flipped bit)."""
+    text, wanted = str(name), column
+    if _norm(text) == _norm(wanted):
+        return True
+    return len(text) == len(wanted) and sum(a != b for a, b in zip(text, wanted, strict=True)) == 1
 
 
 def _missing_detail(table: str, column: str, present) -> str:
@@ -849,9 +934,10 @@ def coerce_extra(frame: pd.DataFrame, table: str, event_date: str, known_date: s
     if problems:
         raise SchemaError(problems)
     out = frame.copy()
-    for column in out.columns:
-        if column not in ("entity_id", event_date, known_date):
-            out[column] = infer_numbers(out[column])
+    others = [c for c in out.columns if c not in ("entity_id", event_date, known_date)]
+    for column in others:
+        out[column] = infer_numbers(out[column])
+    problems += _non_finite(out, table, others)
     values = frame["entity_id"]
     if values.dtype.kind == "f":
         problems.append(Problem(table, "entity_id", "wrong dtype", "ids read as floats"))

@@ -53,7 +53,15 @@ from creditrisk.data.schema import (
     empty_table,
 )
 
-__all__ = ["FILTERS", "is_url", "read_frames", "read_mapping", "run_identifiers", "write_sql"]
+__all__ = [
+    "FILTERS",
+    "IF_EXISTS",
+    "is_url",
+    "read_frames",
+    "read_mapping",
+    "run_identifiers",
+    "write_sql",
+]
 
 #: filters pushed down to the database, and the enterprises column each applies to
 FILTERS = {
@@ -333,21 +341,21 @@ def _read_table(connection, query, name: str, chunksize: int, register) -> pd.Da
 def run_identifiers(manifest: dict) -> dict[str, str | None]:
     """The identifiers a run's rows carry in the database, from a scoring manifest.
 
-    ``run_id`` is a digest of the model hash, the data fingerprint and the as-of dates:
-    the same inputs give the same run id.
+    ``run_id`` is a digest of the model's digest, the data fingerprint and the as-of
+    dates: the same inputs give the same run id, so appending a run twice is refused
+    (:func:`write_sql`). The model's registry name, version and run, and its tracking
+    store, say where it came from (None for a model directory).
 
     Parameters
     ----------
     manifest : dict
-        A scoring manifest: ``model`` (with ``version`` and ``model_sha256``), ``data``
-        (with ``fingerprint``) and ``as_of`` (a list of dates as text); a missing entry
-        counts as ``None``.
+        A scoring manifest (:func:`creditrisk.score_register`).
 
     Returns
     -------
-    dict of str to str or None
-        ``run_id`` (16 hexadecimal digits), ``model_version`` (as text) and
-        ``model_sha256``.
+    dict
+        ``run_id``, ``model_name``, ``model_version``, ``model_run_id``,
+        ``tracking_uri`` and ``model_sha256``.
 
     Examples
     --------
@@ -365,11 +373,22 @@ def run_identifiers(manifest: dict) -> dict[str, str | None]:
             ",".join(manifest.get("as_of", [])),
         ]
     )
+
+    def text(value):
+        return None if value is None else str(value)
+
     return {
         "run_id": hashlib.sha256(key.encode()).hexdigest()[:16],
-        "model_version": None if model.get("version") is None else str(model["version"]),
+        "model_name": text(model.get("registered_model")),
+        "model_version": text(model.get("version")),
+        "model_run_id": text(model.get("run_id")),
+        "tracking_uri": text(model.get("tracking_uri")),
         "model_sha256": model.get("model_sha256"),
     }
+
+
+#: what write_sql does when the table exists
+IF_EXISTS = ("fail", "replace", "append", "replace-run")
 
 
 def write_sql(
@@ -379,11 +398,11 @@ def write_sql(
     if_exists: str = "fail",
     identifiers: dict[str, Any] | None = None,
     chunksize: int = 50_000,
+    run_column: str = "run_id",
 ) -> int:
     """Write ``frame`` to a database table in one transaction; return the rows written.
 
-    ``table`` may name a schema (``credit.scores``). ``if_exists``: ``fail``,
-    ``replace`` or ``append``. ``identifiers`` (e.g.
+    ``table`` may name a schema (``credit.scores``). ``identifiers`` (e.g.
     :func:`run_identifiers` of a scoring manifest) become columns of every row.
     Categories are written as text. A failure half-way rolls back everything: a
     replaced table is as it was, an appended one has no new row.
@@ -391,48 +410,58 @@ def write_sql(
     Parameters
     ----------
     frame : pandas.DataFrame
-        The rows to write; the index is not written.
+        The rows.
     target : str or sqlalchemy.engine.Engine
-        A SQLAlchemy URL or Engine (an Engine is left open).
+        The database.
     table : str
-        The database table, ``schema.table`` allowed.
-    if_exists : {"fail", "replace", "append"}, default "fail"
-        What to do when the table exists.
+        The table (``schema.table`` allowed).
+    if_exists : {"fail", "replace", "append", "replace-run"}, default "fail"
+        When the table exists: refuse, replace the table, append the rows, or replace
+        the rows of this run only (those with the same ``run_id``). ``append`` refuses a
+        run whose ``run_id`` the table already holds: the same scores twice.
     identifiers : dict, optional
-        Columns given the same value in every row (:func:`run_identifiers`).
+        Columns of every row (``run_id`` among them for ``append`` to check).
     chunksize : int, default 50_000
-        Rows sent to the database at a time.
+        Rows per INSERT batch.
+    run_column : str, default "run_id"
+        The column identifying a run: from ``identifiers``, or a column of ``frame``
+        holding one value (a plan's ``plan_sha256``).
 
     Returns
     -------
     int
-        The number of rows written.
+        The rows written.
 
     Raises
     ------
     ValueError
-        ``if_exists`` is not one of the three, or the table exists and ``if_exists``
-        is ``"fail"``.
+        An unknown ``if_exists``; the table exists and ``if_exists`` is ``fail``; the
+        run is already there and ``if_exists`` is ``append``; ``replace-run`` without a
+        ``run_id``.
 
     Examples
     --------
-    See the module's docstring for a whole register written and read back; in short:
-
-    >>> import tempfile, sqlalchemy as sa
-    >>> scores = pd.DataFrame({"entity_id": ["E1", "E2"], "tier": ["A", "C"]})
+    >>> import tempfile
+    >>> rows = pd.DataFrame({"entity_id": ["E1", "E2"], "tier": ["A", "C"]})
     >>> with tempfile.TemporaryDirectory() as d:
     ...     url = f"sqlite:///{d}/out.db"
-    ...     first = write_sql(scores, url, "scores", identifiers={"run_id": "r1"})
-    ...     again = write_sql(scores, url, "scores", if_exists="append")
-    ...     back = pd.read_sql("SELECT * FROM scores", url)
-    ...     sa.create_engine(url).dispose()
-    >>> first, again, len(back), list(back.columns)
-    (2, 2, 4, ['entity_id', 'tier', 'run_id'])
+    ...     first = write_sql(rows, url, "scores", identifiers={"run_id": "r1"})
+    ...     try:
+    ...         write_sql(rows, url, "scores", "append", identifiers={"run_id": "r1"})
+    ...     except ValueError as err:
+    ...         print(str(err).split(":")[0])
+    ...     again = write_sql(rows, url, "scores", "replace-run", identifiers={"run_id": "r1"})
+    table 'scores' already holds run r1 (2 rows)
     """
     import sqlalchemy as sa
 
-    if if_exists not in ("fail", "replace", "append"):
-        raise ValueError(f"if_exists must be fail, replace or append, not {if_exists!r}")
+    if if_exists not in IF_EXISTS:
+        raise ValueError(f"if_exists must be one of {', '.join(IF_EXISTS)}, not {if_exists!r}")
+    run_id = (identifiers or {}).get(run_column)
+    if run_id is None and run_column in frame.columns and frame[run_column].nunique() == 1:
+        run_id = str(frame[run_column].iat[0])
+    if if_exists == "replace-run" and run_id is None:
+        raise ValueError(f"if_exists='replace-run' needs the run's identifiers ({run_column})")
     out = frame.copy()
     for name, value in (identifiers or {}).items():
         out[name] = value
@@ -448,13 +477,19 @@ def write_sql(
                 # Python's sqlite3 runs DROP/CREATE outside any transaction unless one was
                 # opened explicitly: open it, so a failed replace rolls back the drop too
                 connection.exec_driver_sql("BEGIN")
-            if if_exists == "fail" and sa.inspect(connection).has_table(name, schema=schema):
-                raise ValueError(f"table {table!r} exists; pass if_exists='replace' or 'append'")
+            exists = sa.inspect(connection).has_table(name, schema=schema)
+            if if_exists == "fail" and exists:
+                raise ValueError(
+                    f"table {table!r} exists; pass if_exists='replace', 'append' or 'replace-run'"
+                )
+            if exists and run_id is not None and if_exists in ("append", "replace-run"):
+                existing = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection)
+                _one_run(connection, existing, table, run_column, run_id, if_exists)
             out.to_sql(
                 name,
                 connection,
                 schema=schema,
-                if_exists=if_exists,
+                if_exists="append" if if_exists == "replace-run" else if_exists,
                 index=False,
                 chunksize=chunksize,
             )
@@ -462,6 +497,27 @@ def write_sql(
         if not isinstance(target, sa.engine.Engine):
             engine.dispose()
     return len(out)
+
+
+def _one_run(connection, existing, table: str, column: str, run_id: str, if_exists: str) -> None:
+    """A run appears once: refuse it again (append) or delete its rows (replace-run)."""
+    import sqlalchemy as sa
+
+    if column not in existing.c:
+        return  # a table of rows without runs: the insert says what does not fit
+    key = existing.c[column]
+    present = connection.execute(
+        sa.select(sa.func.count()).select_from(existing).where(key == run_id)
+    ).scalar()
+    if not present:
+        return
+    if if_exists == "append":
+        raise ValueError(
+            f"table {table!r} already holds run {run_id} ({present:,} rows): appending it "
+            "again would count every entity twice; pass --if-exists replace-run "
+            "(if_exists='replace-run') to replace that run"
+        )
+    connection.execute(existing.delete().where(key == run_id))
 
 
 def read_mapping(path) -> dict[str, dict]:

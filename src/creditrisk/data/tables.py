@@ -18,19 +18,18 @@ True
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from types import MappingProxyType
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from creditrisk.data import sql, validation
+from creditrisk.data.paths import atomic_file, check_output, commit, staging_dir
 from creditrisk.data.register import Register
 from creditrisk.data.schema import (
     TABLE_NAMES,
@@ -42,7 +41,14 @@ from creditrisk.data.schema import (
     empty_table,
 )
 
-__all__ = ["EventTables", "atomic_file", "load_sample"]
+__all__ = [
+    "EventTables",
+    "atomic_file",
+    "file_problems",
+    "load_sample",
+    "read_parquet",
+    "staging_dir",
+]
 
 Format = Literal["parquet", "csv"]
 
@@ -92,6 +98,15 @@ class EventTables:
     >>> tables.enterprises["registered_on"].dtype
     dtype('<M8[s]')
     """
+
+    #: what the tables were read from (set by :meth:`read`): every writer refuses to
+    #: write over, into or around them (:func:`creditrisk.data.paths.check_output`)
+    sources: ClassVar[tuple[Path, ...]] = ()  # per instance once read; not a field
+    #: the file each table was read from, named in the problems :meth:`validate` finds
+    files: ClassVar[Mapping[str, Path]] = MappingProxyType({})
+    #: facts of the whole register a part of it cannot see (set on subsets and chunks):
+    #: ``first_report_year``, the first year its annual-report table covers
+    coverage: ClassVar[Mapping[str, int]] = MappingProxyType({})
 
     enterprises: pd.DataFrame
     annual_reports: pd.DataFrame | None = None
@@ -237,7 +252,9 @@ class EventTables:
                 current[name] = frames.pop(name)
         arguments = {name: getattr(self, name) for name in TABLE_NAMES}
         arguments |= {"extra": current, "register": self.register}
-        return EventTables(**{**arguments, **frames})
+        result = EventTables(**{**arguments, **frames})
+        kept = {k: v for k, v in self.files.items() if k not in frames and k not in current}
+        return result._read_from(self.sources, kept)
 
     def subset(self, entity_ids: Iterable[str]) -> EventTables:
         """The tables restricted to some entities (rows of other entities dropped).
@@ -267,7 +284,46 @@ class EventTables:
             for name, frame in self
         }
         extra = {name: kept.pop(name) for name in self.extra}
-        return EventTables(**kept, extra=extra, register=self.register)
+        result = EventTables(**kept, extra=extra, register=self.register)
+        return result._read_from(self.sources, self.files).part_of(self)
+
+    def part_of(self, whole) -> EventTables:
+        """Mark these tables as a part of ``whole`` (a chunk, a subset of entities).
+
+        Features that depend on what the whole register covers (the first report year
+        from which annual reports are owed) then give each entity what the whole register
+        gives it, whatever part it is scored in.
+
+        Parameters
+        ----------
+        whole : EventTables or mapping
+            The whole register, or its :attr:`coverage` already computed.
+
+        Returns
+        -------
+        EventTables
+            ``self``.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> t = cr.load_sample()
+        >>> part = t.subset(t.enterprises["entity_id"].head(3))
+        >>> part.coverage["first_report_year"] == int(t.annual_reports["report_year"].min())
+        True
+        """
+        if isinstance(whole, EventTables):
+            facts = dict(whole.coverage) or _coverage(whole)
+        else:
+            facts = dict(whole)
+        object.__setattr__(self, "coverage", MappingProxyType(facts))
+        return self
+
+    def _read_from(self, sources, files) -> EventTables:
+        """Record where the tables came from (for the output guard and messages)."""
+        object.__setattr__(self, "sources", tuple(Path(p) for p in sources))
+        object.__setattr__(self, "files", MappingProxyType(dict(files)))
+        return self
 
     # -- checks -----------------------------------------------------------------------
     def validate(self) -> EventTables:
@@ -299,7 +355,7 @@ class EventTables:
         """
         problems = validation.check(self)
         if problems:
-            raise SchemaError(problems)
+            raise SchemaError(_with_files(problems, self.files))
         return self
 
     def summary(self) -> pd.DataFrame:
@@ -381,13 +437,15 @@ class EventTables:
         root = Path(path)
         if not root.is_dir():
             raise FileNotFoundError(f"no event-table directory at {root}")
+        mapping_file = None if isinstance(register, Register) or register is None else register
         register = _as_register(register)
         frames: dict[str, pd.DataFrame] = {}
+        files: dict[str, Path] = {}
         problems: list[Problem] = []
         for name in [*TABLE_NAMES, *register.extra_tables]:
             spec = register.mapping(name)
             try:
-                raw = _read_source(root, name, spec, register)
+                raw = _read_source(root, name, spec, register, files)
                 if raw is not None:
                     frames[name], found = register.translate(name, raw)
                     problems += found
@@ -396,7 +454,7 @@ class EventTables:
                     problems.append(Problem(name, None, "missing table", detail))
             except SchemaError as err:
                 problems += err.problems
-        problems += _near_misses(root, register)
+        problems += file_problems(root, register)
         extra = {name: frames.pop(name) for name in register.extra_tables if name in frames}
         try:  # the data model's checks still run, so every problem is seen at once
             tables = (
@@ -405,8 +463,9 @@ class EventTables:
         except SchemaError as err:
             problems += err.problems
         if problems:
-            raise SchemaError(problems)
-        return tables
+            raise SchemaError(_with_files(problems, files))
+        sources = [root, *files.values(), *([Path(mapping_file)] if mapping_file else [])]
+        return tables._read_from(sources, files)
 
     @classmethod
     def read_sql(
@@ -476,8 +535,12 @@ class EventTables:
         """Write each table as ``<table>.<format>`` into a directory, atomically.
 
         Files are written into a temporary directory beside ``path`` and moved in only
-        when all of them (the six and any extra tables) are complete, so an interrupted
-        write leaves no partial table.
+        when all of them (the six and any extra tables) are complete, as one unit
+        (:func:`creditrisk.data.paths.commit`), so an interrupted write leaves no partial
+        table and no mix of old and new tables.
+        Parquet files carry page checksums, verified whenever creditrisk reads them
+        (:func:`read_parquet`): a damaged file is an error, not a different register.
+        ``path`` may not be, contain or lie inside a file the tables were read from.
 
         Parameters
         ----------
@@ -510,25 +573,31 @@ class EventTables:
         """
         if format not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
-        target = Path(path)
+        target = check_output(path, self.sources, kind="into")
         names = [name for name, _ in self]
         existing = [f for n in names for f in target.glob(f"{n}.*")]
         if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
         with staging_dir(target) as staging:
+            files = []
             for name, frame in self:
                 file = staging / f"{name}.{format}"
                 if format == "parquet":
-                    frame.to_parquet(file, index=False)
+                    # page checksums: a flipped bit is caught when the file is read
+                    frame.to_parquet(file, index=False, write_page_checksum=True)
                 else:
                     frame.to_csv(file, index=False, date_format="%Y-%m-%d")
+                files.append(file)
             if not target.exists():
                 staging.rename(target)
                 return target
-            for name in names:
-                for stale in (target / f"{name}.parquet", target / f"{name}.csv"):
-                    stale.unlink(missing_ok=True)
-                os.replace(staging / f"{name}.{format}", target / f"{name}.{format}")
+            other = "csv" if format == "parquet" else "parquet"
+            stale = [target / f"{n}.{other}" for n in names if (target / f"{n}.{other}").exists()]
+            aside = staging / ".replaced"
+            aside.mkdir()
+            moves = [(old, aside / old.name) for old in stale]  # removed with the staging
+            moves += [(file, target / file.name) for file in files]
+            commit(moves)
             return target
 
     def fingerprint(self) -> str:
@@ -570,15 +639,108 @@ def _as_register(register) -> Register:
     return Register.read(register)
 
 
+def _coverage(tables: EventTables) -> dict[str, int]:
+    years = tables.annual_reports["report_year"]
+    return {"first_report_year": int(years.min())} if years.notna().any() else {}
+
+
+def _with_files(problems: list[Problem], files: Mapping[str, Path]) -> list[Problem]:
+    """Name the file of each problem's table (when it came from one)."""
+    for problem in problems:
+        if problem.file is None and problem.table in files:
+            problem.file = str(files[problem.table])
+    return problems
+
+
+def read_parquet(file: str | os.PathLike, table: str, **options) -> pd.DataFrame:
+    """A parquet file as a DataFrame, its page checksums verified when it has them.
+
+    Parameters
+    ----------
+    file : str or path-like
+        The parquet file.
+    table : str
+        The table it holds (named in the error).
+    **options
+        Passed to :func:`pyarrow.parquet.read_table` (``columns``, ``filters``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows.
+
+    Raises
+    ------
+    SchemaError
+        The file cannot be read (corrupt, truncated, not parquet, a checksum that does
+        not match): the problem names the table and the file.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "penalties.parquet").write_bytes(b"not parquet")
+    ...     try:
+    ...         read_parquet(Path(d) / "penalties.parquet", "penalties")
+    ...     except cr.SchemaError as err:
+    ...         print(err.problems[0].rule)
+    unreadable file
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(file, page_checksum_verification=True, **options).to_pandas()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = f"{file} cannot be read as parquet (corrupt or not parquet?): {first}"
+        raise SchemaError(
+            [Problem(table, None, "unreadable file", detail, file=str(file))]
+        ) from None
+    return frame
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _read_csv(file: Path, table: str) -> pd.DataFrame:
+    def refuse(detail: str) -> SchemaError:
+        return SchemaError([Problem(table, None, "unreadable file", detail, file=str(file))])
+
+    try:
+        frame = pd.read_csv(
+            file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
+        )
+    except UnicodeDecodeError as exc:
+        raise refuse(
+            f"{file} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1].hex()} at "
+            f"offset {exc.start}); save it as UTF-8 (a GBK or GB18030 export must be "
+            "converted first)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise refuse(f"{file} cannot be read as comma-separated CSV: {first}") from None
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for separator, words in _SEPARATORS.items():
+            if separator in header:
+                raise refuse(
+                    f"{file} has its columns separated by {words} ({header[:60]!r}); "
+                    "creditrisk reads comma-separated CSV: export it with commas"
+                )
+    return frame
+
+
 def _read_file(file: Path, table: str) -> pd.DataFrame:
     if not file.is_file():
         raise SchemaError([Problem(table, None, "missing table", f"no file {file}")])
     if file.suffix.lower() == ".csv":
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-    return pd.read_parquet(file)
+        return _read_csv(file, table)
+    return read_parquet(file, table)
 
 
-def _read_source(root: Path, name: str, spec, register: Register) -> pd.DataFrame | None:
+def _read_source(
+    root: Path, name: str, spec, register: Register, files: dict[str, Path]
+) -> pd.DataFrame | None:
     """One table's raw rows as the register holds them (None: the register has none)."""
     if spec.table is not None:
         detail = f"table = {spec.table!r} names a database table; a file register needs file "
@@ -587,10 +749,12 @@ def _read_source(root: Path, name: str, spec, register: Register) -> pd.DataFram
     if spec.query is not None:
         return _file_query(root, name, spec.query, register)
     if spec.file is not None:
-        return _read_file(register.path(spec.file, root), name)
+        files[name] = register.path(spec.file, root)
+        return _read_file(files[name], name)
     for suffix in (".parquet", ".csv"):
         file = root / f"{name}{suffix}"
         if file.is_file():
+            files[name] = file
             return _read_file(file, name)
     return None
 
@@ -621,6 +785,36 @@ def _file_query(root: Path, name: str, query: str, register: Register) -> pd.Dat
         connection.close()
 
 
+def file_problems(root: str | os.PathLike, register: Register | None = None) -> list[Problem]:
+    """Files of a register directory whose names nearly match a table that was not found.
+
+    ``penalty.csv`` beside no ``penalties`` file is a table the user meant, never a
+    file to skip in silence. :meth:`EventTables.read` reports these, and so does
+    chunked scoring before it reads a chunk.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The register's directory.
+    register : Register, optional
+        Its mapping (files the mapping names are read, so never near misses).
+
+    Returns
+    -------
+    list of Problem
+        One ``misnamed file`` problem per such file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "penalty.csv").write_text("entity_id")
+    ...     [p.detail for p in file_problems(d)]
+    ['penalty.csv is not read: did you mean penalties.csv?']
+    """
+    return _near_misses(Path(root), register or Register())
+
+
 def _near_misses(root: Path, register: Register) -> list[Problem]:
     """Files whose names nearly match a table that was not found (``penalty.csv``)."""
     import difflib
@@ -645,87 +839,6 @@ def _near_misses(root: Path, register: Register) -> list[Problem]:
             detail = f"{file.name} is not read: did you mean {near[0]}{file.suffix}?"
             problems.append(Problem(near[0], None, "misnamed file", detail))
     return problems
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def staging_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """A fresh directory beside ``target`` to write into before moving files into place.
-
-    Whatever is left in it is removed on exit, so a failed write leaves nothing behind.
-
-    Parameters
-    ----------
-    target : str or path-like
-        Where the files will go; its parent is created when absent.
-
-    Yields
-    ------
-    pathlib.Path
-        The staging directory, a hidden sibling of ``target``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     with staging_dir(Path(d) / "model") as tmp:
-    ...         _ = (tmp / "a.txt").write_text("A")
-    ...     sorted(p.name for p in Path(d).iterdir())
-    []
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; use the usual mode
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-@contextmanager
-def atomic_file(target: str | os.PathLike) -> Iterator[Path]:
-    """Write to a temporary path beside ``target``; it becomes ``target`` only on success.
-
-    An exception inside the block leaves ``target`` as it was and no temporary behind.
-
-    Parameters
-    ----------
-    target : str or path-like
-        The file to write; its parent is created when absent.
-
-    Yields
-    ------
-    pathlib.Path
-        The temporary file to write to, a hidden sibling of ``target``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     with atomic_file(Path(d) / "scores.txt") as tmp:
-    ...         _ = tmp.write_text("A")
-    ...     sorted(p.name for p in Path(d).iterdir())
-    ['scores.txt']
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; use the usual mode
-    try:
-        yield tmp
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_sample() -> EventTables:

@@ -18,7 +18,16 @@ removed before listed       ``removed_on`` is earlier than ``listed_on``
 removal reason              ``removed_on`` and ``removal_reason`` not both set or both
                             empty
 non-negative                a negative fine or financial figure
+after extraction            a date after the register's extraction date (``extracted_on``
+                            in the register mapping, or ``--extracted-on``); without one,
+                            a date more than a year past today (a typo such as 2099)
+implausible                 a date before 1900, a report year before 1900, an amount
+                            beyond ±1e15 yuan or a headcount beyond 1e8: mistyped values
+                            that would otherwise pass as data
 ==========================  ============================================================
+
+Scheduled dates (a license's ``expires_on``, a penalty's ``disclosure_ends_on``) may lie
+after the extraction; every other date records something that happened or became known.
 
 Examples
 --------
@@ -131,7 +140,103 @@ def check(tables) -> list[Problem]:
     problems += _annual_report_timing(tables.annual_reports)
     problems += _entity_lifetimes(tables)
     problems += _extra_tables(tables)
+    problems += _after_extraction(tables)
+    problems += _implausible(tables)
     return problems
+
+
+#: no record of the register is older (a year typed 0202 or 1800 is a typo)
+EARLIEST = pd.Timestamp("1900-01-01")
+#: no amount is larger: a quadrillion yuan, about ten times China's yearly GDP
+LARGEST_AMOUNT = 1e15
+#: no entity employs more people
+LARGEST_HEADCOUNT = 100_000_000
+
+
+def _implausible(tables) -> list[Problem]:
+    """Values no register holds: mistyped years, amounts and headcounts."""
+    out = []
+    earliest = EARLIEST.to_datetime64()
+    for name, schema in TABLES.items():
+        frame = getattr(tables, name)
+        for col in schema.columns:
+            values = frame[col.name]
+            if col.kind == "date":
+                mask = (values < earliest).fillna(False).to_numpy(dtype=bool)
+                detail = f"dated before {EARLIEST.date()}: a mistyped year?"
+            elif col.kind == "amount":
+                mask = (values.abs() > LARGEST_AMOUNT).fillna(False).to_numpy(dtype=bool)
+                detail = f"beyond ±{LARGEST_AMOUNT:.0e} yuan: a mistyped amount?"
+            elif col.kind == "count":
+                mask = (values > LARGEST_HEADCOUNT).fillna(False).to_numpy(dtype=bool)
+                detail = f"more than {LARGEST_HEADCOUNT:,}: a mistyped number?"
+            elif col.kind == "integer":
+                mask = (values < EARLIEST.year).fillna(False).to_numpy(dtype=bool)
+                detail = f"a year before {EARLIEST.year}: a mistyped year?"
+            else:
+                continue
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [col.name])
+                out.append(Problem(name, col.name, "implausible", detail, n, rows))
+    for name, frame in getattr(tables, "extra", {}).items():
+        for column in dict.fromkeys(tables.register.mapping(name).dates):
+            mask = (frame[column] < earliest).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [column])
+                detail = f"dated before {EARLIEST.date()}: a mistyped year?"
+                out.append(Problem(name, column, "implausible", detail, n, rows))
+    return out
+
+
+#: without an extraction date, how far past today a recorded date may lie (test
+#: registers and synthetic worlds run a little ahead; a mistyped 2099 does not)
+FUTURE_SLACK = pd.Timedelta(days=366)
+
+#: dates set in advance, not recorded: they may lie after the extraction (no expiry)
+_SCHEDULED = {("licenses", "expires_on"), ("penalties", "disclosure_ends_on")}
+
+
+def _extraction_limit(tables) -> tuple[pd.Timestamp, str]:
+    """The latest date a record may carry, and how to say so."""
+    given = getattr(getattr(tables, "register", None), "extracted_on", None)
+    if given is not None:
+        return pd.Timestamp(given), f"dated after the register's extraction date {given.date()}"
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    limit = today + FUTURE_SLACK
+    return limit, (
+        f"dated after {limit.date()}, more than a year after today: a mistyped date? "
+        "(nothing is known before it happens; give the register's extraction date with "
+        "--extracted-on or extracted_on in the register mapping to bound every date by it)"
+    )
+
+
+def _after_extraction(tables) -> list[Problem]:
+    """Dates past the register's extraction date (or today): typos such as 2099-06-01."""
+    limit, detail = _extraction_limit(tables)
+    bound = limit.to_datetime64()
+    out = []
+    for name, schema in TABLES.items():
+        frame = getattr(tables, name)
+        for col in schema.columns:
+            if col.kind != "date" or (name, col.name) in _SCHEDULED:
+                continue
+            mask = (frame[col.name] > bound).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [col.name])
+                out.append(Problem(name, col.name, "after extraction", detail, n, rows))
+    reports = tables.annual_reports
+    late = (reports["report_year"] > limit.year).fillna(False).to_numpy(dtype=bool)
+    if late.any():
+        n, rows = offending_rows(reports, late, "annual_reports", ["report_year"])
+        words = f"a report year after {limit.year}, the year of extraction"
+        out.append(Problem("annual_reports", "report_year", "after extraction", words, n, rows))
+    for name, frame in getattr(tables, "extra", {}).items():
+        for column in dict.fromkeys(tables.register.mapping(name).dates):
+            mask = (frame[column] > bound).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                n, rows = offending_rows(frame, mask, name, [column])
+                out.append(Problem(name, column, "after extraction", detail, n, rows))
+    return out
 
 
 def _extra_tables(tables) -> list[Problem]:

@@ -174,10 +174,12 @@ def _obligations(src: Source, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """
     registered = src.days("enterprises", "registered_on")
     gone = src.days("enterprises", "deregistered_on")
-    if not len(year):  # no report in the table: what it covers is unknown, nothing is owed
+    # what the whole register covers, when these tables are a chunk of it
+    whole = getattr(src.tables, "coverage", {}).get("first_report_year")
+    if not len(year) and whole is None:  # no report anywhere: nothing is known to be owed
         never = np.full(src.n, np.iinfo(np.int64).max // 2)
         return never, never
-    covered = int(year.min())
+    covered = int(whole if whole is not None else year.min())
     reg_year = np.where(
         registered < FAR,
         registered.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970,

@@ -27,6 +27,7 @@ from creditrisk.inspection.draw import (
     StaffingError,
     draw,
     inputs_digest,
+    plan_digest,
     verify,
     workload,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "inspected_outcomes",
     "load_sample_register",
     "period_years",
+    "plan_digest",
     "plot_frequency_table",
     "random_floor",
     "read_results",

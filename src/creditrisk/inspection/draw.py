@@ -21,8 +21,10 @@ loaded first (an even workload):
 - never an inspector of the entity's last inspection (``history``), nor one already
   sent to the entity in this plan.
 
-The plan records the seed, the period, the library version and a SHA-256 of every
-input; :func:`verify` re-draws and confirms it. A register that cannot staff the plan
+The plan records the seed, the period, the library version, a SHA-256 of every
+input and a SHA-256 of its own rows (``plan_sha256``, :func:`plan_digest`);
+:func:`verify` checks the rows against their digest, re-draws, and confirms every
+column the plan publishes. A register that cannot staff the plan
 raises :class:`StaffingError` saying which constraint fell short where, and by how
 many visits.
 
@@ -50,7 +52,15 @@ from creditrisk.inspection.frequency import frequency_table, strata
 from creditrisk.inspection.register import InspectorRegister
 from creditrisk.policy.rules import Policy
 
-__all__ = ["PlanMismatch", "StaffingError", "draw", "inputs_digest", "verify", "workload"]
+__all__ = [
+    "PlanMismatch",
+    "StaffingError",
+    "draw",
+    "inputs_digest",
+    "plan_digest",
+    "verify",
+    "workload",
+]
 
 _GENERAL = "none"
 
@@ -210,6 +220,49 @@ def inputs_digest(
     return digest.hexdigest()
 
 
+def _text(column: pd.Series) -> list[str]:
+    """A column's values as exact text: floats in hexadecimal, empty values as ''."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(column.dtype):
+        return ["" if pd.isna(v) else float(v).hex() for v in values]
+    return ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values]
+
+
+def plan_digest(plan: pd.DataFrame) -> str:
+    """SHA-256 of a plan's rows: every column but ``plan_sha256``, in order, exactly.
+
+    :func:`draw` records it in ``plan_sha256``; :func:`verify` recomputes it, so a row
+    changed in the file (a tier, a probability, a region) is seen even before the
+    re-draw. Values are compared as text (floats exactly, in hexadecimal), so a plan
+    read back from parquet has the digest it was drawn with.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        A plan (its ``plan_sha256`` column, if any, is left out).
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"entity_id": ["E1"], "tier": ["A"], "probability": [0.1]})
+    >>> plan_digest(plan) == plan_digest(plan.assign(plan_sha256="x"))
+    True
+    >>> plan_digest(plan) == plan_digest(plan.assign(tier="D"))
+    False
+    """
+    digest = hashlib.sha256()
+    for name in plan.columns:
+        if name == "plan_sha256":
+            continue
+        digest.update(f"\x1d{name}\x1d".encode())
+        digest.update("\x1e".join(_text(plan[name])).encode())
+    return digest.hexdigest()
+
+
 def _extra_count(expected: float, rng) -> int:
     """Randomised rounding: floor(expected), plus one with the remainder's probability
     (one uniform drawn for every stratum, so the stream does not depend on the counts)."""
@@ -287,8 +340,9 @@ def draw(
         entity_id, visit, tier, sector, key_sector, region, probability, inspector_1
         (the lead), inspector_2, inclusion_probability (the exact chance the entity is
         in the plan: its stratum's rate capped at 1, never 0 while the rate is
-        positive), then seed, period, creditrisk_version and inputs_sha256 (the same on
-        every row).
+        positive), then seed, period, creditrisk_version, inputs_sha256 and
+        plan_sha256 (the digest of the plan's own rows, :func:`plan_digest`), the same
+        on every row.
 
     Examples
     --------
@@ -323,6 +377,7 @@ def draw(
     plan["period"] = str(period)
     plan["creditrisk_version"] = __version__
     plan["inputs_sha256"] = inputs_digest(scores, register, policy, table, period, history)
+    plan["plan_sha256"] = plan_digest(plan)
     return plan
 
 
@@ -432,75 +487,102 @@ def verify(
     table: pd.DataFrame | None = None,
     history=None,
 ) -> bool:
-    """Re-draw ``plan`` from the inputs and its recorded seed; True when it matches.
-
-    Raises :class:`PlanMismatch` naming what differs: the inputs (their SHA-256), or
-    the first visit whose target or inspectors differ.
+    """Check ``plan`` against its own digest, re-draw it from the inputs and its seed,
+    and confirm every column it publishes.
 
     Parameters
     ----------
     plan : pandas.DataFrame
-        A plan of :func:`draw`, with its recorded seed, period, version and inputs'
-        SHA-256.
-    scores, register, policy, table, history
-        The inputs the plan was drawn from, as given to :func:`draw` (``table``:
-        by default :func:`frequency_table` for the plan's period).
+        The published plan (:func:`draw`'s columns).
+    scores : pandas.DataFrame
+        The scores it was drawn from.
+    register : InspectorRegister
+        The inspectors and their declared conflicts.
+    policy : Policy
+        The policy it was drawn under.
+    table : pandas.DataFrame, optional
+        The rates per stratum it used (default: :func:`frequency_table`).
+    history : EventTables or pandas.DataFrame, optional
+        The event tables (or inspections) it used.
 
     Returns
     -------
     bool
-        True (a mismatch raises).
+        True when the plan is exactly the draw of its inputs and seed.
 
     Raises
     ------
     PlanMismatch
-        The plan lacks its single seed, period, version or digest; the inputs differ;
-        or the re-drawn visits differ in number or in the first differing visit.
+        Naming what differs: a missing column, rows that do not match their digest
+        (edited), inputs other than the plan's (their SHA-256), or the first visit and
+        column whose value differs from the re-draw.
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> from creditrisk.policy import Policy
-    >>> from creditrisk.inspection import InspectorRegister
-    >>> scores = pd.DataFrame({"entity_id": [f"E{i:02d}" for i in range(40)],
-    ...     "tier": "D", "probability": 0.5, "key_sector": "none", "region": "r1"})
-    >>> register = InspectorRegister(pd.DataFrame({"inspector_id": ["I1", "I2", "I3"],
-    ...     "region": "r1", "speciality": "general"}))
-    >>> plan = draw(scores, register, Policy.load("national"), seed=1)
-    >>> verify(plan, scores, register, Policy.load("national"))
-    True
+    See the module's example; an edited tier is refused:
+
+    >>> import creditrisk as cr
+    >>> from creditrisk.inspection import load_sample_register
+    >>> m = cr.RiskModel.load(cr.sample_model_path()); t = cr.load_sample()
+    >>> X = cr.build_features(t, cr.spine(t, "2025-01-01"))
+    >>> scores = m.classify(X, top_k=0).join(X[["key_sector", "region"]])
+    >>> plan = draw(scores, load_sample_register(), m.policy_, seed=7)
+    >>> plan.loc[0, "tier"] = "D" if plan.loc[0, "tier"] != "D" else "A"
     >>> try:
-    ...     verify(plan.assign(inspector_1="I3"), scores, register, Policy.load("national"))
+    ...     verify(plan, scores, load_sample_register(), m.policy_)
     ... except PlanMismatch as err:
-    ...     print(str(err)[:16])
-    visit 1 differs:
+    ...     print(str(err)[:41])
+    the plan's rows do not match their digest
     """
-    for column in ("seed", "period", "inputs_sha256", "creditrisk_version"):
+    for column in ("seed", "period", "inputs_sha256", "creditrisk_version", "plan_sha256"):
         if column not in plan.columns or plan[column].nunique() > 1:
             raise PlanMismatch(f"the plan has no single {column!r}: not a creditrisk plan")
+    if not len(plan):
+        raise PlanMismatch("the plan has no visits: nothing to verify")
+    recorded = str(plan["plan_sha256"].iat[0])
+    edited = ""
+    if plan_digest(plan) != recorded:
+        edited = (
+            f"the plan's rows do not match their digest (plan_sha256 {recorded[:12]}...): the "
+            "file was changed after the draw"
+        )
     seed, period = int(plan["seed"].iat[0]), str(plan["period"].iat[0])
     if table is None:
         table = frequency_table(scores, policy, period)
     digest = inputs_digest(scores, register, policy, table, period, history)
     if digest != plan["inputs_sha256"].iat[0]:
         raise PlanMismatch(
-            f"the inputs differ from those the plan was drawn from (SHA-256 {digest[:12]}... "
+            (f"{edited}; " if edited else "")
+            + f"the inputs differ from those the plan was drawn from (SHA-256 {digest[:12]}... "
             f"against the plan's {str(plan['inputs_sha256'].iat[0])[:12]}...)"
         )
     again = draw(scores, register, policy, seed, period, table, history)
-    keys = ["entity_id", "visit", "inspector_1", "inspector_2"]
-    mine = plan[keys].astype(str).reset_index(drop=True)
-    theirs = again[keys].astype(str).reset_index(drop=True)
-    if len(mine) != len(theirs):
+    published = [c for c in plan.columns if c != "creditrisk_version"]
+    wanted = [c for c in again.columns if c != "creditrisk_version"]
+    prefix = f"{edited}: " if edited else ""
+    if sorted(published) != sorted(wanted):
+        extra = sorted(set(published) - set(wanted))
+        missing = sorted(set(wanted) - set(published))
         raise PlanMismatch(
-            f"the plan has {len(mine)} visits; the draw with seed {seed} gives {len(theirs)}: "
-            "the plan differs from what its inputs and seed give"
+            f"{prefix}the plan's columns differ from a draw's (extra {extra}, missing {missing})"
         )
-    differs = (mine != theirs).any(axis=1)
-    if differs.any():
-        i = int(np.flatnonzero(differs.to_numpy())[0])
+    if len(plan) != len(again):
         raise PlanMismatch(
-            f"visit {i} differs: the plan says {mine.iloc[i].to_dict()}, the draw with seed "
-            f"{seed} gives {theirs.iloc[i].to_dict()}"
+            f"{prefix}the plan has {len(plan)} visits; the draw with seed {seed} gives "
+            f"{len(again)}: the plan differs from what its inputs and seed give"
         )
+    mine = plan.reset_index(drop=True)
+    for column in wanted:
+        if column == "plan_sha256":
+            continue
+        ours, theirs = _text(mine[column]), _text(again[column])
+        if ours != theirs:
+            i = next(k for k, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+            raise PlanMismatch(
+                f"{prefix}visit {i} differs in {column} ({again['entity_id'].iat[i]}): the "
+                f"plan says {mine[column].iat[i]!r}, the draw with seed {seed} gives "
+                f"{again[column].iat[i]!r}"
+            )
+    if edited:
+        raise PlanMismatch(edited)
     return True

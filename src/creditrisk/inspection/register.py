@@ -90,6 +90,11 @@ class InspectorRegister:
         """``inspectors`` and (if present) ``inspector_conflicts`` from a directory,
         as parquet or CSV.
 
+        A file whose name nearly matches one of them (``inspector_conflict.csv``,
+        ``Inspector_Conflicts.parquet``, ``conflicts.csv``) is an error, never skipped:
+        a plan drawn without the declared conflicts would send inspectors to entities
+        they declared a conflict with.
+
         Parameters
         ----------
         path : str or path-like
@@ -99,12 +104,14 @@ class InspectorRegister:
         Returns
         -------
         InspectorRegister
-            The register, checked.
+            The inspectors and their conflicts (none when there is no conflicts file).
 
         Raises
         ------
         FileNotFoundError
-            The directory holds no ``inspectors`` file.
+            No inspectors file.
+        ValueError
+            A misnamed or unreadable file, or missing columns.
 
         Examples
         --------
@@ -118,16 +125,55 @@ class InspectorRegister:
         0
         """
         path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no inspector register directory at {path}")
         frames = {}
-        for name in ("inspectors", "inspector_conflicts"):
+        for name in _FILES:
             parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
-            if parquet.exists():
-                frames[name] = pd.read_parquet(parquet)
-            elif csv.exists():
-                frames[name] = pd.read_csv(csv, dtype=str)
+            try:
+                if parquet.exists():
+                    frames[name] = pd.read_parquet(parquet)
+                elif csv.exists():
+                    frames[name] = pd.read_csv(csv, dtype=str)
+            except Exception as exc:
+                file = parquet if parquet.exists() else csv
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ValueError(f"cannot read {file}: {first}") from None
+        misnamed = _misnamed(path, frames)
+        if misnamed:
+            raise ValueError("; ".join(misnamed))
         if "inspectors" not in frames:
             raise FileNotFoundError(f"no inspectors.parquet or inspectors.csv in {path}")
         return cls(frames["inspectors"], frames.get("inspector_conflicts"))
+
+
+_FILES = ("inspectors", "inspector_conflicts")
+
+
+def _misnamed(path: Path, found: dict) -> list[str]:
+    """Files that look meant as the inspector register's but are not named so."""
+    import difflib
+
+    from creditrisk.data.schema import TABLE_NAMES
+
+    def norm(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    out = []
+    for file in sorted(path.iterdir()):
+        stem = file.stem
+        if file.suffix.lower() not in (".parquet", ".csv") or stem in (*_FILES, *TABLE_NAMES):
+            continue
+        for name in _FILES:
+            if name in found:
+                continue
+            close = norm(stem) == norm(name) or difflib.get_close_matches(
+                stem.lower(), [name], n=1, cutoff=0.8
+            )
+            if close or (name == "inspector_conflicts" and "conflict" in stem.lower()):
+                out.append(f"{file} is not read: did you mean {name}{file.suffix}?")
+                break
+    return out
 
 
 def _sample_dir() -> Path:

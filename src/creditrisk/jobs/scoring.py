@@ -7,9 +7,11 @@ parquet file. Memory is bounded by the chunk, not by the register. Every feature
 only the entity's own events, so the rows equal those of scoring the register at once.
 
 The output appears complete or not at all: it is written under a temporary name and
-renamed at the end, so a job killed midway leaves nothing behind (and the old output,
-if any, untouched). Beside it, ``<name>.manifest.json`` records the model (version and
-hash), the data (file hashes), the as-of dates, row and tier counts and timings.
+committed with its manifest as one unit, so a job killed midway leaves the previous
+output and manifest untouched (and the next run removes what it left). Beside it,
+``<name>.manifest.json`` records the model (registry name, version, run, tracking store,
+a digest of its files and whether its signature was verified), the data (file hashes),
+the as-of dates, row and tier counts and timings.
 
 Examples
 --------
@@ -38,16 +40,34 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from creditrisk.data.schema import TABLE_NAMES, SchemaError
+from creditrisk.data import validation
+from creditrisk.data.paths import atomic_files, check_output
+from creditrisk.data.register import Register, extraction_date
+from creditrisk.data.schema import (
+    TABLE_NAMES,
+    TABLES,
+    Problem,
+    SchemaError,
+    as_dates,
+    offending_rows,
+)
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
-from creditrisk.data.tables import EventTables, atomic_file
+from creditrisk.data.tables import EventTables, file_problems, read_parquet
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
 from creditrisk.features import FeatureSpec
 from creditrisk.features.builder import build_features
 from creditrisk.features.declared import Declared
 from creditrisk.model.estimator import ModelError, RiskModel
+from creditrisk.model.integrity import files_digest
 
-__all__ = ["ChunkedRegister", "manifest_path", "resolve_model", "score_chunk", "score_register"]
+__all__ = [
+    "ChunkedRegister",
+    "manifest_path",
+    "merge_problems",
+    "resolve_model",
+    "score_chunk",
+    "score_register",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -56,10 +76,18 @@ class ChunkedRegister:
     """Event tables read one range of entity ids at a time.
 
     ``source`` is a directory of parquet files (each chunk is read with a row filter,
-    so memory follows the chunk), a directory of CSV files (read once: CSV cannot be
-    filtered) or an :class:`EventTables`. Chunks are ranges of the sorted entity ids of
-    ``enterprises``; the first and last ranges are open, so every event row belongs to
-    exactly one chunk, even one naming an unknown entity (which validation reports).
+    so memory follows the chunk), a directory holding CSV files (read once: CSV cannot
+    be filtered) or an :class:`EventTables`. Chunks are ranges of the sorted entity ids
+    of ``enterprises`` (compared as text, whatever the files' id type); the first and
+    last ranges are open and rows without an entity id belong to the first, so every
+    row belongs to exactly one chunk, even one naming an unknown entity or none (which
+    validation reports).
+
+    Validation does not depend on the chunks: :meth:`problems` finds in a chunk what
+    whole-register validation finds in the same rows (an optional column counts as
+    present when the register has it anywhere), :meth:`check_keys` checks keys that
+    are not per entity on the whole register, and :meth:`check_rows` that the chunks
+    read every row of every file.
 
     Parameters
     ----------
@@ -67,6 +95,9 @@ class ChunkedRegister:
         A directory of ``<table>.parquet`` or ``<table>.csv`` files, or the tables.
     chunk_size : int, default 250_000
         Entities per chunk (the last chunk may hold fewer).
+    register : Register, optional
+        The register mapping of a directory (its ``extracted_on``); default: the
+        tables' own, or the identity.
 
     Raises
     ------
@@ -74,6 +105,8 @@ class ChunkedRegister:
         ``chunk_size`` is below 1.
     FileNotFoundError
         ``source`` is a path but not a directory.
+    SchemaError
+        A directory whose files cannot be read, or misnamed.
 
     Examples
     --------
@@ -83,21 +116,40 @@ class ChunkedRegister:
     [6000, 4000]
     """
 
-    def __init__(self, source: str | os.PathLike | EventTables, chunk_size: int = 250_000):
+    def __init__(
+        self,
+        source: str | os.PathLike | EventTables,
+        chunk_size: int = 250_000,
+        register: Register | None = None,
+    ):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
         self.chunk_size = chunk_size
         self.root: Path | None = None
         self._tables: EventTables | None = None
+        self.files: dict[str, Path] = {}
+        self._schemas: dict[str, pa.Schema] = {}
         if isinstance(source, EventTables):
             self._tables = source
+            self.register = register or source.register
         else:
+            self.register = register or Register()
             self.root = Path(source)
             if not self.root.is_dir():
                 raise FileNotFoundError(f"no event-table directory at {self.root}")
-            if not all((self.root / f"{n}.parquet").exists() for n in TABLE_NAMES):
-                self._tables = EventTables.read(self.root)  # CSV (or an incomplete dir)
-        ids = self._column("enterprises", "entity_id").astype("str")
+            if not self._chunkable():  # CSV, a mapping, unreadable files: read whole
+                self._tables = EventTables.read(self.root, register=self.register)
+                self.files = dict(self._tables.files)
+        if self._tables is not None:
+            self.files = dict(self._tables.files)
+        self._required = self._present_required()
+        years = pd.to_numeric(self._column("annual_reports", "report_year"), errors="coerce")
+        #: what the whole register covers (see EventTables.part_of)
+        self.coverage = {"first_report_year": int(years.min())} if years.notna().any() else {}
+        if self._tables is not None and self._tables.coverage:  # itself a part of a register
+            self.coverage = dict(self._tables.coverage)
+        ids = self._column("enterprises", "entity_id")
+        ids = ids[ids.notna()].astype("str")
         self.entity_ids = np.sort(pd.unique(ids.to_numpy()))
         self.bounds = [
             (
@@ -109,6 +161,55 @@ class ChunkedRegister:
             for i in range(0, max(len(self.entity_ids), 1), chunk_size)
         ]
 
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """What is read: the directory and its files (for the output guard).
+
+        Returns
+        -------
+        tuple of pathlib.Path
+            The directory and every file read (empty for tables in memory not read
+            from files).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> ChunkedRegister(cr.load_sample()).sources[0].name
+        'sample'
+        """
+        if self._tables is not None:
+            return tuple(self._tables.sources)
+        return (self.root, *self.files.values())
+
+    def _chunkable(self) -> bool:
+        """A directory of our parquet files whose entity ids a row filter can read."""
+        import pyarrow.types as pt
+
+        if self.register.tables or file_problems(self.root, self.register):
+            return False
+        for name in TABLE_NAMES:
+            parquet, csv = self.root / f"{name}.parquet", self.root / f"{name}.csv"
+            if csv.exists():
+                return False
+            if not parquet.is_file():
+                if name == "enterprises":
+                    return False
+                continue
+            try:
+                schema = pq.read_schema(parquet)
+            except Exception:
+                return False
+            if "entity_id" not in schema.names:
+                return False
+            kind = schema.field("entity_id").type
+            if pt.is_dictionary(kind):
+                kind = kind.value_type
+            if not (pt.is_string(kind) or pt.is_large_string(kind) or pt.is_integer(kind)):
+                return False
+            self.files[name] = parquet
+            self._schemas[name] = schema
+        return True
+
     def __len__(self) -> int:
         return len(self.bounds)
 
@@ -117,16 +218,35 @@ class ChunkedRegister:
             yield self.chunk(low, high)
 
     def _columns(self, table: str, columns: list[str]) -> pd.DataFrame:
-        """Some columns of a whole table (only those are read from parquet)."""
+        """Some columns of a whole table (only those are read from parquet); a column
+        the table does not have comes back empty."""
         if self._tables is not None:
-            return getattr(self._tables, table)[columns]
-        return pq.read_table(self.root / f"{table}.parquet", columns=columns).to_pandas()
+            frame = getattr(self._tables, table)
+            present = [c for c in columns if c in frame.columns]
+            return frame[present].reindex(columns=columns)
+        if table not in self.files:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        present = [c for c in columns if c in self._schemas[table].names]
+        frame = read_parquet(self.files[table], table, columns=present)
+        return frame.reindex(columns=columns)
 
     def _column(self, table: str, column: str) -> pd.Series:
         return self._columns(table, [column])[column]
 
+    def _present_required(self) -> dict[str, list[str]]:
+        """Optional columns that may not be empty, which the register has somewhere."""
+        found: dict[str, list[str]] = {}
+        for name, schema in TABLES.items():
+            for col in schema.columns:
+                wanted = col.optional and not col.nullable
+                if wanted and self._column(name, col.name).notna().any():
+                    found.setdefault(name, []).append(col.name)
+        return found
+
     def chunk(self, low: str | None, high: str | None) -> EventTables:
         """The tables of entities with ``low <= entity_id < high`` (None: unbounded).
+
+        Rows without an entity id belong to the first chunk (``low`` None).
 
         Parameters
         ----------
@@ -141,6 +261,12 @@ class ChunkedRegister:
             The rows of every table whose ``entity_id`` is in the range (read from
             parquet with a row filter when the source is a parquet directory).
 
+        Raises
+        ------
+        SchemaError
+            The rows break the data model where it can be seen row by row (dtypes,
+            vocabularies): the problem names the table, column and rows.
+
         Examples
         --------
         >>> import creditrisk as cr
@@ -153,17 +279,82 @@ class ChunkedRegister:
             whole = self._tables
             frames = {name: _in_range(getattr(whole, name), low, high) for name in TABLE_NAMES}
             extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
-            return EventTables(**frames, extra=extra, register=whole.register)
-        filters = []
-        if low is not None:
-            filters.append(("entity_id", ">=", low))
-        if high is not None:
-            filters.append(("entity_id", "<", high))
-        frames = {
-            name: pq.read_table(self.root / f"{name}.parquet", filters=filters or None).to_pandas()
-            for name in TABLE_NAMES
-        }
-        return EventTables(**frames)
+            tables = EventTables(**frames, extra=extra, register=whole.register)
+            return tables._read_from(whole.sources, whole.files).part_of(self.coverage)
+        frames = {}
+        for name in TABLE_NAMES:
+            if name not in self.files:
+                continue
+            condition = _range_filter(self._schemas[name].field("entity_id").type, low, high)
+            frames[name] = read_parquet(self.files[name], name, filters=condition)
+        try:
+            tables = EventTables(**frames, register=self.register)
+        except SchemaError as err:
+            raise SchemaError(_named(err.problems, self.files)) from None
+        return tables._read_from(self.sources, self.files).part_of(self.coverage)
+
+    def problems(self, tables: EventTables) -> list[Problem]:
+        """What validation finds in one chunk, as it finds it in the whole register.
+
+        Parameters
+        ----------
+        tables : EventTables
+            One chunk (:meth:`chunk`).
+
+        Returns
+        -------
+        list of Problem
+            The data model's rules (:meth:`EventTables.validate`), and empty values in
+            an optional column the register has elsewhere, which a chunk alone would
+            take for an absent column.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> register = ChunkedRegister(cr.load_sample(), chunk_size=4_000)
+        >>> register.problems(register.chunk(None, None))
+        []
+        """
+        problems = validation.check(tables)
+        reported = {(p.table, p.column, p.rule) for p in problems}
+        for name, columns in self._required.items():
+            frame = getattr(tables, name)
+            for column in columns:
+                empty = frame[column].isna().to_numpy()
+                if empty.all() and empty.any() and (name, column, "required") not in reported:
+                    n, rows = offending_rows(frame, empty, name, [column])
+                    problems.append(Problem(name, column, "required", "values are empty", n, rows))
+        return _named(problems, self.files)
+
+    def all_problems(self, skip: int = -1) -> list[Problem]:
+        """Every chunk's problems (but chunk ``skip``'s), merged: validation of the whole.
+
+        Parameters
+        ----------
+        skip : int, default -1
+            A chunk already validated (its position in :attr:`bounds`).
+
+        Returns
+        -------
+        list of Problem
+            The problems, one per table, column, rule and detail, with the rows of all
+            chunks counted and the first five shown.
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> ChunkedRegister(cr.load_sample(), chunk_size=4_000).all_problems()
+        []
+        """
+        problems: list[Problem] = []
+        for i, (low, high) in enumerate(self.bounds):
+            if i == skip:
+                continue
+            try:
+                problems += self.problems(self.chunk(low, high))
+            except SchemaError as err:
+                problems += err.problems
+        return merge_problems(problems)
 
     def check_keys(self) -> None:
         """Refuse identifiers shared across chunks (penalty_id, license_id, ...).
@@ -184,7 +375,41 @@ class ChunkedRegister:
         problems = []
         for name, key in cross_entity_keys().items():
             frame = self._columns(name, [*key, "entity_id"])
+            if frame[key].isna().all(axis=None):
+                continue  # the register has no such key: ids are made per entity
             problems += duplicate_keys(frame, name, key)
+        if problems:
+            raise SchemaError(_named(problems, self.files))
+
+    def check_rows(self, rows: dict[str, int]) -> None:
+        """Refuse a read that lost rows: every file's rows must be in some chunk.
+
+        Parameters
+        ----------
+        rows : dict of str to int
+            Rows read per table, over all chunks.
+
+        Raises
+        ------
+        SchemaError
+            A table's chunks hold fewer rows than its file (corrupt statistics, say).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> ChunkedRegister(cr.load_sample()).check_rows({})  # tables in memory: nothing
+        """
+        if self._tables is not None:
+            return
+        problems = []
+        for name, file in self.files.items():
+            total = pq.ParquetFile(file).metadata.num_rows
+            if rows.get(name, 0) != total:
+                detail = (
+                    f"the chunks read {rows.get(name, 0):,} of the file's {total:,} rows: "
+                    "the file is inconsistent (corrupt statistics?)"
+                )
+                problems.append(Problem(name, "entity_id", "rows lost", detail, file=str(file)))
         if problems:
             raise SchemaError(problems)
 
@@ -197,6 +422,11 @@ class ChunkedRegister:
             ``(first, last)``: the earliest ``registered_on`` and the latest known date
             of any table, the span every chunk's as-of dates are checked against.
 
+        Raises
+        ------
+        ValueError
+            The register holds no dated record.
+
         Examples
         --------
         >>> import creditrisk as cr
@@ -206,14 +436,30 @@ class ChunkedRegister:
         """
         if self._tables is not None:
             return data_span(self._tables)
-        first = pd.Timestamp(pd.to_datetime(self._column("enterprises", "registered_on")).min())
-        last = max(
-            pd.Timestamp(value)
+
+        def dates(table: str, column: str) -> pd.Series:
+            try:
+                return as_dates(self._column(table, column))
+            except TypeError:  # not dates: the chunk's validation says so
+                return pd.Series([], dtype="datetime64[s]")
+
+        known = [
+            value
             for table, columns in KNOWN_DATE_COLUMNS.items()
             for column in columns
-            if pd.notna(value := pd.to_datetime(self._column(table, column)).max())
-        )
-        return first, last
+            if pd.notna(value := dates(table, column).max())
+        ]
+        if not known:
+            raise ValueError("the tables hold no dated record: there is no span to work in")
+        first = dates("enterprises", "registered_on").min()
+        if pd.isna(first):  # a register without registration dates: its first known record
+            first = min(
+                value
+                for table, columns in KNOWN_DATE_COLUMNS.items()
+                for column in columns
+                if pd.notna(value := dates(table, column).min())
+            ) - pd.Timedelta(days=1)
+        return pd.Timestamp(first), pd.Timestamp(max(known))
 
     def fingerprint(self) -> dict:
         """What was read: SHA-256 of each file, or the tables' content fingerprint.
@@ -243,13 +489,77 @@ class ChunkedRegister:
         return {"source": str(self.root), "fingerprint": combined.hexdigest(), "files": files}
 
 
+def _range_filter(kind, low: str | None, high: str | None):
+    """The row filter of one chunk: ids compared as text; no id: the first chunk."""
+    import pyarrow.compute as pc
+
+    ids = pc.field("entity_id")
+    if kind != pa.string():
+        ids = ids.cast(pa.string())
+    condition = None
+    if low is not None:
+        condition = ids >= low
+    if high is not None:
+        condition = ids < high if condition is None else condition & (ids < high)
+    if low is None and condition is not None:
+        condition = condition | pc.field("entity_id").is_null()
+    return condition
+
+
+def _named(problems: list[Problem], files: dict) -> list[Problem]:
+    for problem in problems:
+        if problem.file is None and problem.table in files:
+            problem.file = str(files[problem.table])
+    return problems
+
+
+def merge_problems(problems: list[Problem]) -> list[Problem]:
+    """One problem per table, column, rule and detail: rows counted, first five shown.
+
+    Chunks each report the rows they hold; merged, they read as the problems of the
+    whole register.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        Problems of several chunks.
+
+    Returns
+    -------
+    list of Problem
+        In the order each was first found.
+
+    Examples
+    --------
+    >>> a = Problem("penalties", "fine_amount", "non-negative", "values must be >= 0", 2)
+    >>> b = Problem("penalties", "fine_amount", "non-negative", "values must be >= 0", 3)
+    >>> merge_problems([a, b])[0].n_rows
+    5
+    """
+    merged: dict[tuple, Problem] = {}
+    for problem in problems:
+        key = (problem.table, problem.column, problem.rule, problem.detail)
+        if key not in merged:
+            merged[key] = dataclasses.replace(problem)
+            continue
+        into = merged[key]
+        into.n_rows += problem.n_rows
+        if problem.rows is not None:
+            rows = problem.rows if into.rows is None else pd.concat([into.rows, problem.rows])
+            into.rows = rows.head(5)
+    return list(merged.values())
+
+
 def _in_range(frame: pd.DataFrame, low: str | None, high: str | None) -> pd.DataFrame:
     ids = frame["entity_id"].astype("str")
+    missing = ids.isna().to_numpy()
     keep = np.ones(len(frame), dtype=bool)
     if low is not None:
-        keep &= (ids >= low).to_numpy()
+        keep &= (ids >= low).fillna(False).to_numpy(dtype=bool)
     if high is not None:
-        keep &= (ids < high).to_numpy()
+        keep &= (ids < high).fillna(False).to_numpy(dtype=bool)
+    if low is None:
+        keep |= missing
     return frame[keep].reset_index(drop=True)
 
 
@@ -409,6 +719,7 @@ def score_register(
     top_k: int | None = None,
     validate: bool = True,
     progress: Progress | None = None,
+    extracted_on=None,
 ) -> dict:
     """Score a register chunk by chunk into one parquet file; return its manifest.
 
@@ -418,6 +729,13 @@ def score_register(
     :func:`creditrisk.jobs.tracking.load_model` and pass the model.
     ``progress(done, total)`` is called with entities done after every chunk; an
     exception raised anywhere (the callback included) leaves no output behind.
+
+    The scores and their manifest are committed as one unit: both or neither, the
+    previous pair untouched until then (:func:`creditrisk.data.paths.atomic_files`);
+    what a killed run left behind is cleaned up first. ``out`` may not be, contain or
+    lie inside an input (:func:`creditrisk.data.paths.check_output`). Validation does
+    not depend on the chunk size: a register refused whole is refused in chunks,
+    with the same problems (:class:`ChunkedRegister`).
 
     Rows are ordered by entity_id, then as_of, whatever the chunk size.
 
@@ -444,6 +762,10 @@ def score_register(
     progress : callable, optional
         ``progress(done, total)``, called after every chunk with entities done and
         entities in the register.
+    extracted_on : date-like, optional
+        The register's extraction date: a date after it is an error (default: the
+        register mapping's; without one, a year past today, see
+        :mod:`creditrisk.data.validation`).
 
     Returns
     -------
@@ -461,6 +783,9 @@ def score_register(
         With ``validate``, data that break the data model.
     ValueError
         ``chunk_size`` below 1, or an as-of date outside the data.
+    creditrisk.data.paths.OutputError
+        ``out`` (or its manifest) is an input, inside one, a directory, or cannot be
+        written.
     FileNotFoundError
         ``data`` is a path but not a directory.
 
@@ -478,26 +803,43 @@ def score_register(
     """
     started = time.perf_counter()
     timings = dict.fromkeys(("read", "features_and_scores", "write"), 0.0)
-    model, model_info = resolve_model(model)
-    register = ChunkedRegister(data, chunk_size)
-    dates = as_of_list(as_of)
-    span = register.span()
-    check_dates(dates, *span)
-    if validate:
-        register.check_keys()  # the rest of the rules hold within an entity's chunk
-    data_info = register.fingerprint()
     out = Path(out)
     manifest_file = manifest_path(out)
+    model, model_info = resolve_model(model)
+    inputs = [data if not isinstance(data, EventTables) else data.sources]
+    inputs += [model_info["source"]] if Path(str(model_info["source"])).exists() else []
+    for target in (out, manifest_file):
+        check_output(target, inputs)  # before any work: never after it
+    register = ChunkedRegister(
+        data, chunk_size, None if extracted_on is None else _with_extraction(data, extracted_on)
+    )
+    dates = as_of_list(as_of)
+    _check_whole(register, dates, validate)
+    data_info = register.fingerprint()
     total, done, rows, table_rows = len(register.entity_ids), 0, 0, dict.fromkeys(TABLE_NAMES, 0)
     tiers: dict[str, int] = {}
     score_tiers: dict[str, int] = {}
     overridden = 0
-    with atomic_file(out) as tmp:
+    span = register.span()
+    with atomic_files(out, manifest_file, inputs=[*inputs, *register.sources]) as (
+        tmp,
+        tmp_manifest,
+    ):
         writer = None
         try:
-            for low, high in register.bounds:
+            for i, (low, high) in enumerate(register.bounds):
                 tick = time.perf_counter()
-                tables = register.chunk(low, high)
+                try:
+                    tables = register.chunk(low, high)
+                    if validate and (found := register.problems(tables)):
+                        raise SchemaError(found)
+                except SchemaError as err:
+                    if not validate:
+                        raise
+                    # the whole register's problems, not this chunk's: chunk-independent
+                    raise SchemaError(
+                        merge_problems(err.problems + register.all_problems(i))
+                    ) from None
                 timings["read"] += time.perf_counter() - tick
                 tick = time.perf_counter()
                 frame = score_chunk(
@@ -507,13 +849,13 @@ def score_register(
                     span=span,
                     features=features,
                     top_k=top_k,
-                    validate=validate,
+                    validate=False,
                 )
                 timings["features_and_scores"] += time.perf_counter() - tick
                 tick = time.perf_counter()
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
+                    writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
                 writer.write_table(table.cast(writer.schema))
                 timings["write"] += time.perf_counter() - tick
                 for name, frame_t in tables:
@@ -525,32 +867,72 @@ def score_register(
                 done += len(tables.enterprises)
                 if progress is not None:
                     progress(done, total)
+            register.check_rows(table_rows)
         finally:
             if writer is not None:
                 writer.close()
         output_sha = _file_sha256(tmp)
-        manifest_file.unlink(missing_ok=True)  # never a manifest of another output
-    from creditrisk._version import __version__
+        from creditrisk._version import __version__
 
-    manifest = {
-        "creditrisk_version": __version__,
-        "output": {"path": str(out), "sha256": output_sha, "rows": rows},
-        "as_of": [str(d.date()) for d in dates],
-        "model": model_info,
-        "data": data_info | {"rows": table_rows, "span": [str(d.date()) for d in span]},
-        "entities": {"in_register": total, "scored": int(rows // max(len(dates), 1))},
-        "rows": rows,
-        "tiers": tiers,
-        "score_tiers": score_tiers,
-        "overridden": overridden,
-        "chunk_size": chunk_size,
-        "chunks": len(register),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()}
-        | {"total": round(time.perf_counter() - started, 3)},
-    }
-    with atomic_file(manifest_file) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        manifest = {
+            "creditrisk_version": __version__,
+            "output": {"path": str(out), "sha256": output_sha, "rows": rows},
+            "as_of": [str(d.date()) for d in dates],
+            "model": model_info,
+            "data": data_info
+            | {
+                "rows": table_rows,
+                "span": [str(d.date()) for d in span],
+                "extracted_on": _extraction_text(register.register),
+            },
+            "entities": {"in_register": total, "scored": int(rows // max(len(dates), 1))},
+            "rows": rows,
+            "tiers": tiers,
+            "score_tiers": score_tiers,
+            "overridden": overridden,
+            "chunk_size": chunk_size,
+            "chunks": len(register),
+            "timings_s": {k: round(v, 3) for k, v in timings.items()}
+            | {"total": round(time.perf_counter() - started, 3)},
+        }
+        tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
+
+
+def _with_extraction(data, extracted_on) -> Register:
+    """The register mapping of ``data`` with its extraction date set."""
+    base = data.register if isinstance(data, EventTables) else Register()
+    return dataclasses.replace(base, extracted_on=extraction_date(extracted_on))
+
+
+def _extraction_text(register: Register) -> str | None:
+    given = register.extracted_on
+    return None if given is None else str(given.date())
+
+
+def _check_whole(register: ChunkedRegister, dates, validate: bool) -> None:
+    """What only the whole register shows: keys across chunks, the span of its dates.
+
+    When anything is wrong, every chunk is validated too, so the error is the one
+    whole-register validation gives, whatever the chunk size.
+    """
+    problems: list[Problem] = []
+    date_error: ValueError | None = None
+    if validate:
+        try:
+            register.check_keys()
+        except SchemaError as err:
+            problems += err.problems
+    try:
+        check_dates(dates, *register.span())
+    except ValueError as exc:
+        date_error = exc
+    if validate and (problems or date_error is not None):
+        problems = merge_problems(problems + register.all_problems())
+    if problems:
+        raise SchemaError(problems)
+    if date_error is not None:
+        raise date_error
 
 
 def _add_counts(counts: dict[str, int], column: pd.Series) -> None:
@@ -559,12 +941,13 @@ def _add_counts(counts: dict[str, int], column: pd.Series) -> None:
 
 
 def resolve_model(model) -> tuple[RiskModel, dict]:
-    """A RiskModel and what identifies it (source, registry version, model hash).
+    """A RiskModel and what identifies it (source, registry version, model digest).
 
     Batch scoring knows nothing of the MLflow registry: a ``models:/`` or ``runs:/``
     URI is resolved by :func:`creditrisk.jobs.tracking.load_model` (or
     :func:`~creditrisk.jobs.tracking.resolve_model`, which also takes directories), and
-    the model it returns remembers its source and version in ``origin_``.
+    the model it returns remembers its source, registry name, version, run and store in
+    ``origin_``.
 
     Parameters
     ----------
@@ -576,8 +959,12 @@ def resolve_model(model) -> tuple[RiskModel, dict]:
     model : RiskModel
         The model, loaded if a directory was given.
     info : dict
-        ``source``, ``version`` (the registry version, or None), ``model_sha256``,
-        ``training_fingerprint``, ``trees`` and ``policy``.
+        ``source``, ``registered_model``, ``version`` and ``run_id`` (None unless the
+        model came from MLflow), ``tracking_uri``, ``model_sha256`` (one SHA-256 over
+        model.txt and metadata.json, see
+        :func:`creditrisk.model.integrity.files_digest`), ``signature`` (whether it
+        was verified, see :mod:`creditrisk.model.signing`), ``training_fingerprint``,
+        ``trees`` and ``policy``.
 
     Raises
     ------
@@ -588,8 +975,8 @@ def resolve_model(model) -> tuple[RiskModel, dict]:
     --------
     >>> import creditrisk as cr
     >>> model, info = resolve_model(cr.sample_model_path())
-    >>> info["policy"], len(info["model_sha256"])
-    ('national', 64)
+    >>> info["policy"], len(info["model_sha256"]), info["signature"]["verified"]
+    ('national', 64, False)
     """
     if isinstance(model, RiskModel):
         model._check_fitted()
@@ -600,11 +987,24 @@ def resolve_model(model) -> tuple[RiskModel, dict]:
         )
     else:
         model = RiskModel.load(Path(model))
-    origin = getattr(model, "origin_", None) or {"source": "RiskModel in memory", "version": None}
-    info = dict(origin)
-    _, meta = model._parts()
-    info |= {
-        "model_sha256": meta["files"]["model.txt"],
+    origin = dict(getattr(model, "origin_", None) or {"source": "RiskModel in memory"})
+    digest = origin.pop("sha256", None)
+    if digest is None:  # in memory: the digest of the files save would write
+        files = model._file_bytes()
+        digest = files_digest({name: hashlib.sha256(b).hexdigest() for name, b in files.items()})
+    signature = origin.pop("signature", None) or {
+        "verified": False,
+        "reason": "a model in memory, not loaded from a directory",
+    }
+    info = {
+        "source": origin.pop("source", "RiskModel in memory"),
+        "registered_model": origin.pop("registered_model", None),
+        "version": origin.pop("version", None),
+        "run_id": origin.pop("run_id", None),
+        "tracking_uri": origin.pop("tracking_uri", None),
+        **origin,
+        "model_sha256": digest,
+        "signature": signature,
         "training_fingerprint": model.training_["fingerprint"],
         "trees": model.n_trees_,
         "policy": model.policy_.name,

@@ -51,6 +51,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -58,9 +59,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from creditrisk.data.paths import (
+    MARKER,
+    OutputError,
+    check_output,
+    commit,
+    mark_directory,
+    partial_path,
+    recover,
+)
+from creditrisk.data.register import Register
 from creditrisk.data.schema import TABLE_NAMES, TABLES, SchemaError, empty_table
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates
-from creditrisk.data.tables import EventTables, atomic_file
+from creditrisk.data.tables import EventTables
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
 from creditrisk.jobs.scoring import manifest_path, resolve_model, score_chunk
 from creditrisk.model.estimator import RiskModel
@@ -237,6 +248,16 @@ def _span(frames: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(first).normalize(), max(lasts).normalize()
 
 
+def _coverage(frames: dict, source) -> dict:
+    """What the whole register covers, for every bucket (see EventTables.part_of)."""
+    from pyspark.sql import functions as F
+
+    if isinstance(source, EventTables) and source.coverage:
+        return dict(source.coverage)
+    first = frames["annual_reports"].agg(F.min("report_year")).first()[0]
+    return {} if first is None else {"first_report_year": int(first)}
+
+
 def _check_keys(frames: dict) -> None:
     """Identifiers that are not per entity must be unique across buckets too."""
     from pyspark.sql import functions as F
@@ -278,7 +299,9 @@ def _tagged(frames: dict, buckets: int):
     return tagged.withColumn(_BUCKET, F.pmod(F.xxhash64("entity_id"), F.lit(buckets)))
 
 
-def _tables_of(group: pd.DataFrame) -> EventTables:
+def _tables_of(
+    group: pd.DataFrame, register: Register | None = None, coverage: dict | None = None
+) -> EventTables:
     """One bucket's rows back into EventTables (coerced to the data model's dtypes)."""
     frames = {}
     for name in TABLE_NAMES:
@@ -288,7 +311,7 @@ def _tables_of(group: pd.DataFrame) -> EventTables:
             if column.name != "entity_id":
                 columns[column.name] = rows[f"{name}{_SEP}{column.name}"]
         frames[name] = pd.DataFrame(columns).reset_index(drop=True)
-    return EventTables(**frames)
+    return EventTables(**frames, register=register or Register()).part_of(coverage or {})
 
 
 def score(
@@ -303,6 +326,7 @@ def score(
     top_k: int | None = None,
     validate: bool = True,
     sort: bool = True,
+    extracted_on=None,
 ):
     """Score a register on Spark; the rows equal the pandas engine's.
 
@@ -311,8 +335,13 @@ def score(
     ``model``: a :class:`RiskModel` or a model directory; an MLflow ``models:/`` URI is
     refused, as this job knows nothing of the registry: resolve it with
     :func:`creditrisk.jobs.tracking.load_model` and pass the model.
-    With ``out``, the rows are written as parquet under a temporary name, renamed into
-    place when complete (with a ``.manifest.json`` beside it) and read back. ``sort``
+    With ``out``, the rows are written as parquet under a temporary name and, when
+    complete, committed with their ``.manifest.json`` as one unit (both or neither), then
+    read back. ``out`` may not be, contain or lie inside an input, and an existing
+    ``out`` is replaced only when creditrisk wrote it (it carries the
+    :data:`~creditrisk.data.paths.MARKER` file) or is empty: never another directory
+    (:func:`creditrisk.data.paths.check_output`). What a killed job left beside ``out``
+    is removed by the next. ``sort``
     orders rows by entity_id and as_of, as the pandas engine does. Invalid data raises
     :class:`SparkJobError` with the worker's message when writing; without ``out`` the
     rows are computed lazily and such errors surface when they are.
@@ -343,6 +372,9 @@ def score(
         tables on its worker.
     sort : bool, default True
         Order the rows by entity_id and as_of.
+    extracted_on : date-like, optional
+        The register's extraction date: a date after it is an error (default: a year
+        past today, see :mod:`creditrisk.data.validation`).
 
     Returns
     -------
@@ -360,6 +392,9 @@ def score(
         ``model`` is a registry URI, or a directory that is not a model.
     ValueError
         An as-of date outside the data, or a table lacking columns.
+    creditrisk.data.paths.OutputError
+        ``out`` is an input, inside or around one, or a directory creditrisk did not
+        write.
 
     Examples
     --------
@@ -378,12 +413,24 @@ def score(
     model, model_info = resolve_model(model)
     model_text, meta = model._parts()
     dates = as_of_list(as_of)
+    register = Register(extracted_on=extracted_on)
+    if out is not None:
+        out = str(out).rstrip("/")
+        sources = tables_or_paths.values() if isinstance(tables_or_paths, dict) else []
+        inputs = [tables_or_paths, *sources, model_info["source"]]
+        check_output(out, inputs, kind="dir")
+        if _local(out):
+            check_output(manifest_path(_path(out)), inputs)
+            recover(_path(out), manifest_path(_path(out)))
+        else:
+            _refuse_foreign(spark, out)
     frames = _read_tables(spark, tables_or_paths)
     span = _span(frames)
     check_dates(dates, *span)
     if validate:
         _check_keys(frames)  # the rest of the rules hold within an entity's bucket
     entities = frames["enterprises"].count()
+    coverage = _coverage(frames, tables_or_paths)
     if buckets is None:
         parallelism = spark.sparkContext.defaultParallelism
         buckets = max(2 * parallelism, -(-entities // 50_000))
@@ -393,7 +440,7 @@ def score(
     def score_bucket(group: pd.DataFrame) -> pd.DataFrame:
         if digest not in _MODELS:
             _MODELS[digest] = RiskModel._from_parts(model_text, meta)
-        tables = _tables_of(group)
+        tables = _tables_of(group, register, coverage)
         rows = score_chunk(
             tables,
             _MODELS[digest],
@@ -413,52 +460,78 @@ def score(
         result = result.orderBy("entity_id", "as_of")
     if out is None:
         return result
-    out = str(out).rstrip("/")
-    staging = f"{out}._staging-{uuid.uuid4().hex}"
+    local = _local(out)
+    staging = str(partial_path(_path(out))) if local else f"{out}._staging-{uuid.uuid4().hex}"
+    manifest_tmp = partial_path(manifest_path(_path(out))) if local else None
     try:
-        result.write.parquet(staging)
-        _replace(spark, staging, out)
-    except Exception as exc:  # a worker's error arrives as a PythonException
-        error = _worker_error(exc)
-        if error is None:
-            raise
-        raise error from None
+        try:
+            result.write.parquet(staging)
+        except Exception as exc:  # a worker's error arrives as a PythonException
+            error = _worker_error(exc)
+            if error is None:
+                raise
+            raise error from None
+        _mark(spark, staging)
+        written = spark.read.parquet(staging)
+        pairs = written.groupBy("tier", "score_tier").count().toPandas()  # one pass
+        counts = {
+            "tiers": {str(k): int(v) for k, v in pairs.groupby("tier")["count"].sum().items()},
+            "score_tiers": {
+                str(k): int(v) for k, v in pairs.groupby("score_tier")["count"].sum().items()
+            },
+        }
+        rows = sum(counts["tiers"].values())
+        from creditrisk._version import __version__
+
+        manifest = {
+            "creditrisk_version": __version__,
+            "engine": "spark",
+            "spark_master": spark.sparkContext.master,
+            "output": {"path": out, "rows": rows},
+            "as_of": [str(d.date()) for d in dates],
+            "model": model_info,
+            "data": {
+                "source": repr(tables_or_paths)
+                if isinstance(tables_or_paths, EventTables)
+                else str(tables_or_paths),
+                "span": [str(d.date()) for d in span],
+                "extracted_on": None if extracted_on is None else str(register.extracted_on.date()),
+            },
+            "entities": {"in_register": int(entities)},
+            "rows": rows,
+            **counts,
+            "buckets": buckets,
+            "timings_s": {"total": round(time.perf_counter() - started, 3)},
+        }
+        if local:  # scores and manifest: both or neither
+            manifest_tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            commit([(staging, _path(out)), (manifest_tmp, manifest_path(_path(out)))])
+        else:
+            _replace(spark, staging, out)
     finally:
         _delete(spark, staging)
-    written = spark.read.parquet(out)
-    pairs = written.groupBy("tier", "score_tier").count().toPandas()  # one pass
-    counts = {
-        "tiers": {str(k): int(v) for k, v in pairs.groupby("tier")["count"].sum().items()},
-        "score_tiers": {
-            str(k): int(v) for k, v in pairs.groupby("score_tier")["count"].sum().items()
-        },
-    }
-    rows = sum(counts["tiers"].values())
-    from creditrisk._version import __version__
+        if manifest_tmp is not None:
+            manifest_tmp.unlink(missing_ok=True)
+    return spark.read.parquet(out)
 
-    manifest = {
-        "creditrisk_version": __version__,
-        "engine": "spark",
-        "spark_master": spark.sparkContext.master,
-        "output": {"path": out, "rows": rows},
-        "as_of": [str(d.date()) for d in dates],
-        "model": model_info,
-        "data": {
-            "source": repr(tables_or_paths)
-            if isinstance(tables_or_paths, EventTables)
-            else str(tables_or_paths),
-            "span": [str(d.date()) for d in span],
-        },
-        "entities": {"in_register": int(entities)},
-        "rows": rows,
-        **counts,
-        "buckets": buckets,
-        "timings_s": {"total": round(time.perf_counter() - started, 3)},
-    }
-    if "://" not in out or out.startswith("file://"):
-        with atomic_file(manifest_path(out.removeprefix("file://"))) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return written
+
+def _local(out: str) -> bool:
+    return "://" not in out or out.startswith("file://")
+
+
+def _path(out: str) -> Path:
+    return Path(out.removeprefix("file://"))
+
+
+def _mark(spark, directory: str) -> None:
+    """The marker that says creditrisk wrote this output (see creditrisk.data.paths)."""
+    if _local(directory):
+        mark_directory(_path(directory))
+        return
+    fs, target = _filesystem(spark, f"{directory}/{MARKER}")
+    stream = fs.create(target, True)
+    stream.write(bytearray(b'{"written_by": "creditrisk"}\n'))
+    stream.close()
 
 
 def _filesystem(spark, path: str):
@@ -472,13 +545,29 @@ def _replace(spark, staging: str, out: str) -> None:
     """Move a finished output into place (Hadoop rename: local, HDFS, S3A...)."""
     fs, target = _filesystem(spark, out)
     _, source = _filesystem(spark, staging)
+    _refuse_foreign(spark, out)
     if fs.exists(target):
         fs.delete(target, True)
     if not fs.rename(source, target):
         raise OSError(f"could not rename {staging} to {out}")
 
 
+def _refuse_foreign(spark, out: str) -> None:
+    """An output elsewhere (HDFS, S3...) is replaced only when creditrisk wrote it."""
+    fs, target = _filesystem(spark, out)
+    if fs.exists(target):
+        _, marker = _filesystem(spark, f"{out}/{MARKER}")
+        if not fs.exists(marker):
+            raise OutputError(
+                f"refusing to replace {out}: it is not an output of creditrisk ({MARKER}); "
+                "remove it yourself or choose another output"
+            )
+
+
 def _delete(spark, path: str) -> None:
+    if _local(path):
+        shutil.rmtree(_path(path), ignore_errors=True)
+        return
     fs, target = _filesystem(spark, path)
     if fs.exists(target):
         fs.delete(target, True)

@@ -52,6 +52,7 @@ __all__ = [
     "ScoringModel",
     "TrainConfig",
     "TrainingRun",
+    "check_store",
     "load_model",
     "model_signature",
     "resolve_model",
@@ -368,17 +369,105 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return chosen
 
 
+def check_store(uri: str, create: bool = True) -> None:
+    """Refuse a tracking store MLflow could not use, at once and in words.
+
+    MLflow retries a SQLite store it cannot open for minutes before it fails with a
+    traceback; this check says what is wrong first: a directory that cannot be created
+    or written, a file that is not a SQLite database. Other stores (a server) are left
+    to MLflow.
+
+    Parameters
+    ----------
+    uri : str
+        The tracking URI.
+    create : bool, default True
+        Whether the store may be created (training); when False (loading a model), a
+        SQLite file that does not exist is an error too.
+
+    Raises
+    ------
+    ModelError
+        Naming the store and what is wrong with it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_store(f"sqlite:///{d}/mlflow.db")          # a new store: fine
+    ...     try:
+    ...         check_store(f"sqlite:///{d}/other.db", create=False)
+    ...     except ModelError as err:
+    ...         print(str(err)[:22])
+    no MLflow store at ...
+    """
+    import sqlite3
+
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if str(path) in (":memory:", ""):
+        return
+    if path.exists():
+        if not path.is_file():
+            raise ModelError(f"the MLflow store {path} is not a file")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True)) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as exc:
+            raise ModelError(f"cannot use the MLflow store {path}: {exc}") from None
+        return
+    if not create:
+        raise ModelError(f"no MLflow store at {path} (from {uri})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the MLflow store {path}: {exc.strerror or exc} in {path.parent}"
+        ) from None
+
+
 @contextmanager
-def _tracking(uri: str):
+def _store_lock(uri: str):
+    """One process at a time creates a new SQLite store's tables (MLflow does not lock:
+    two first trainings at once fail with "table experiments already exists")."""
+    directory = (
+        Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else None
+    )
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        fcntl = None
+    if directory is None or fcntl is None or not directory.is_dir():
+        yield
+        return
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
+
+
+@contextmanager
+def _tracking(uri: str, create: bool = True):
     """Point MLflow's fluent API at ``uri`` for the block, then restore what was set
     (MLflow's own global and the user's ``MLFLOW_TRACKING_URI``)."""
     import mlflow
     from mlflow.tracking._tracking_service import utils
 
+    check_store(uri, create)
     previous, had = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     try:
-        yield mlflow.MlflowClient(uri)
+        with _store_lock(uri):  # the stores' tables are created here, once
+            client = mlflow.MlflowClient(uri)
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+        yield client
     finally:
         mlflow.set_tracking_uri(previous)
         if had is not None:
@@ -530,6 +619,14 @@ def train(
                 mlflow.log_metric(f"champion_{config.metric}", comparison["champion"])
             if promoted:
                 client.set_registered_model_alias(config.registered_model, CHAMPION, version)
+            # the model scores as what it is: registered name, version, run and store
+            model.origin_ = {
+                "source": f"models:/{config.registered_model}/{version}",
+                "registered_model": config.registered_model,
+                "version": str(version),
+                "run_id": run.info.run_id,
+                "tracking_uri": _without_password(uri),
+            }
             client.set_model_version_tag(
                 config.registered_model,
                 str(version),
@@ -701,16 +798,20 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     Returns
     -------
     model : RiskModel
-        The model; its ``origin_`` records the URI, version and store.
+        The model; its ``origin_`` records the URI, registered name, version, run and
+        store, with the digest of its files and its signature check (see
+        :meth:`RiskModel.load`).
     info : dict
-        A copy of ``origin_``: ``source``, ``version`` (None for a ``runs:/`` URI)
-        and ``tracking_uri``.
+        A copy of ``origin_``: ``source``, ``registered_model`` and ``version`` (None
+        for a ``runs:/`` URI), ``run_id``, ``tracking_uri`` (without a password),
+        ``sha256`` and ``signature``.
 
     Raises
     ------
     ModelError
-        MLflow cannot find or download ``uri``, it is not a creditrisk pyfunc, or
-        the model directory inside it is not a valid model.
+        MLflow cannot find or download ``uri``, it is not a creditrisk pyfunc, its
+        MLmodel points outside its artifacts, or the model directory inside it is not
+        a valid model (or not signed by the configured key).
 
     Examples
     --------
@@ -735,26 +836,56 @@ def load_model(uri: str, tracking_uri: str | None = None) -> tuple[RiskModel, di
     from mlflow.models import Model
 
     uri_used = resolve_tracking_uri(tracking_uri)
-    version = None
-    with _tracking(uri_used) as client, tempfile.TemporaryDirectory() as tmp:
+    name = version = run_id = None
+    with _tracking(uri_used, create=False) as client, tempfile.TemporaryDirectory() as tmp:
         try:
             if uri.startswith("models:/"):
                 name, _, ref = uri.removeprefix("models:/").partition("@")
                 if ref:
-                    version = str(client.get_model_version_by_alias(name, ref).version)
+                    found = client.get_model_version_by_alias(name, ref)
                 else:
-                    name, _, version = name.partition("/")
+                    name, _, number = name.partition("/")
+                    found = client.get_model_version(name, number)
+                version, run_id = str(found.version), found.run_id
+            elif uri.startswith("runs:/"):
+                run_id = uri.removeprefix("runs:/").split("/", 1)[0]
             with _quiet_downloads():
                 local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=tmp))
+            flavors = Model.load(str(local)).flavors
         except MlflowException as exc:
             raise ModelError(f"cannot load {uri} from {uri_used}: {exc.message}") from None
-        flavors = Model.load(str(local)).flavors
+        except (OSError, ValueError, TypeError, KeyError) as exc:  # a broken MLmodel file
+            raise ModelError(f"{uri} is not a readable MLflow model: {exc}") from None
         data = flavors.get("python_function", {}).get("data")
         if data is None:
             raise ModelError(f"{uri} is not a creditrisk pyfunc model (no data directory)")
-        model = RiskModel.load(local / data)  # read whole into memory: tmp may go
-    model.origin_ = {"source": uri, "version": version, "tracking_uri": uri_used}
+        folder = (local / data).resolve()
+        if not folder.is_relative_to(local.resolve()):
+            raise ModelError(
+                f"{uri}: its MLmodel points outside the model's artifacts ({data!r}); refusing"
+            )
+        model = RiskModel.load(folder)  # read whole into memory: tmp may go
+    model.origin_ = model.origin_ | {
+        "source": uri,
+        "registered_model": name,
+        "version": version,
+        "run_id": run_id,
+        "tracking_uri": _without_password(uri_used),
+    }
     return model, dict(model.origin_)
+
+
+def _without_password(uri: str) -> str:
+    """A tracking URI as it may be recorded: any password in it replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def resolve_model(source, tracking_uri: str | None = None) -> RiskModel:

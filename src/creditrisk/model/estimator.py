@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +49,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from creditrisk.data.tables import staging_dir
+from creditrisk.data.paths import check_output, commit, staging_dir
 from creditrisk.features import CATALOGUE
 from creditrisk.features.declared import Declared
 from creditrisk.features.labels import horizon_days
+from creditrisk.model import integrity, signing
 from creditrisk.model.contributions import TreeContributions, top_reasons
 from creditrisk.model.folds import PlanError, rolling_folds
 from creditrisk.model.nuisance import fit_effects
@@ -1207,50 +1207,82 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_parts(cls, model_text: str, meta: dict) -> RiskModel:
-        """A model from its text and metadata (see :meth:`_parts`), e.g. on a Spark worker."""
+        """A model from its text and metadata (see :meth:`_parts`), e.g. on a Spark worker.
+
+        The text is checked against itself and the metadata first
+        (:func:`creditrisk.model.integrity.check_model_text`), so a malformed model is a
+        :class:`ModelError`, never a crash of LightGBM.
+        """
+        if not isinstance(meta, dict):
+            raise ModelError("metadata.json must hold a JSON object")
+        missing = [key for key in integrity.REQUIRED_KEYS if key not in meta]
+        if missing:
+            raise ModelError(f"metadata.json lacks keys a model needs: {', '.join(missing)}")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(
                 f"model format {meta.get('format_version')}: this creditrisk reads format "
                 f"{FORMAT_VERSION}"
             )
-        if meta["files"]["model.txt"] != _sha256(model_text.encode()):
+        files = meta["files"]
+        if not isinstance(files, dict) or files.get("model.txt") != _sha256(model_text.encode()):
             raise ModelError("model.txt does not match the SHA-256 in metadata.json")
-        params = {k: v for k, v in meta["params"].items() if k in cls._get_param_names()}
-        policy = Policy.from_dict(meta["policy"])
-        model = cls(**(params | {"policy": policy}))
-        model.policy_ = policy
-        model.booster_ = lgb.Booster(model_str=model_text)
-        model.n_trees_ = model.booster_.num_trees()
-        model.feature_names_in_ = np.array(meta["features"], dtype=object)
-        model.n_features_in_ = len(model.feature_names_in_)
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
-        model.declared_ = {d["name"]: d for d in meta.get("declared", [])}
-        model.inapplicable_overrides_ = list(meta.get("inapplicable_overrides", []))
-        model.classes_ = np.array([0, 1])
-        model.calibration_ = meta["calibration"]
-        model.cutoffs_ = tuple(meta["cutoffs"])
-        model.training_ = meta["training"]
-        model.slices_ = meta["slices"]
-        model.validation_ = meta["validation"]
-        model.context_ = meta.get("context", {"decision": "none"})
-        model.nuisance_ = meta.get("nuisance")
+        try:
+            text = integrity.check_model_text(model_text, meta)
+            params = {k: v for k, v in meta["params"].items() if k in cls._get_param_names()}
+            policy = Policy.from_dict(meta["policy"])
+            model = cls(**(params | {"policy": policy}))
+            model.policy_ = policy
+            model.booster_ = lgb.Booster(model_str=text)
+            model.n_trees_ = model.booster_.num_trees()
+            model.feature_names_in_ = np.array(meta["features"], dtype=object)
+            model.n_features_in_ = len(model.feature_names_in_)
+            model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+            model.declared_ = {d["name"]: d for d in meta.get("declared", [])}
+            model.inapplicable_overrides_ = list(meta.get("inapplicable_overrides", []))
+            model.classes_ = np.array([0, 1])
+            model.calibration_ = dict(meta["calibration"])
+            model.cutoffs_ = tuple(float(c) for c in meta["cutoffs"])
+            model.training_ = meta["training"]
+            model.slices_ = meta["slices"]
+            model.validation_ = meta["validation"]
+            model.context_ = meta.get("context", {"decision": "none"})
+            model.nuisance_ = meta.get("nuisance")
+        except integrity.IntegrityError as exc:
+            raise ModelError(str(exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError, lgb.basic.LightGBMError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).strip()
+            raise ModelError(f"metadata.json does not describe a usable model: {what}") from None
+        if list(model.booster_.feature_name()) != list(meta["features"]):
+            raise ModelError("model.txt's feature_names differ from metadata.json's features")
         model.metadata_ = meta
         model._explainer = None
         return model
 
-    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+    def _file_bytes(self) -> dict[str, bytes]:
+        """The bytes :meth:`save` writes as model.txt and metadata.json."""
+        model_text, meta = self._parts()
+        meta_text = json.dumps(_jsonable(meta), indent=2, sort_keys=False)
+        return {"model.txt": model_text.encode("utf-8"), "metadata.json": meta_text.encode("utf-8")}
+
+    def save(self, path: str | Path, overwrite: bool = False, signing_key=None) -> Path:
         """Write the model as a directory: ``model.txt`` (LightGBM text) and
         ``metadata.json`` (features, categories, constraints, calibration, cut-offs,
-        policy, versions, training fingerprint, file hashes). No pickle.
+        policy, versions, training fingerprint, file hashes), ``CHECKSUMS``, and with a
+        signing key ``SIGNATURE``. No pickle.
 
-        The directory appears complete or not at all.
+        The directory appears complete or not at all. An existing directory is replaced
+        (with ``overwrite``) only when it is a model directory: never a directory of
+        other files (see :func:`creditrisk.data.paths.check_output`).
 
         Parameters
         ----------
         path : str or pathlib.Path
-            The directory to write.
+            The model directory to write.
         overwrite : bool, default False
-            Replace a directory already at ``path``.
+            Replace a model directory already at ``path``.
+        signing_key : optional
+            Sign the model (:mod:`creditrisk.model.signing`): an Ed25519 private key,
+            an HMAC secret, or a key file; default: ``CREDITRISK_SIGNING_KEY`` when set.
 
         Returns
         -------
@@ -1262,78 +1294,87 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         ------
         FileExistsError
             ``path`` exists and ``overwrite`` is False.
+        ModelError
+            The configured key cannot sign (an Ed25519 public key).
+        creditrisk.data.paths.OutputError
+            ``path`` is a directory creditrisk did not write, or cannot be written.
 
         Examples
         --------
         >>> import creditrisk as cr, tempfile
         >>> m = cr.RiskModel.load(cr.sample_model_path())
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     out = m.save(f"{d}/model")
-        ...     files = sorted(p.name for p in out.iterdir())
-        ...     again = cr.RiskModel.load(out)
-        ...     m.save(out)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        FileExistsError: ... exists; pass overwrite=True to replace it
-        >>> files
-        ['CHECKSUMS', 'metadata.json', 'model.txt']
-        >>> list(again.cutoffs_) == list(m.cutoffs_)
-        True
+        ...     folder = m.save(f"{d}/model", signing_key="hmac:secret")
+        ...     sorted(p.name for p in folder.iterdir())
+        ['CHECKSUMS', 'SIGNATURE', 'metadata.json', 'model.txt']
         """
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        model_text, meta = self._parts()
-        meta_text = json.dumps(_jsonable(meta), indent=2, sort_keys=False)
+        check_output(path, kind="model")
+        try:
+            key = signing.resolve_key(signing_key)
+            if key is not None and not key.can_sign:
+                raise signing.SignatureError(
+                    f"cannot sign {path} with an Ed25519 public key ({signing.ENV} or "
+                    "signing_key): give the private key"
+                )
+        except signing.SignatureError as exc:
+            raise ModelError(str(exc)) from None
+        files = self._file_bytes()
         with staging_dir(path) as staging:
-            (staging / "model.txt").write_text(model_text, encoding="utf-8")
-            (staging / "metadata.json").write_text(meta_text, encoding="utf-8")
+            for name in _FILES:
+                (staging / name).write_bytes(files[name])
             (staging / "CHECKSUMS").write_text(
-                "".join(f"{_sha256((staging / f).read_bytes())}  {f}\n" for f in _FILES),
-                encoding="utf-8",
+                "".join(f"{_sha256(files[f])}  {f}\n" for f in _FILES), encoding="utf-8"
             )
-            if path.exists():
-                old = path.with_name(f".{path.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                path.rename(old)
-                staging.rename(path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                staging.rename(path)
+            if key is not None:
+                signing.sign_directory(staging, key)
+            commit([(staging, path)])
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> RiskModel:
+    def load(cls, path: str | Path, signing_key=None) -> RiskModel:
         """Read a model directory written by :meth:`save`, refusing altered files.
+
+        The files must match ``CHECKSUMS``; metadata.json and model.txt must be whole
+        and agree (same features, well-formed trees). When a signing key is given or
+        configured (``CREDITRISK_SIGNING_KEY``), the model must carry a signature that
+        the key verifies (:mod:`creditrisk.model.signing`); ``origin_["signature"]``
+        says whether it was verified.
 
         Parameters
         ----------
         path : str or pathlib.Path
-            The model directory (``model.txt``, ``metadata.json``, ``CHECKSUMS``).
+            The model directory.
+        signing_key : optional
+            The key to verify with (default: ``CREDITRISK_SIGNING_KEY`` when set).
 
         Returns
         -------
         RiskModel
-            The fitted model; ``origin_`` records where it came from.
+            The fitted model; ``origin_`` records its directory, the digest of its files
+            (``sha256``) and the signature check.
 
         Raises
         ------
         ModelError
-            No directory, a file missing, a file altered since it was saved (its
-            SHA-256 differs from ``CHECKSUMS``), or a format this version cannot read.
+            A file missing, altered, malformed or inconsistent; unsigned or wrongly
+            signed when a key is configured.
 
         Examples
         --------
         >>> import creditrisk as cr
         >>> m = cr.RiskModel.load(cr.sample_model_path())
-        >>> m.policy_.name, len(m.cutoffs_)
-        ('national', 3)
+        >>> m.policy_.name, len(m.cutoffs_), m.origin_["signature"]["verified"]
+        ('national', 3, False)
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     out = m.save(f"{d}/model")
         ...     _ = (out / "model.txt").write_text("tampered")
         ...     cr.RiskModel.load(out)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        creditrisk.model.estimator.ModelError: .../model.txt was altered since the model ...
+        creditrisk.model.estimator.ModelError: ...model.txt...
         """
         path = Path(path)
         if not path.is_dir():
@@ -1342,23 +1383,49 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             if not (path / name).is_file():
                 raise ModelError(f"{path} is not a creditrisk model: {name} is missing")
         recorded = {}
-        for line in (path / "CHECKSUMS").read_text(encoding="utf-8").splitlines():
+        try:
+            lines = (path / "CHECKSUMS").read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise ModelError(f"{path / 'CHECKSUMS'} is not text") from None
+        for line in lines:
             digest, _, name = line.partition("  ")
             recorded[name] = digest
+        raw = {name: (path / name).read_bytes() for name in _FILES}
+        actual = {name: _sha256(raw[name]) for name in _FILES}
         for name in _FILES:
-            actual = _sha256((path / name).read_bytes())
-            if recorded.get(name) != actual:
+            if recorded.get(name) != actual[name]:
                 raise ModelError(
                     f"{path / name} was altered since the model was saved (its SHA-256 "
-                    f"{actual[:12]}... differs from the recorded {str(recorded.get(name))[:12]}...)"
+                    f"{actual[name][:12]}... differs from the recorded "
+                    f"{str(recorded.get(name))[:12]}...)"
                 )
-        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-        model_text = (path / "model.txt").read_text(encoding="utf-8")
         try:
+            key = signing.resolve_key(signing_key)
+            if key is None:
+                signed = (path / signing.SIGNATURE_FILE).is_file()
+                checked = {
+                    "verified": False,
+                    "reason": f"no signing key configured ({signing.ENV})",
+                    "signed": signed,
+                }
+            else:
+                checked = signing.verify_directory(path, key)
+        except signing.SignatureError as exc:
+            raise ModelError(str(exc)) from None
+        try:
+            meta = integrity.check_metadata(raw["metadata.json"], str(path / "metadata.json"))
+            model_text = raw["model.txt"].decode("utf-8")
             model = cls._from_parts(model_text, meta)
-        except ModelError as exc:
+        except UnicodeDecodeError:
+            raise ModelError(f"{path / 'model.txt'} is not UTF-8 text") from None
+        except (ModelError, integrity.IntegrityError) as exc:
             raise ModelError(f"{path}: {exc}") from None
-        model.origin_ = {"source": str(path), "version": None}
+        model.origin_ = {
+            "source": str(path),
+            "version": None,
+            "sha256": integrity.files_digest(actual),
+            "signature": checked,
+        }
         return model
 
     def __sklearn_tags__(self):
