@@ -135,7 +135,13 @@ def test_the_documented_training_config_is_valid_and_holds_the_defaults():
             assert value == model_defaults[name], name
 
 
-NOTEBOOKS = ("01_quickstart", "02_retrain_with_mlflow", "03_inspection_planning", "04_model_review")
+NOTEBOOKS = (
+    "01_quickstart",
+    "02_retrain_with_mlflow",
+    "03_inspection_planning",
+    "04_model_review",
+    "05_closed_loop",
+)
 
 
 def test_notebooks_are_committed_without_outputs():

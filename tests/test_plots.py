@@ -342,6 +342,20 @@ def test_inspection_plot_frequency_table_draws_the_expected_counts(run, model, d
     rendered(fig)
 
 
+def cycle_table() -> pd.DataFrame:
+    """A cycle table of two regimes over three months, as ``synth.compare_regimes``
+    returns (only the columns the plot reads)."""
+    return pd.DataFrame(
+        {
+            "regime": ["uniform"] * 3 + ["allocation"] * 3,
+            "as_of": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"] * 2),
+            "findings_per_100": [17.0, 18.0, 17.5, 25.0, 26.0, 25.5],
+            "naive_error": [0.0, 0.01, -0.01, 0.08, 0.09, 0.085],
+            "hajek_error": [0.0, 0.01, -0.01, 0.01, -0.005, 0.0],
+        }
+    )
+
+
 # -- pyplot's state ------------------------------------------------------------------------
 def every_plot(run, model) -> dict[str, Callable[[], Figure]]:
     """A call of every plotting function, by name."""
@@ -361,6 +375,7 @@ def every_plot(run, model) -> dict[str, Callable[[], Figure]]:
         ),
         "plot_frequency": lambda: plots.plot_frequency(frequency),
         "plot_fairness": lambda: plots.plot_fairness(flagged_table()),
+        "plot_cycles": lambda: plots.plot_cycles(cycle_table()),
         "evaluation.plot_reliability": lambda: evaluation.plot_reliability(y, p),
         "inspection.plot_frequency_table": lambda: inspection.plot_frequency_table(frequency),
     }
