@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import creditrisk as cr
-from creditrisk.data.schema import TABLES
+from creditrisk.data.schema import TABLE_NAMES, TABLES
 from creditrisk.jobs.scoring import score_chunk
 
 CHUNK = "4000"  # three chunks of the sample's 10,000 entities
@@ -69,7 +69,7 @@ def world(tmp_path_factory):
     base = cr.load_sample().write(root / "base")
     clean = root / "clean" / "scores.parquet"
     assert cli(*score_args(base, clean, "--chunk-size", CHUNK)).exit_code == 0
-    frames = {name: pd.read_parquet(base / f"{name}.parquet") for name in TABLES}
+    frames = {name: pd.read_parquet(base / f"{name}.parquet") for name in TABLE_NAMES}
     return root, base, pd.read_parquet(clean), frames, cr.RiskModel.load(MODEL)
 
 
@@ -79,7 +79,7 @@ def _columns(table: str, kinds: tuple[str, ...]) -> list[str]:
 
 @st.composite
 def mutations(draw) -> Mutation:
-    table = draw(st.sampled_from(list(TABLES)))
+    table = draw(st.sampled_from(list(TABLE_NAMES)))
     kind = draw(
         st.sampled_from(["retype", "null", "extreme", "non_finite", "bad_date", "rename", "flip"])
     )

@@ -93,7 +93,7 @@ class TableMapping:
     Parameters
     ----------
     name : str
-        The table's name in creditrisk (one of the data model's six, or a name of the
+        The table's name in creditrisk (one of the data model's tables, or a name of the
         register's own for another event table).
     file : str, optional
         A parquet or CSV file (relative to the data directory).

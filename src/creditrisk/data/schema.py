@@ -1,4 +1,9 @@
-"""The data model: six event tables with fixed columns, dtypes and vocabularies.
+"""The data model: event tables with fixed columns, dtypes and vocabularies.
+
+Six tables every register has (:data:`TABLE_NAMES`; an absent one is empty), and four
+optional tables for the rest of the indicator system (:data:`INDICATOR_TABLES`: the
+people behind an enterprise, registration changes, complaints and other departments'
+lists), carried only when a register holds them.
 
 Every table is described by a :class:`TableSchema`; :func:`coerce_table` turns any
 DataFrame with the right columns (from parquet, CSV or the caller's own code) into the
@@ -27,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ALL_TABLE_NAMES",
     "DATE_DTYPE",
+    "INDICATOR_TABLES",
     "TABLES",
     "TABLE_NAMES",
     "Column",
@@ -75,6 +82,30 @@ LIST_REASONS = (
     "serious_violation",
 )
 REMOVAL_REASONS = ("restored", "deregistered", "escalated", "expired")
+#: a person's part in an enterprise, as the registration authority records it
+ROLES = ("legal_representative", "shareholder", "director", "supervisor", "manager", "other")
+#: registration changes the indicator system watches ("abnormal changes"); other: the rest
+CHANGE_KINDS = (
+    "legal_representative",
+    "address",
+    "registered_capital",
+    "business_scope",
+    "name",
+    "shareholders",
+    "other",
+)
+#: whether a complaint was found substantiated; pending: not yet decided
+SUBSTANTIATED = ("yes", "no", "pending")
+#: other departments' joint-punishment lists
+EXTERNAL_LISTS = (
+    "court_judgment_defaulter",
+    "major_tax_violation",
+    "customs_dishonest",
+    "environmental_violation",
+    "work_safety",
+    "social_security",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -268,6 +299,13 @@ TABLES: dict[str, TableSchema] = {
                     "Date of deregistration; empty while registered.",
                     **_OPTIONAL,
                 ),
+                Column(
+                    "address_id",
+                    "id",
+                    "Key of the registered address: enterprises registered at one address "
+                    "share it; empty where unknown.",
+                    **_OPTIONAL,
+                ),
             ),
             key=("entity_id",),
             event_date="registered_on",
@@ -427,10 +465,125 @@ TABLES: dict[str, TableSchema] = {
             event_date="listed_on",
             known_date="listed_on",
         ),
+        TableSchema(
+            "roles",
+            "Optional. People behind enterprises: one row per person, enterprise, role and "
+            "spell. The end of a role is taken as known on to_on (the register records it "
+            "with the change).",
+            (
+                Column("role_id", "id", "Record number; made when absent.", optional=True),
+                Column(
+                    "person_id",
+                    "id",
+                    "The person (a pseudonymous key: the same person has the same key in "
+                    "every enterprise).",
+                ),
+                _ID,
+                Column("role", "category", "The person's part in the enterprise.", values=ROLES),
+                Column("from_on", "date", "Date the role began."),
+                Column("to_on", "date", "Date the role ended; empty while it holds.", **_OPTIONAL),
+                Column("published_on", "date", "Date the role became public."),
+                Column(
+                    "share",
+                    "amount",
+                    "Share of registered capital held (0-1), for shareholders; else empty.",
+                    **_OPTIONAL,
+                ),
+            ),
+            key=("role_id",),
+            event_date="from_on",
+            known_date="published_on",
+        ),
+        TableSchema(
+            "changes",
+            "Optional. Registration changes (legal representative, address, capital, "
+            "business scope, name, shareholders).",
+            (
+                Column("change_id", "id", "Change record number; made when absent.", optional=True),
+                _ID,
+                Column("kind", "category", "What changed.", values=CHANGE_KINDS),
+                Column("changed_on", "date", "Date the change was registered."),
+                Column("published_on", "date", "Date the change became public."),
+                Column("old_value", "id", "The value before, where public.", **_OPTIONAL),
+                Column("new_value", "id", "The value after, where public.", **_OPTIONAL),
+            ),
+            key=("change_id",),
+            event_date="changed_on",
+            known_date="published_on",
+        ),
+        TableSchema(
+            "complaints",
+            "Optional. Complaints and reports about an enterprise (12315 and the like). A "
+            "verdict counts from concluded_on; without that column, from recorded_on.",
+            (
+                Column(
+                    "complaint_id",
+                    "id",
+                    "Complaint record number; made when absent.",
+                    optional=True,
+                ),
+                _ID,
+                Column("received_on", "date", "Date the complaint was received."),
+                Column(
+                    "recorded_on",
+                    "date",
+                    "Date it entered the records the classification reads.",
+                ),
+                Column(
+                    "category", "category", "What it is about (quality, fraud, ...).", **_OPTIONAL
+                ),
+                Column(
+                    "substantiated",
+                    "category",
+                    "Whether it was found substantiated; pending while undecided.",
+                    values=SUBSTANTIATED,
+                    **_OPTIONAL,
+                ),
+                Column(
+                    "concluded_on",
+                    "date",
+                    "Date of the verdict; empty while pending.",
+                    **_OPTIONAL,
+                ),
+            ),
+            key=("complaint_id",),
+            event_date="received_on",
+            known_date="recorded_on",
+        ),
+        TableSchema(
+            "external_lists",
+            "Optional. Entries on other departments' joint-punishment lists (court "
+            "judgment defaulters, major tax violations, ...). A removal is taken as known "
+            "on removed_on.",
+            (
+                Column("entry_id", "id", "List entry number; made when absent.", optional=True),
+                _ID,
+                Column("list", "category", "Which department's list.", values=EXTERNAL_LISTS),
+                Column("listed_on", "date", "Date listed."),
+                Column("removed_on", "date", "Date removed; empty while listed.", **_OPTIONAL),
+                Column("published_on", "date", "Date the listing became known."),
+            ),
+            key=("entry_id",),
+            event_date="listed_on",
+            known_date="published_on",
+        ),
     )
 }
 
-TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+#: the tables every register has (an absent one is empty), in schema order
+TABLE_NAMES: tuple[str, ...] = (
+    "enterprises",
+    "annual_reports",
+    "licenses",
+    "penalties",
+    "inspections",
+    "list_entries",
+)
+#: the indicator system's optional tables: carried (written, read, fingerprinted,
+#: summarised) only when they hold rows
+INDICATOR_TABLES: tuple[str, ...] = ("roles", "changes", "complaints", "external_lists")
+#: every table of the data model
+ALL_TABLE_NAMES: tuple[str, ...] = TABLE_NAMES + INDICATOR_TABLES
 
 
 @dataclass
@@ -1004,7 +1157,7 @@ def data_dictionary() -> str:
     >>> print(data_dictionary().splitlines()[0])
     ## enterprises
     >>> [line for line in data_dictionary().splitlines() if line.startswith("## ")][-1]
-    '## list_entries'
+    '## external_lists'
     """
     kinds = {
         "id": "text",

@@ -35,6 +35,13 @@ KNOWN_DATE_COLUMNS = {
     "inspections": ("published_on",),
     "list_entries": ("listed_on", "removed_on"),
 }
+#: the same for the indicator system's optional tables (see data_span)
+INDICATOR_KNOWN_DATE_COLUMNS = {
+    "roles": ("published_on", "to_on"),
+    "changes": ("published_on",),
+    "complaints": ("recorded_on", "concluded_on"),
+    "external_lists": ("published_on", "removed_on"),
+}
 
 
 def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -75,6 +82,9 @@ def data_span(tables) -> tuple[pd.Timestamp, pd.Timestamp]:
         for column in columns
         if getattr(tables, table)[column].notna().any()
     ]
+    for table, columns in INDICATOR_KNOWN_DATE_COLUMNS.items():
+        frame = getattr(tables, table, None)
+        known += [frame[c] for c in columns if frame is not None and frame[c].notna().any()]
     for name, frame in getattr(tables, "extra", {}).items():
         column = tables.register.mapping(name).dates[1]
         if frame[column].notna().any():

@@ -1,4 +1,4 @@
-"""Databases: read the six event tables with SQL, write scores and plans back.
+"""Databases: read the event tables with SQL, write scores and plans back.
 
 :func:`read_frames` (behind :meth:`EventTables.read_sql <creditrisk.EventTables.read_sql>`)
 reads each table from a database table or a SQL query through SQLAlchemy, renaming the
@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 
 from creditrisk.data.schema import (
-    TABLE_NAMES,
+    ALL_TABLE_NAMES,
     TABLES,
     Problem,
     SchemaError,
@@ -209,9 +209,9 @@ def read_frames(
         },
         "columns": dict(columns or {}),
     }
-    unknown = sorted((set(config["tables"]) | set(config["columns"])) - set(TABLE_NAMES))
+    unknown = sorted((set(config["tables"]) | set(config["columns"])) - set(ALL_TABLE_NAMES))
     if unknown:
-        raise ValueError(f"unknown tables {unknown}; the tables are {', '.join(TABLE_NAMES)}")
+        raise ValueError(f"unknown tables {unknown}; the tables are {', '.join(ALL_TABLE_NAMES)}")
     if config["tables"] or config["columns"]:
         extra = Register.from_dict(config)
         merged = dict(register.tables)
@@ -238,7 +238,7 @@ def read_frames(
     frames: dict[str, pd.DataFrame] = {}
     with _connection(source) as connection:
         sources, renamed = {}, {}
-        for name in [*TABLE_NAMES, *register.extra_tables]:
+        for name in [*ALL_TABLE_NAMES, *register.extra_tables]:
             spec = register.mapping(name)
             if spec.file is not None:
                 detail = f"file = {spec.file!r} is for file registers; name a table or a query"

@@ -1,7 +1,9 @@
 """EventTables: an entity's public credit history, typed and validated.
 
 Only ``enterprises`` is required; the other five tables of the data model are optional
-(an absent table is empty), and a register may bring event tables of its own
+(an absent table is empty), so are the four tables of the rest of the indicator system
+(``roles``, ``changes``, ``complaints``, ``external_lists``: carried only when they
+hold rows), and a register may bring event tables of its own
 (``extra``, each with an entity, an event date and a known date, declared by a
 :class:`~creditrisk.data.register.Register`).
 
@@ -32,6 +34,8 @@ from creditrisk.data import sql, validation
 from creditrisk.data.paths import atomic_file, check_output, commit, staging_dir
 from creditrisk.data.register import Register
 from creditrisk.data.schema import (
+    ALL_TABLE_NAMES,
+    INDICATOR_TABLES,
     TABLE_NAMES,
     TABLES,
     Problem,
@@ -68,6 +72,10 @@ class EventTables:
         One row per registered entity; the only table required.
     annual_reports, licenses, penalties, inspections, list_entries : pandas.DataFrame, optional
         The other tables of the data model; an absent table (``None``) is empty.
+    roles, changes, complaints, external_lists : pandas.DataFrame, optional
+        The indicator system's optional tables (people and their roles, registration
+        changes, complaints, other departments' lists); an absent table is empty, and
+        an empty one is left out of iteration, files, summaries and the fingerprint.
     extra : mapping of str to pandas.DataFrame, optional
         Event tables outside the data model, by name; ``register`` must declare each
         one's event date and known date. Their entity ids become text and their two
@@ -114,12 +122,16 @@ class EventTables:
     penalties: pd.DataFrame | None = None
     inspections: pd.DataFrame | None = None
     list_entries: pd.DataFrame | None = None
+    roles: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None
+    complaints: pd.DataFrame | None = None
+    external_lists: pd.DataFrame | None = None
     extra: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     register: Register = field(default_factory=Register)
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        for name in TABLE_NAMES:
+        for name in ALL_TABLE_NAMES:
             frame = getattr(self, name)
             if frame is None:
                 frame = empty_table(name)
@@ -161,7 +173,7 @@ class EventTables:
         Returns
         -------
         EventTables
-            Six empty tables of the data model's columns and dtypes.
+            Empty tables of the data model's columns and dtypes.
 
         Examples
         --------
@@ -215,8 +227,12 @@ class EventTables:
 
     # -- access -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Iterate over ``(table name, DataFrame)`` pairs: schema order, then extras."""
+        """Iterate over ``(table name, DataFrame)`` pairs: the six tables in schema order,
+        the indicator tables that hold rows, then extras."""
         yield from ((name, getattr(self, name)) for name in TABLE_NAMES)
+        for name in INDICATOR_TABLES:
+            if len(getattr(self, name)):
+                yield name, getattr(self, name)
         yield from self.extra.items()
 
     def __repr__(self) -> str:
@@ -250,7 +266,7 @@ class EventTables:
         for name in list(frames):
             if name not in TABLES and name not in ("extra", "register"):
                 current[name] = frames.pop(name)
-        arguments = {name: getattr(self, name) for name in TABLE_NAMES}
+        arguments = {name: getattr(self, name) for name in ALL_TABLE_NAMES}
         arguments |= {"extra": current, "register": self.register}
         result = EventTables(**{**arguments, **frames})
         kept = {k: v for k, v in self.files.items() if k not in frames and k not in current}
@@ -442,7 +458,7 @@ class EventTables:
         frames: dict[str, pd.DataFrame] = {}
         files: dict[str, Path] = {}
         problems: list[Problem] = []
-        for name in [*TABLE_NAMES, *register.extra_tables]:
+        for name in [*ALL_TABLE_NAMES, *register.extra_tables]:
             spec = register.mapping(name)
             try:
                 raw = _read_source(root, name, spec, register, files)
@@ -535,7 +551,8 @@ class EventTables:
         """Write each table as ``<table>.<format>`` into a directory, atomically.
 
         Files are written into a temporary directory beside ``path`` and moved in only
-        when all of them (the six and any extra tables) are complete, as one unit
+        when all of them (the six, the indicator tables that hold rows and any extra
+        tables) are complete, as one unit
         (:func:`creditrisk.data.paths.commit`), so an interrupted write leaves no partial
         table and no mix of old and new tables.
         Parquet files carry page checksums, verified whenever creditrisk reads them
@@ -575,7 +592,9 @@ class EventTables:
             raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
         target = check_output(path, self.sources, kind="into")
         names = [name for name, _ in self]
-        existing = [f for n in names for f in target.glob(f"{n}.*")]
+        # an indicator table this register does not hold must not survive from before
+        absent = [n for n in INDICATOR_TABLES if n not in names]
+        existing = [f for n in [*names, *absent] for f in target.glob(f"{n}.*")]
         if existing and not overwrite:
             raise FileExistsError(f"{target} already holds tables; pass overwrite=True")
         with staging_dir(target) as staging:
@@ -593,6 +612,8 @@ class EventTables:
                 return target
             other = "csv" if format == "parquet" else "parquet"
             stale = [target / f"{n}.{other}" for n in names if (target / f"{n}.{other}").exists()]
+            stale += [target / f"{n}.{f}" for n in absent for f in ("parquet", "csv")]
+            stale = [file for file in stale if file.exists()]
             aside = staging / ".replaced"
             aside.mkdir()
             moves = [(old, aside / old.name) for old in stale]  # removed with the staging
@@ -626,9 +647,16 @@ class EventTables:
         for name, frame in self:
             digest.update(name.encode())
             cols = TABLES[name].names if name in TABLES else list(frame.columns)
+            # a column added to the data model later counts only where it holds values,
+            # so a register without it keeps its fingerprint
+            cols = [c for c in cols if (name, c) not in _LATER or frame[c].notna().any()]
             hashed = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
             digest.update(np.ascontiguousarray(hashed).tobytes())
         return digest.hexdigest()
+
+
+#: columns added to the data model after fingerprints were first recorded
+_LATER = {("enterprises", "address_id")}
 
 
 def _as_register(register) -> Register:
@@ -819,7 +847,7 @@ def _near_misses(root: Path, register: Register) -> list[Problem]:
     """Files whose names nearly match a table that was not found (``penalty.csv``)."""
     import difflib
 
-    expected = [*TABLE_NAMES, *register.extra_tables]
+    expected = [*ALL_TABLE_NAMES, *register.extra_tables]
     read = {
         register.path(spec.file, root).name for spec in register.tables.values() if spec.file
     } | {Path(f).name for f in register.files.values()}

@@ -14,7 +14,10 @@ after deregistration        an event happened after the entity was deregistered
 known before event          a known/end date is earlier than the date it follows (an
                             annual report filed before its report year ended, too)
 restoration before penalty  ``restored_on`` is earlier than the penalty's ``published_on``
-removed before listed       ``removed_on`` is earlier than ``listed_on``
+removed before listed       ``removed_on`` is earlier than ``listed_on`` (both lists)
+ended before it began       a role's ``to_on`` is earlier than its ``from_on``
+verdict while pending       a complaint still ``pending`` carries a ``concluded_on``
+share                       a shareholder's share of capital outside 0-1
 removal reason              ``removed_on`` and ``removal_reason`` not both set or both
                             empty
 non-negative                a negative fine or financial figure
@@ -28,6 +31,8 @@ implausible                 a date before 1900, a report year before 1900, an am
 
 Scheduled dates (a license's ``expires_on``, a penalty's ``disclosure_ends_on``) may lie
 after the extraction; every other date records something that happened or became known.
+Complaints and other departments' listings may come after an entity's deregistration
+(consumers and courts act on a closed business too); every other event may not.
 
 Examples
 --------
@@ -93,6 +98,37 @@ _DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
         "removed before listed",
         "removed from the list before it was listed",
     ),
+    ("roles", "from_on", "to_on", "ended before it began", "the role ended before it began"),
+    ("roles", "from_on", "published_on", "known before event", "published before it began"),
+    ("changes", "changed_on", "published_on", "known before event", "published before it was made"),
+    (
+        "complaints",
+        "received_on",
+        "recorded_on",
+        "known before event",
+        "recorded before it was received",
+    ),
+    (
+        "complaints",
+        "received_on",
+        "concluded_on",
+        "known before event",
+        "concluded before it was received",
+    ),
+    (
+        "external_lists",
+        "listed_on",
+        "published_on",
+        "known before event",
+        "published before it was listed",
+    ),
+    (
+        "external_lists",
+        "listed_on",
+        "removed_on",
+        "removed before listed",
+        "removed from the list before it was listed",
+    ),
 )
 
 _NON_NEGATIVE: tuple[tuple[str, str], ...] = (
@@ -102,7 +138,11 @@ _NON_NEGATIVE: tuple[tuple[str, str], ...] = (
     ("annual_reports", "assets"),
     ("annual_reports", "liabilities"),
     ("annual_reports", "tax_paid"),
+    ("roles", "share"),
 )
+
+#: events that may come after the entity's deregistration
+_OUTLIVE_THE_ENTITY = ("complaints", "external_lists")
 
 
 def check(tables) -> list[Problem]:
@@ -137,6 +177,8 @@ def check(tables) -> list[Problem]:
     problems += _dates_in_order(tables)
     problems += _non_negative(tables)
     problems += _removal_reason(tables.list_entries)
+    problems += _shares(tables.roles)
+    problems += _pending_verdicts(tables.complaints)
     problems += _annual_report_timing(tables.annual_reports)
     problems += _entity_lifetimes(tables)
     problems += _extra_tables(tables)
@@ -357,6 +399,24 @@ def _removal_reason(entries: pd.DataFrame) -> list[Problem]:
     return [Problem("list_entries", "removal_reason", "removal reason", detail, n, rows)]
 
 
+def _shares(roles: pd.DataFrame) -> list[Problem]:
+    mask = (roles["share"] > 1).fillna(False).to_numpy(dtype=bool)
+    if not mask.any():
+        return []
+    n, rows = offending_rows(roles, mask, "roles", ["person_id", "share"])
+    return [Problem("roles", "share", "share", "a share of capital is at most 1", n, rows)]
+
+
+def _pending_verdicts(complaints: pd.DataFrame) -> list[Problem]:
+    pending = (complaints["substantiated"] == "pending").fillna(False).to_numpy(dtype=bool)
+    mask = pending & complaints["concluded_on"].notna().to_numpy()
+    if not mask.any():
+        return []
+    n, rows = offending_rows(complaints, mask, "complaints", ["substantiated", "concluded_on"])
+    detail = "a complaint still pending has no verdict date: set substantiated, or clear it"
+    return [Problem("complaints", "concluded_on", "verdict while pending", detail, n, rows)]
+
+
 def _annual_report_timing(reports: pd.DataFrame) -> list[Problem]:
     year = reports["report_year"]  # empty years are reported by the "required" rule
     year_end = pd.to_datetime((year + 1).astype("str") + "-01-01", errors="coerce")
@@ -401,7 +461,7 @@ def _entity_lifetimes(tables) -> list[Problem]:
                 )
             )
         gone = deregistered[safe]
-        after = known & ~np.isnat(gone) & (date > gone)
+        after = known & ~np.isnat(gone) & (date > gone) & (table not in _OUTLIVE_THE_ENTITY)
         if after.any():
             n, rows = offending_rows(frame, after, table, [schema.event_date])
             rows = rows.assign(deregistered_on=gone[after][: len(rows)])

@@ -44,6 +44,7 @@ from creditrisk.data import validation
 from creditrisk.data.paths import atomic_files, check_output
 from creditrisk.data.register import Register, extraction_date
 from creditrisk.data.schema import (
+    ALL_TABLE_NAMES,
     TABLE_NAMES,
     TABLES,
     Problem,
@@ -187,7 +188,7 @@ class ChunkedRegister:
 
         if self.register.tables or file_problems(self.root, self.register):
             return False
-        for name in TABLE_NAMES:
+        for name in ALL_TABLE_NAMES:
             parquet, csv = self.root / f"{name}.parquet", self.root / f"{name}.csv"
             if csv.exists():
                 return False
@@ -277,12 +278,12 @@ class ChunkedRegister:
         """
         if self._tables is not None:
             whole = self._tables
-            frames = {name: _in_range(getattr(whole, name), low, high) for name in TABLE_NAMES}
+            frames = {name: _in_range(getattr(whole, name), low, high) for name in ALL_TABLE_NAMES}
             extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
             tables = EventTables(**frames, extra=extra, register=whole.register)
             return tables._read_from(whole.sources, whole.files).part_of(self.coverage)
         frames = {}
-        for name in TABLE_NAMES:
+        for name in ALL_TABLE_NAMES:
             if name not in self.files:
                 continue
             condition = _range_filter(self._schemas[name].field("entity_id").type, low, high)
@@ -480,7 +481,7 @@ class ChunkedRegister:
         if self.root is None:
             return {"source": "EventTables in memory", "fingerprint": self._tables.fingerprint()}
         files = {}
-        for name in TABLE_NAMES:
+        for name in ALL_TABLE_NAMES:
             for path in (self.root / f"{name}.parquet", self.root / f"{name}.csv"):
                 if path.exists():
                     files[path.name] = _file_sha256(path)
@@ -859,7 +860,7 @@ def score_register(
                 writer.write_table(table.cast(writer.schema))
                 timings["write"] += time.perf_counter() - tick
                 for name, frame_t in tables:
-                    table_rows[name] += len(frame_t)
+                    table_rows[name] = table_rows.get(name, 0) + len(frame_t)
                 _add_counts(tiers, frame["tier"])
                 _add_counts(score_tiers, frame["score_tier"])
                 overridden += int((frame["override"] != "").sum())

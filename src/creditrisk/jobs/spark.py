@@ -69,7 +69,13 @@ from creditrisk.data.paths import (
     recover,
 )
 from creditrisk.data.register import Register
-from creditrisk.data.schema import TABLE_NAMES, TABLES, SchemaError, empty_table
+from creditrisk.data.schema import (
+    INDICATOR_TABLES,
+    TABLE_NAMES,
+    TABLES,
+    SchemaError,
+    empty_table,
+)
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates
 from creditrisk.data.tables import EventTables
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
@@ -204,6 +210,7 @@ def output_schema(model: RiskModel, features: bool = True, top_k: int | None = N
 
 def _read_tables(spark, source) -> dict:
     """Spark DataFrames of the six tables from a directory, a dict or EventTables."""
+    _refuse_indicator_tables(source)
     if isinstance(source, EventTables):
         frames = {}
         for name, frame in source:
@@ -225,6 +232,28 @@ def _read_tables(spark, source) -> dict:
         }
     root = str(source).rstrip("/")
     return {name: spark.read.parquet(f"{root}/{name}.parquet") for name in TABLE_NAMES}
+
+
+def _refuse_indicator_tables(source) -> None:
+    """The Spark path carries the six tables only: a register with the indicator
+    system's tables (roles, changes, complaints, external_lists) is refused, never
+    scored without them in silence."""
+    if isinstance(source, EventTables):
+        held = [name for name in INDICATOR_TABLES if len(getattr(source, name))]
+    elif isinstance(source, dict):
+        held = [name for name in INDICATOR_TABLES if name in source]
+    else:
+        root = Path(str(source))
+        held = [
+            n
+            for n in INDICATOR_TABLES
+            if any(root.glob(f"{n}.parquet")) or any(root.glob(f"{n}.csv"))
+        ]
+    if held:
+        raise ValueError(
+            f"the Spark engine does not carry {', '.join(held)} yet (issue 18); score this "
+            "register with the pandas engine (creditrisk score), or leave those tables out"
+        )
 
 
 def _table_schema(name: str):
@@ -264,6 +293,8 @@ def _check_keys(frames: dict) -> None:
 
     problems = []
     for name, key in cross_entity_keys().items():
+        if name not in frames:  # an indicator table: refused before (see _read_tables)
+            continue
         counts = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
         repeated = counts.filter(F.col("_rows") > 1)
         total = repeated.agg(F.sum("_rows")).first()[0]
@@ -285,13 +316,20 @@ def _tagged(frames: dict, buckets: int):
     parts = []
     for name in TABLE_NAMES:
         frame = frames[name]
-        missing = [c.name for c in TABLES[name].columns if c.name not in frame.columns]
+        missing = [
+            c.name for c in TABLES[name].columns if c.name not in frame.columns and not c.optional
+        ]
         if missing:
             raise ValueError(f"table {name} lacks columns {missing}")
         columns = [F.col("entity_id").cast("string").alias("entity_id")]
         for column in TABLES[name].columns:
-            if column.name != "entity_id":
-                columns.append(F.col(column.name).alias(f"{name}{_SEP}{column.name}"))
+            if column.name == "entity_id":
+                continue
+            if column.name in frame.columns:
+                value = F.col(column.name)
+            else:  # an optional column the files lack (address_id, say): all empty
+                value = F.lit(None).cast(_table_schema(name)[column.name].dataType)
+            columns.append(value.alias(f"{name}{_SEP}{column.name}"))
         parts.append(frame.select(F.lit(name).alias(_TABLE), *columns))
     tagged = parts[0]
     for part in parts[1:]:
