@@ -46,6 +46,7 @@ from creditrisk.synth.cycles import (
     run_cycles,
     training_dates,
 )
+from creditrisk.synth.indicators import IndicatorParams, IndicatorTruth
 from creditrisk.synth.params import WorldParams
 from creditrisk.synth.simulate import Simulation
 from creditrisk.synth.world import Truth, World, build_world
@@ -53,6 +54,8 @@ from creditrisk.synth.world import Truth, World, build_world
 __all__ = [
     "REGIMES",
     "Cycle",
+    "IndicatorParams",
+    "IndicatorTruth",
     "Truth",
     "World",
     "WorldParams",
@@ -73,6 +76,7 @@ def generate(
     seed: int = 7,
     params: WorldParams | None = None,
     progress: Callable[[int, int], None] | None = None,
+    indicators: bool | IndicatorParams = False,
 ) -> World:
     """Simulate ``n_enterprises`` entities from ``start`` to ``end``; deterministic per seed.
 
@@ -88,6 +92,12 @@ def generate(
         Rates and effects; defaults are the calibrated world (see WorldParams).
     progress : callable, optional
         Called as ``progress(months_done, months_total)``.
+    indicators : bool or IndicatorParams, default False
+        Also draw the indicator system's optional tables (roles, changes, complaints,
+        external_lists) and ``enterprises.address_id``, with these rates (True: the
+        defaults); see :mod:`creditrisk.synth.indicators`. The six tables are the same
+        either way. (False by default until the packaged sample is regenerated with
+        them.)
 
     Returns
     -------
@@ -121,4 +131,6 @@ def generate(
     start_s, end_s = str(first.date()), str(last.date())
     sim = Simulation(params or WorldParams(), int(n_enterprises), start_s, end_s, int(seed))
     sim.run(progress)
-    return build_world(sim, int(seed), start_s, end_s)
+    if indicators is True:
+        indicators = IndicatorParams()
+    return build_world(sim, int(seed), start_s, end_s, indicators or None)

@@ -205,6 +205,7 @@ class Simulation:
             rng.normal(p.risky_mean, p.risky_sd, n),
             rng.normal(p.ordinary_mean, p.ordinary_sd, n),
         )
+        self.trait = trait  # the hidden part of mu (controllers are matched on it)
         self.mu = (
             np.array([p.entity_type_risk[t] for t in ENTITY_TYPES])[self.entity_type]
             + np.array([INDUSTRIES[k][1] for k in names])[self.industry]

@@ -40,6 +40,7 @@ from creditrisk.data.schema import (
 )
 from creditrisk.data.tables import EventTables, atomic_file
 from creditrisk.synth.calendar import NA_DAY, day_of, to_datetime
+from creditrisk.synth.indicators import IndicatorParams, IndicatorTruth, draw_indicators
 from creditrisk.synth.params import WorldParams
 from creditrisk.synth.simulate import (
     CATEGORIES,
@@ -90,6 +91,11 @@ class Truth:
         Each inspector's strictness (probit scale), by inspector_id.
     params : WorldParams
         The rates and effects of the world.
+    indicators : IndicatorTruth, optional
+        The people and addresses behind the indicator tables (controllers, their
+        propensities, kinds of addresses), when the world has them
+        (``generate(..., indicators=True)``); they act through ``mu``, so
+        :meth:`probability` is the same with or without them.
 
     Examples
     --------
@@ -112,6 +118,7 @@ class Truth:
     exit_hazard: np.ndarray
     inspector_strictness: pd.Series
     params: WorldParams
+    indicators: IndicatorTruth | None = None
 
     def _state_month(self, as_of: str | pd.Timestamp) -> tuple[int, int]:
         """The as-of day and the index of the last whole month before it."""
@@ -261,7 +268,8 @@ class World:
     Parameters
     ----------
     tables : EventTables
-        The six event tables of the register.
+        The event tables of the register: the six, and the indicator system's four
+        when generated with ``indicators``.
     inspectors : pandas.DataFrame
         The inspector register: inspector_id, region, speciality.
     conflicts : pandas.DataFrame
@@ -372,8 +380,15 @@ def _order(*keys: np.ndarray) -> np.ndarray:
     return np.lexsort(keys[::-1])
 
 
-def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
-    """Turn a finished simulation into a :class:`World`."""
+def build_world(
+    sim: Simulation,
+    seed: int,
+    start: str,
+    end: str,
+    indicators: IndicatorParams | None = None,
+) -> World:
+    """Turn a finished simulation into a :class:`World` (with the indicator tables when
+    ``indicators`` are given)."""
     s0, s1 = sim.start_day, sim.end_day
     ent_ids = _ids("E", sim.n)
 
@@ -473,6 +488,12 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
         }
     )
 
+    frames, indicator_truth = {}, None
+    if indicators is not None:  # drawn from streams of their own: the six do not move
+        frames, address, indicator_truth = draw_indicators(
+            sim, seed, enterprises["entity_id"].to_numpy(dtype=object), indicators
+        )
+        enterprises["address_id"] = address
     tables = EventTables(
         enterprises=enterprises,
         annual_reports=reports,
@@ -480,6 +501,7 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
         penalties=penalties,
         inspections=inspections,
         list_entries=list_entries,
+        **frames,
     )
     inspectors = pd.DataFrame(
         {
@@ -504,6 +526,7 @@ def build_world(sim: Simulation, seed: int, start: str, end: str) -> World:
             sim.insp_strictness, index=inspectors["inspector_id"], name="strictness"
         ),
         params=sim.p,
+        indicators=indicator_truth,
     )
     return World(
         tables=tables,
