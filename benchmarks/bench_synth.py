@@ -146,6 +146,103 @@ def realism(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "measured", "target"])
 
 
+def indicator_figures(n: int, seed: int, as_of: str = "2023-07-01") -> pd.DataFrame:
+    """Shares of the indicator tables (issue 18), and how well each raw signal alone
+    ranks the next 12 months' random-inspection findings, beside the oracle."""
+    import creditrisk as cr
+
+    world = cr.synth.generate(n, START, END, seed=seed, indicators=True)
+    t, truth = world.tables, world.truth.indicators
+    ent = t.enterprises.set_index("entity_id")
+    years = (pd.Timestamp(END) - pd.Timestamp(START)).days / 365.25
+    held = truth.controller.value_counts()
+    size = truth.controller.map(held)
+    at = ent["address_id"].map(ent["address_id"].value_counts())
+    propensity = truth.controller.map(truth.controller_propensity)
+    roles = t.roles
+    rows = [
+        ("controllers holding one enterprise", f"{(held == 1).mean():.0%}", "most"),
+        (
+            "enterprises whose controller holds 2+ / 10+",
+            f"{(size > 1).mean():.0%} / {(size >= 10).mean():.1%}",
+            "a few many",
+        ),
+        ("largest controller's enterprises", f"{held.max()}", ""),
+        (
+            "distinct people per enterprise (all roles)",
+            f"{roles.groupby('entity_id')['person_id'].nunique().mean():.2f}",
+            "",
+        ),
+        (
+            "enterprises at an address shared by 2+ / 10+ (snapshot)",
+            f"{(at > 1).mean():.1%} / {(at >= 10).mean():.1%}",
+            "",
+        ),
+        (
+            "enterprises first registered in a shell cluster (10+)",
+            f"{(truth.address_kind == 'shell').mean():.1%}",
+            "some",
+        ),
+        (
+            "corr(controller propensity, mu)",
+            f"{np.corrcoef(propensity, world.truth.mu)[0, 1]:.2f}",
+            "",
+        ),
+    ]
+    for kind, count in t.changes["kind"].value_counts().items():
+        if count:
+            rows.append((f"changes of {kind} per enterprise-year", f"{count / n / years:.3f}", ""))
+    verdict = t.complaints["substantiated"].value_counts(normalize=True)
+    rows.append(("complaints per enterprise-year", f"{len(t.complaints) / n / years:.3f}", ""))
+    rows.append(
+        (
+            "complaints substantiated / pending",
+            f"{verdict.get('yes', 0):.0%} / {verdict.get('pending', 0):.1%}",
+            "",
+        )
+    )
+    listed = t.external_lists["entity_id"].nunique() / n
+    rows.append(("enterprises ever on an external list", f"{listed:.1%}", ""))
+    # each raw signal alone against the 12-month random-inspection finding label
+    day, year = pd.Timestamp(as_of), pd.Timedelta(days=365)
+    ins = t.inspections
+    random = ins[
+        (ins["kind"] == "random")
+        & (ins["inspected_on"] > day)
+        & (ins["inspected_on"] <= day + year)
+    ]
+    label = random.assign(f=random["outcome"] != "compliant").groupby("entity_id")["f"].max()
+    prob = world.truth.probability(as_of).reindex(label.index)
+    label = label[prob.notna()].astype(int)
+
+    def auc(signal: pd.Series) -> str:
+        return f"{roc_auc_score(label, signal.reindex(label.index).fillna(0)):.3f}"
+
+    ch = t.changes[(t.changes["published_on"] < day) & (t.changes["changed_on"] >= day - year)]
+    cm = t.complaints[
+        (t.complaints["recorded_on"] < day) & (t.complaints["received_on"] >= day - year)
+    ]
+    ex = t.external_lists
+    ex = ex[(ex["published_on"] < day) & ~(ex["removed_on"] < day)]
+    pen = set(t.penalties.loc[t.penalties["published_on"] < day, "entity_id"])
+    lr = roles[
+        (roles["role"] == "legal_representative")
+        & (roles["published_on"] < day)
+        & ~(roles["to_on"] < day)
+    ]
+    own = lr["entity_id"].isin(pen).astype(int)
+    per_person = own.groupby(lr["person_id"]).sum()
+    linked = (lr["person_id"].map(per_person) - own).groupby(lr["entity_id"]).sum()
+    rows += [
+        (f"AUC alone at {as_of}: the oracle", auc(prob), "0.70-0.85"),
+        ("AUC alone: changes in the last 12 months", auc(ch.groupby("entity_id").size()), ""),
+        ("AUC alone: complaints in the last 12 months", auc(cm.groupby("entity_id").size()), ""),
+        ("AUC alone: current external listings", auc(ex.groupby("entity_id").size()), ""),
+        ("AUC alone: penalised enterprises of its legal representative", auc(linked), ""),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "measured", "target"])
+
+
 def _share(hit: int, total: int) -> str:
     return f"{hit:,} of {total:,}" + (f" ({hit / total:.1%})" if total else "")
 
@@ -288,9 +385,18 @@ def main() -> None:
     parser.add_argument(
         "--realism-only", action="store_true", help="skip the speed runs (rule figures only)"
     )
+    parser.add_argument(
+        "--indicators-only",
+        action="store_true",
+        help="only the indicator tables' shares and signals (issue 18), at --realism-n",
+    )
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.seed)
+        return
+    if args.indicators_only:
+        print(f"## Indicator tables: {args.realism_n:,} enterprises, seed {args.seed}\n")
+        print(markdown(indicator_figures(args.realism_n, args.seed)))
         return
     if args.realism_only:
         print(f"## Realism: {args.realism_n:,} enterprises, seed {args.seed}\n")
