@@ -30,6 +30,8 @@ from sklearn.base import clone
 import creditrisk as cr
 from creditrisk import EventTables, FeatureBuilder, FeatureSpec, build_features, feature_catalogue
 from creditrisk.data.schema import (
+    ALL_TABLE_NAMES,
+    INDICATOR_TABLES,
     INSPECTION_KINDS,
     LIST_REASONS,
     LISTS,
@@ -37,7 +39,6 @@ from creditrisk.data.schema import (
     OUTCOMES,
     REMOVAL_REASONS,
     SEVERITIES,
-    TABLE_NAMES,
     TABLES,
     empty_table,
 )
@@ -95,18 +96,20 @@ def test_catalogue_matches_the_columns_one_to_one_in_order(sample_features, samp
     assert len(set(names)) == len(names), "duplicate catalogue entries"
     catalogue = cr.feature_catalogue(sample)
     assert columns[2:] == [n for n in names if catalogue.loc[n, "built"]]
-    # the sample has no routine, follow-up or other inspection: those counts are not built
+    # the sample has no routine, follow-up or other inspection: those counts are not
+    # built; nor are the features of the indicator tables it does not hold
     assert set(names) - set(columns) == {
         "inspections_routine",
         "inspections_follow_up",
         "inspections_other",
+        *(f.name for f in CATALOGUE if f.source in INDICATOR_TABLES),
     }
 
 
 def test_catalogue_entries_are_documented():
     for f in CATALOGUE:
         assert isinstance(f.meaning, str) and f.meaning.strip(), f.name
-        assert f.source in TABLE_NAMES, (f.name, f.source)
+        assert f.source in ALL_TABLE_NAMES, (f.name, f.source)
         assert f.monotone in (-1, 0, 1), (f.name, f.monotone)
         assert f.kind in ("number", "count", "flag", "category"), (f.name, f.kind)
 

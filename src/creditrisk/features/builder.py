@@ -25,7 +25,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from creditrisk.data.schema import INSPECTION_KINDS
 from creditrisk.data.spine import check_spine
-from creditrisk.features import inspections, licenses, lists, penalties, registration, reports
+from creditrisk.features import (
+    indicators,
+    inspections,
+    licenses,
+    lists,
+    penalties,
+    registration,
+    reports,
+)
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.declared import Declared, from_mapping
 from creditrisk.features.source import Source
@@ -39,7 +47,7 @@ __all__ = [
     "feature_catalogue",
 ]
 
-_MODULES = (registration, reports, licenses, penalties, inspections, lists)
+_MODULES = (registration, reports, licenses, penalties, inspections, lists, indicators)
 
 #: every feature, in output order
 CATALOGUE: tuple[Feature, ...] = tuple(f for m in _MODULES for f in m.FEATURES)
@@ -54,6 +62,9 @@ _TABLE_INPUTS = {
     "penalties": ("decided_on", "published_on", "severity"),
     "inspections": ("inspected_on", "published_on", "kind"),
     "list_entries": ("listed_on", "list"),
+    "changes": ("changed_on", "published_on", "kind"),
+    "complaints": ("received_on", "recorded_on"),
+    "external_lists": ("listed_on", "published_on"),
 }
 #: feature name (or prefix) -> the further columns it reads
 _FEATURE_INPUTS = {
@@ -71,6 +82,7 @@ _FEATURE_INPUTS = {
     "tax_to_revenue_": ("tax_paid", "revenue"),
     "employees_last": ("employees",),
     "revenue_last": ("revenue",),
+    "complaints_substantiated_": ("substantiated",),
 }
 
 

@@ -174,6 +174,36 @@ TEMPLATES: dict[str, dict] = {
         "Removed from a list (or a mark removed) {n} times by credit restoration",
         "Never removed from a list by credit restoration",
     ),
+    "changes_1y": _count(
+        "1 registration change in the last 12 months",
+        "{n} registration changes in the last 12 months",
+        "No registration change in the last 12 months",
+    ),
+    "changes_legal_representative_1y": _count(
+        "Legal representative changed in the last 12 months",
+        "Legal representative changed {n} times in the last 12 months",
+        "Legal representative unchanged in the last 12 months",
+    ),
+    "changes_address_1y": _count(
+        "Registered address changed in the last 12 months",
+        "Registered address changed {n} times in the last 12 months",
+        "Registered address unchanged in the last 12 months",
+    ),
+    "complaints_1y": _count(
+        "1 complaint received in the last 12 months",
+        "{n} complaints received in the last 12 months",
+        "No complaint in the last 12 months",
+    ),
+    "complaints_substantiated_1y": _count(
+        "1 substantiated complaint in the last 12 months",
+        "{n} substantiated complaints in the last 12 months",
+        "No substantiated complaint in the last 12 months",
+    ),
+    "external_lists_current": _count(
+        "On another department's joint-punishment list",
+        "On {n} entries of other departments' joint-punishment lists",
+        "On no other department's joint-punishment list",
+    ),
 }
 for _sev in ("warning", "minor", "general", "serious"):
     for _w, _words in _WINDOWS.items():

@@ -1,0 +1,209 @@
+"""Features of the indicator tables (issue 18, item 3, first part): the enterprise's own
+registration changes, complaints and external listings, point in time.
+
+The leakage property: adding, ending or backdating roles, changes, complaints and
+listings known on or after as_of changes no feature (hypothesis), while the same
+records known the day before do change them (so the property is not vacuous).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import creditrisk as cr
+from creditrisk.data.schema import CHANGE_KINDS, EXTERNAL_LISTS, ROLES
+from creditrisk.features import indicators
+
+AS_OF = pd.Timestamp("2022-07-01")
+DAY = pd.Timedelta(days=1)
+NAMES = [f.name for f in indicators.FEATURES]
+
+
+@pytest.fixture(scope="module")
+def world() -> cr.synth.World:
+    return cr.synth.generate(1_500, "2020-01-01", "2023-06-30", seed=4, indicators=True)
+
+
+@pytest.fixture(scope="module")
+def spine(world) -> pd.DataFrame:
+    return cr.spine(world.tables, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def features(world, spine) -> pd.DataFrame:
+    return cr.build_features(world.tables, spine)
+
+
+def test_built_where_the_register_holds_the_tables(world, features):
+    assert set(NAMES) <= set(features.columns)
+    assert (features[NAMES].sum() > 0).all(), features[NAMES].sum()
+    catalogue = cr.feature_catalogue(world.tables)
+    assert catalogue.loc[NAMES, "built"].all()
+    sample = cr.feature_catalogue(cr.load_sample())
+    assert sample.loc["complaints_1y", "why"] == "complaints has no rows"
+
+
+def test_counts_by_hand(world, features):
+    t, day = world.tables, AS_OF
+    x = features.set_index("entity_id")
+    ch = t.changes[(t.changes["published_on"] < day) & (t.changes["changed_on"] >= day - 365 * DAY)]
+    lr = ch[ch["kind"] == "legal_representative"].groupby("entity_id").size()
+    assert (x["changes_legal_representative_1y"] == lr.reindex(x.index).fillna(0)).all()
+    c = t.complaints
+    mine = c[(c["recorded_on"] < day) & (c["received_on"] >= day - 365 * DAY)]
+    yes = mine[(mine["substantiated"] == "yes") & (mine["concluded_on"] < day)]
+    expected = yes.groupby("entity_id").size().reindex(x.index).fillna(0)
+    assert (x["complaints_substantiated_1y"] == expected).all()
+    e = t.external_lists
+    now = e[(e["published_on"] < day) & ~(e["removed_on"] < day)].groupby("entity_id").size()
+    assert (x["external_lists_current"] == now.reindex(x.index).fillna(0)).all()
+
+
+def test_a_verdict_counts_from_its_date_or_from_recording_without_one():
+    ent = pd.DataFrame({"entity_id": ["E1"], "registered_on": ["2020-01-01"]})
+    complaints = pd.DataFrame(
+        {
+            "entity_id": ["E1", "E1", "E1"],
+            "received_on": ["2022-03-01", "2022-06-01", "2022-11-30"],
+            "recorded_on": ["2022-03-02", "2022-06-02", "2022-12-01"],
+            "substantiated": ["yes", "yes", "pending"],
+            # the second is decided after as_of; the third is received after it
+            "concluded_on": ["2022-04-01", "2022-08-01", None],
+        }
+    )
+    spine = pd.DataFrame({"entity_id": ["E1"], "as_of": [AS_OF]})
+    spec = cr.FeatureSpec(features=("complaints_1y", "complaints_substantiated_1y"))
+    t = cr.EventTables(enterprises=ent, complaints=complaints).validate()
+    row = cr.build_features(t, spine, spec).iloc[0]
+    assert (row["complaints_1y"], row["complaints_substantiated_1y"]) == (2, 1)
+    undated = cr.EventTables(enterprises=ent, complaints=complaints.drop(columns="concluded_on"))
+    assert cr.build_features(undated, spine, spec).iloc[0]["complaints_substantiated_1y"] == 2
+
+
+def test_own_records_only_so_a_subset_gives_the_same_rows(world, spine, features):
+    part_ids = spine["entity_id"].iloc[::7]
+    part = world.tables.subset(part_ids)
+    got = cr.build_features(part, spine[spine["entity_id"].isin(part_ids)])
+    pd.testing.assert_frame_equal(got[NAMES], features.loc[got.index, NAMES])
+
+
+# -- the leakage property ----------------------------------------------------------------
+def _day(offset: int) -> pd.Timestamp:
+    return AS_OF + offset * DAY
+
+
+@st.composite
+def late_edits(draw, n_entities: int):
+    """Edits of records known on or after AS_OF: (table, action, row, offsets)."""
+    table = draw(st.sampled_from(["roles", "changes", "complaints", "external_lists"]))
+    action = draw(st.sampled_from(["add", "end", "backdate"]))
+    row = draw(st.integers(0, 10**6))
+    entity = draw(st.integers(0, n_entities - 1))
+    known = draw(st.integers(0, 400))  # days on or after AS_OF the record becomes known
+    event = draw(st.integers(-900, 0))  # days before it is known that it happened
+    value = draw(st.integers(0, 10**6))
+    return table, action, row, entity, known, event, value
+
+
+def _apply(tables: cr.EventTables, edits, ids: np.ndarray) -> cr.EventTables:
+    frames = {
+        "roles": tables.roles.copy(),
+        "changes": tables.changes.copy(),
+        "complaints": tables.complaints.copy(),
+        "external_lists": tables.external_lists.copy(),
+    }
+    for table, action, row, entity, known, event, value in edits:
+        frame = frames[table]
+        on, eid = _day(known), ids[entity]
+        if action == "add":
+            new = {
+                "roles": {
+                    "person_id": f"P{value}",
+                    "entity_id": eid,
+                    "role": ROLES[value % len(ROLES)],
+                    "from_on": on + event * DAY,
+                    "published_on": on,
+                },
+                "changes": {
+                    "entity_id": eid,
+                    "kind": CHANGE_KINDS[value % len(CHANGE_KINDS)],
+                    "changed_on": on + event * DAY,
+                    "published_on": on,
+                },
+                "complaints": {
+                    "entity_id": eid,
+                    "received_on": on + max(event, -30) * DAY,
+                    "recorded_on": on,
+                    "substantiated": "yes",
+                    "concluded_on": on + DAY,
+                },
+                "external_lists": {
+                    "entity_id": eid,
+                    "list": EXTERNAL_LISTS[value % len(EXTERNAL_LISTS)],
+                    "listed_on": on + event * DAY,
+                    "published_on": on,
+                },
+            }[table]
+            key = frame.columns[0]
+            new[key] = f"NEW{len(frame)}"
+            frames[table] = pd.concat([frame, pd.DataFrame([new])], ignore_index=True)
+            continue
+        if not len(frame):
+            continue
+        i = frame.index[row % len(frame)]
+        if action == "end":  # an end (a removal, a verdict) known on or after AS_OF
+            column = {
+                "roles": "to_on",
+                "changes": None,
+                "complaints": "concluded_on",
+                "external_lists": "removed_on",
+            }[table]
+            if column is None:
+                continue
+            if frame.loc[i, column] < AS_OF:  # already ended, and known, before AS_OF
+                continue
+            frame.loc[i, column] = on
+            if table == "complaints":
+                frame.loc[i, "substantiated"] = "yes"
+        else:  # backdate the event of a record known on or after AS_OF
+            known_column, event_column = {
+                "roles": ("published_on", "from_on"),
+                "changes": ("published_on", "changed_on"),
+                "complaints": ("recorded_on", "received_on"),
+                "external_lists": ("published_on", "listed_on"),
+            }[table]
+            if frame.loc[i, known_column] >= AS_OF:
+                frame.loc[i, event_column] = frame.loc[i, known_column] + event * DAY
+    return tables.replace(**frames)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_records_known_on_or_after_as_of_change_no_feature(world, spine, features, data):
+    ids = spine["entity_id"].to_numpy()
+    edits = data.draw(st.lists(late_edits(len(ids)), min_size=1, max_size=8))
+    edited = _apply(world.tables, edits, ids)
+    spec = cr.FeatureSpec(features=tuple(c for c in features.columns[2:]))
+    got = cr.build_features(edited, spine, spec)
+    pd.testing.assert_frame_equal(got, features, check_like=False)
+
+
+@pytest.mark.parametrize("table", ["changes", "complaints", "external_lists"])
+def test_the_same_records_known_the_day_before_do_count(world, spine, features, table):
+    ids = spine["entity_id"].to_numpy()
+    late = cr.build_features(_apply(world.tables, [(table, "add", 0, 0, 0, -10, 0)], ids), spine)
+    early = cr.build_features(_apply(world.tables, [(table, "add", 0, 0, -1, -10, 0)], ids), spine)
+    assert late.equals(features)
+    column = {"changes": "changes_1y", "complaints": "complaints_1y"}.get(
+        table, "external_lists_current"
+    )
+    first = features.index[0]
+    assert early.loc[first, column] == features.loc[first, column] + 1
