@@ -8,6 +8,8 @@ records known the day before do change them (so the property is not vacuous).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,7 +89,8 @@ def test_a_verdict_counts_from_its_date_or_from_recording_without_one():
 def test_own_records_only_so_a_subset_gives_the_same_rows(world, spine, features):
     part_ids = spine["entity_id"].iloc[::7]
     part = world.tables.subset(part_ids)
-    got = cr.build_features(part, spine[spine["entity_id"].isin(part_ids)])
+    own = cr.FeatureSpec(features=tuple(NAMES))
+    got = cr.build_features(part, spine[spine["entity_id"].isin(part_ids)], own)
     pd.testing.assert_frame_equal(got[NAMES], features.loc[got.index, NAMES])
 
 
@@ -182,7 +185,7 @@ def _apply(tables: cr.EventTables, edits, ids: np.ndarray) -> cr.EventTables:
 
 
 @settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("CREDITRISK_PIT_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -207,3 +210,100 @@ def test_the_same_records_known_the_day_before_do_count(world, spine, features, 
     )
     first = features.index[0]
     assert early.loc[first, column] == features.loc[first, column] + 1
+
+
+# -- related parties ------------------------------------------------------------------------
+def _register(roles=None, changes=None, lists=None) -> cr.EventTables:
+    """E1, E2 and E4 share person P1; E3 sits at E1's address; E5 comes late, alone."""
+    ent = pd.DataFrame(
+        {
+            "entity_id": ["E1", "E2", "E3", "E4", "E5"],
+            "registered_on": ["2019-01-01", "2019-06-01", "2020-01-01", "2020-02-01", "2023-06-30"],
+            "deregistered_on": [None, None, None, "2020-10-01", None],
+            "address_id": ["A1", "A2", "A1", "A9", "A8"],
+        }
+    )
+    base = pd.DataFrame(
+        {
+            "person_id": ["P1", "P1", "P2", "P1"],
+            "entity_id": ["E1", "E2", "E3", "E4"],
+            "role": ["legal_representative", "shareholder", "legal_representative", "manager"],
+            "from_on": ["2019-01-01", "2019-06-01", "2020-01-01", "2020-02-01"],
+            "published_on": ["2019-01-03", "2019-06-03", "2020-01-03", "2020-02-03"],
+        }
+    )
+    frames = {"enterprises": ent, "roles": base if roles is None else roles}
+    if changes is not None:
+        frames["changes"] = changes
+    if lists is not None:
+        frames["list_entries"] = lists
+    return cr.EventTables(**frames).validate()
+
+
+RELATIONAL = (
+    "linked_enterprises",
+    "linked_on_list",
+    "linked_deregistered_young",
+    "person_serious_history",
+    "address_cluster_size",
+    "address_cluster_abnormal",
+)
+
+
+def _rows(tables, as_of="2022-07-01") -> pd.DataFrame:
+    spine = pd.DataFrame({"entity_id": ["E1", "E2", "E3"], "as_of": [pd.Timestamp(as_of)] * 3})
+    spec = cr.FeatureSpec(features=RELATIONAL)
+    return cr.build_features(tables, spine, spec).set_index("entity_id")[list(RELATIONAL)]
+
+
+def test_links_through_people_and_addresses_by_hand():
+    lists = pd.DataFrame(
+        {
+            "entity_id": ["E4", "E3"],
+            "list": ["serious_illegal", "abnormal_operation"],
+            "listed_on": ["2020-09-01", "2021-07-10"],
+        }
+    )
+    x = _rows(_register(lists=lists))
+    # E1 - E2 - E4 through P1 (E4: deregistered 8 months after registering, serious list)
+    assert x.loc["E1", "linked_enterprises"] == 2 and x.loc["E3", "linked_enterprises"] == 0
+    assert x.loc["E1", "linked_on_list"] == 1 and x.loc["E1", "linked_deregistered_young"] == 1
+    # P1 is E1's legal representative but E4's manager: no serious history through E4
+    assert x["person_serious_history"].tolist() == [0, 0, 0]
+    # E1 and E3 share address A1 (E4 is deregistered, so its cluster does not count)
+    assert x["address_cluster_size"].tolist() == [2, 1, 2]
+    assert x["address_cluster_abnormal"].tolist() == [1, 0, 0]
+
+
+def test_a_role_ended_or_not_yet_published_links_nothing():
+    roles = _register().roles.copy()
+    roles.loc[1, "to_on"] = pd.Timestamp("2021-01-01")  # P1 left E2 before as_of
+    roles.loc[3, "published_on"] = pd.Timestamp("2022-07-01")  # known on as_of: not yet
+    roles.loc[3, "from_on"] = pd.Timestamp("2020-02-01")
+    x = _rows(_register(roles=roles))
+    assert x["linked_enterprises"].tolist() == [0, 0, 0]
+
+
+def test_the_address_on_the_as_of_date_comes_from_the_changes():
+    changes = pd.DataFrame(
+        {
+            "entity_id": ["E3", "E2", "E2"],
+            "kind": ["address", "address", "address"],
+            "changed_on": ["2023-01-10", "2021-03-01", "2023-02-01"],
+            "published_on": ["2023-01-12", "2021-03-02", "2023-02-03"],
+            "old_value": ["A7", "A5", None],  # E3 was at A7 until 2023; E2 moved to A1
+            "new_value": ["A1", "A1", "A2"],  # then left it (old value not recorded)
+        }
+    )
+    x = _rows(_register(changes=changes))
+    assert x["address_cluster_size"].tolist() == [2, 2, 1]
+    # a year later every change is known: E3 at A1 with E1, E2 at A2
+    later = _rows(_register(changes=changes), as_of="2023-07-01")
+    assert later["address_cluster_size"].tolist() == [2, 1, 2]
+
+
+def test_related_party_features_refuse_a_part_of_the_register():
+    part = _register().subset(["E1", "E2", "E5"])
+    spine = pd.DataFrame({"entity_id": ["E1"], "as_of": [pd.Timestamp("2022-07-01")]})
+    with pytest.raises(ValueError, match="whole register"):
+        cr.build_features(part, spine, cr.FeatureSpec(features=("linked_enterprises",)))

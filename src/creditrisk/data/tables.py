@@ -115,6 +115,9 @@ class EventTables:
     #: facts of the whole register a part of it cannot see (set on subsets and chunks):
     #: ``first_report_year``, the first year its annual-report table covers
     coverage: ClassVar[Mapping[str, int]] = MappingProxyType({})
+    #: True for a part of a register (set by :meth:`part_of`: subsets and chunks), whose
+    #: features may not read other enterprises (related parties may lie outside it)
+    is_part: ClassVar[bool] = False
 
     enterprises: pd.DataFrame
     annual_reports: pd.DataFrame | None = None
@@ -308,7 +311,8 @@ class EventTables:
 
         Features that depend on what the whole register covers (the first report year
         from which annual reports are owed) then give each entity what the whole register
-        gives it, whatever part it is scored in.
+        gives it, whatever part it is scored in; features that read other enterprises
+        (related parties) refuse a part (:attr:`is_part`).
 
         Parameters
         ----------
@@ -327,12 +331,15 @@ class EventTables:
         >>> part = t.subset(t.enterprises["entity_id"].head(3))
         >>> part.coverage["first_report_year"] == int(t.annual_reports["report_year"].min())
         True
+        >>> part.is_part, t.is_part
+        (True, False)
         """
         if isinstance(whole, EventTables):
             facts = dict(whole.coverage) or _coverage(whole)
         else:
             facts = dict(whole)
         object.__setattr__(self, "coverage", MappingProxyType(facts))
+        object.__setattr__(self, "is_part", True)
         return self
 
     def _read_from(self, sources, files) -> EventTables:

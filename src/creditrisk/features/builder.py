@@ -32,6 +32,7 @@ from creditrisk.features import (
     lists,
     penalties,
     registration,
+    relations,
     reports,
 )
 from creditrisk.features.catalogue import Feature, FeatureSpec
@@ -47,7 +48,7 @@ __all__ = [
     "feature_catalogue",
 ]
 
-_MODULES = (registration, reports, licenses, penalties, inspections, lists, indicators)
+_MODULES = (registration, reports, licenses, penalties, inspections, lists, indicators, relations)
 
 #: every feature, in output order
 CATALOGUE: tuple[Feature, ...] = tuple(f for m in _MODULES for f in m.FEATURES)
@@ -65,6 +66,7 @@ _TABLE_INPUTS = {
     "changes": ("changed_on", "published_on", "kind"),
     "complaints": ("received_on", "recorded_on"),
     "external_lists": ("listed_on", "published_on"),
+    "roles": ("person_id", "published_on"),
 }
 #: feature name (or prefix) -> the further columns it reads
 _FEATURE_INPUTS = {
@@ -83,6 +85,7 @@ _FEATURE_INPUTS = {
     "employees_last": ("employees",),
     "revenue_last": ("revenue",),
     "complaints_substantiated_": ("substantiated",),
+    "address_cluster_": ("address_id",),
 }
 
 
@@ -295,7 +298,7 @@ def build_features(
     spec = spec or FeatureSpec()
     declared = declared_features(tables, spec)
     names = _selected(spec, tables, declared)
-    builtin = [n for n in names if n in _BY_NAME]
+    wanted = {n for n in names if n in _BY_NAME}
     mine = [d for d in declared if d.name in set(names)]
     pos, days = check_spine(tables, spine, span)
     src = Source(tables)
@@ -306,8 +309,8 @@ def build_features(
     for day in dates:
         rows = np.flatnonzero(days == day)
         values: dict[str, object] = {}
-        if builtin:
-            for module in _MODULES:
+        for module in _MODULES:
+            if any(f.name in wanted for f in module.FEATURES):  # only what is asked
                 values.update(module.compute(src, pos[rows], int(day), spec))
         for feature in mine:
             values[feature.name] = feature.compute(src, pos[rows], int(day))

@@ -199,6 +199,40 @@ TEMPLATES: dict[str, dict] = {
         "{n} substantiated complaints in the last 12 months",
         "No substantiated complaint in the last 12 months",
     ),
+    "linked_enterprises": _count(
+        "Its people hold roles in 1 other enterprise",
+        "Its people hold roles in {n} other enterprises",
+        "Its people hold no role in another enterprise",
+    ),
+    "linked_on_list": _count(
+        "1 enterprise linked through its people is on the abnormal or serious list",
+        "{n} enterprises linked through its people are on the abnormal or serious list",
+        "No enterprise linked through its people is on a list",
+    ),
+    "linked_penalised_3y": _count(
+        "1 enterprise linked through its people was penalised in the last 3 years",
+        "{n} enterprises linked through its people were penalised in the last 3 years",
+        "No enterprise linked through its people was penalised in the last 3 years",
+    ),
+    "linked_deregistered_young": _count(
+        "1 enterprise linked through its people was deregistered within a year of registering",
+        "{n} enterprises linked through its people were deregistered within a year of registering",
+        "No enterprise linked through its people was deregistered young",
+    ),
+    "person_serious_history": _flag(
+        "Its legal representative led another enterprise onto the serious illegal list",
+        "Its legal representative led no other enterprise onto the serious illegal list",
+    ),
+    "address_cluster_size": _count(
+        "Registered alone at its address",
+        "{n} enterprises registered at its address",
+        "Registered address unknown",
+    ),
+    "address_cluster_abnormal": _count(
+        "1 other enterprise at its address is on the abnormal list",
+        "{n} other enterprises at its address are on the abnormal list",
+        "No other enterprise at its address is on the abnormal list",
+    ),
     "external_lists_current": _count(
         "On another department's joint-punishment list",
         "On {n} entries of other departments' joint-punishment lists",
