@@ -302,8 +302,9 @@ TABLES: dict[str, TableSchema] = {
                 Column(
                     "address_id",
                     "id",
-                    "Key of the registered address: enterprises registered at one address "
-                    "share it; empty where unknown.",
+                    "Key of the registered address at extraction: enterprises registered at "
+                    "one address share it; empty where unknown. Earlier addresses come from "
+                    "the address changes (changes.old_value / new_value).",
                     **_OPTIONAL,
                 ),
             ),
@@ -504,8 +505,19 @@ TABLES: dict[str, TableSchema] = {
                 Column("kind", "category", "What changed.", values=CHANGE_KINDS),
                 Column("changed_on", "date", "Date the change was registered."),
                 Column("published_on", "date", "Date the change became public."),
-                Column("old_value", "id", "The value before, where public.", **_OPTIONAL),
-                Column("new_value", "id", "The value after, where public.", **_OPTIONAL),
+                Column(
+                    "old_value",
+                    "id",
+                    "The value before, where public: for an address change the address key "
+                    "(as address_id), for a legal representative change the person_id.",
+                    **_OPTIONAL,
+                ),
+                Column(
+                    "new_value",
+                    "id",
+                    "The value after, where public (keys as for old_value).",
+                    **_OPTIONAL,
+                ),
             ),
             key=("change_id",),
             event_date="changed_on",
