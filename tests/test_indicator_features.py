@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import creditrisk as cr
 from creditrisk.data.schema import CHANGE_KINDS, EXTERNAL_LISTS, ROLES
-from creditrisk.features import indicators
+from creditrisk.features import indicators, relations
 
 AS_OF = pd.Timestamp("2022-07-01")
 DAY = pd.Timedelta(days=1)
@@ -302,8 +302,44 @@ def test_the_address_on_the_as_of_date_comes_from_the_changes():
     assert later["address_cluster_size"].tolist() == [2, 1, 2]
 
 
-def test_related_party_features_refuse_a_part_of_the_register():
-    part = _register().subset(["E1", "E2", "E5"])
+def test_a_part_reads_the_whole_register_it_carries_and_refuses_without_it():
+    tables = _register()
     spine = pd.DataFrame({"entity_id": ["E1"], "as_of": [pd.Timestamp("2022-07-01")]})
+    spec = cr.FeatureSpec(features=RELATIONAL)
+    whole = cr.build_features(tables, spine, spec)
+    part = tables.subset(["E1", "E5"])  # E2 and E3, linked to E1, are outside it
+    pd.testing.assert_frame_equal(cr.build_features(part, spine, spec), whole)
+    alone = cr.EventTables(enterprises=part.enterprises, roles=part.roles).part_of(
+        {"first_report_year": 2019}
+    )  # a chunk that knows only the coverage
     with pytest.raises(ValueError, match="whole register"):
-        cr.build_features(part, spine, cr.FeatureSpec(features=("linked_enterprises",)))
+        cr.build_features(alone, spine, spec)
+
+
+def test_chunked_scoring_chunks_carry_the_whole_register(world, spine, features):
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    names = [f.name for f in relations.FEATURES]
+    spec = cr.FeatureSpec(features=tuple(names))
+    parts = []
+    for chunk in ChunkedRegister(world.tables, chunk_size=400):
+        mine = spine[spine["entity_id"].isin(chunk.enterprises["entity_id"])]
+        parts.append(cr.build_features(chunk, mine, spec, span=cr.data.data_span(world.tables)))
+    got = pd.concat(parts).loc[features.index]
+    pd.testing.assert_frame_equal(got[names], features[names])
+
+
+def test_chunks_read_from_parquet_carry_the_related_parties(world, spine, features, tmp_path):
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    names = [f.name for f in relations.FEATURES]
+    spec = cr.FeatureSpec(features=tuple(names))
+    register = ChunkedRegister(world.tables.write(tmp_path / "register"), chunk_size=400)
+    assert register.related_parties() is not None
+    span = cr.data.data_span(world.tables)
+    parts = []
+    for chunk in register:
+        mine = spine[spine["entity_id"].isin(chunk.enterprises["entity_id"])]
+        parts.append(cr.build_features(chunk, mine, spec, span=span))
+    got = pd.concat(parts).loc[features.index]
+    pd.testing.assert_frame_equal(got[names], features[names])

@@ -116,8 +116,10 @@ class EventTables:
     #: ``first_report_year``, the first year its annual-report table covers
     coverage: ClassVar[Mapping[str, int]] = MappingProxyType({})
     #: True for a part of a register (set by :meth:`part_of`: subsets and chunks), whose
-    #: features may not read other enterprises (related parties may lie outside it)
+    #: features may not read other enterprises (related parties may lie outside it)...
     is_part: ClassVar[bool] = False
+    #: ...unless the whole register rides along: related-party features read it
+    whole: ClassVar[EventTables | None] = None
 
     enterprises: pd.DataFrame
     annual_reports: pd.DataFrame | None = None
@@ -311,13 +313,15 @@ class EventTables:
 
         Features that depend on what the whole register covers (the first report year
         from which annual reports are owed) then give each entity what the whole register
-        gives it, whatever part it is scored in; features that read other enterprises
-        (related parties) refuse a part (:attr:`is_part`).
+        gives it, whatever part it is scored in. Features that read other enterprises
+        (related parties) read the whole register when it is given (:attr:`whole`), and
+        refuse a part without it (:attr:`is_part`).
 
         Parameters
         ----------
         whole : EventTables or mapping
-            The whole register, or its :attr:`coverage` already computed.
+            The whole register (kept as :attr:`whole`), or only its :attr:`coverage`
+            already computed.
 
         Returns
         -------
@@ -331,11 +335,13 @@ class EventTables:
         >>> part = t.subset(t.enterprises["entity_id"].head(3))
         >>> part.coverage["first_report_year"] == int(t.annual_reports["report_year"].min())
         True
-        >>> part.is_part, t.is_part
-        (True, False)
+        >>> part.is_part, t.is_part, part.whole is t
+        (True, False, True)
         """
         if isinstance(whole, EventTables):
             facts = dict(whole.coverage) or _coverage(whole)
+            register = whole.whole if whole.is_part else whole  # a part of a part
+            object.__setattr__(self, "whole", register)
         else:
             facts = dict(whole)
         object.__setattr__(self, "coverage", MappingProxyType(facts))

@@ -12,8 +12,9 @@ on the as-of date make up its address's cluster.
 
 The links are sparse matrices (person x enterprise, then enterprise x enterprise), so a
 register of millions of roles takes seconds. These features read other enterprises:
-they are computed on the whole register, never on a part of it (a chunk or a subset
-refuses them when it holds roles or addresses).
+they are computed on the whole register: a part of it (a subset, a chunk) reads the
+whole register it carries (``EventTables.whole``), and refuses them without it when it
+holds roles or addresses.
 
 Examples
 --------
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from creditrisk.data.keys import positions
 from creditrisk.data.schema import CHANGE_KINDS, LISTS, ROLES
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.source import FAR, Source, per_entity
@@ -123,8 +125,8 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     Raises
     ------
     ValueError
-        The tables are a part of a register (a chunk, a subset) that holds roles or
-        addresses: the linked enterprises may lie outside it.
+        The tables are a part of a register (a chunk) that holds roles or addresses
+        and does not carry the whole register: the linked enterprises may lie outside.
 
     Examples
     --------
@@ -140,14 +142,19 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     >>> out["linked_enterprises"].tolist(), out["address_cluster_size"].tolist()
     ([1, 1], [2, 2])
     """
-    tables = src.tables
-    has_roles = len(tables.roles) > 0
-    has_address = bool(tables.enterprises["address_id"].notna().any())
-    if (has_roles or has_address) and getattr(tables, "is_part", False):
-        raise ValueError(
-            "related-party features (linked_*, address_cluster_*) read other enterprises: "
-            "compute them on the whole register, not on a chunk or subset of it"
-        )
+    if getattr(src.tables, "is_part", False):
+        whole = getattr(src.tables, "whole", None)
+        if whole is not None:  # the whole register rides along: read it
+            ids = src.tables.enterprises["entity_id"].to_numpy()[pos]
+            everything = src.cached(("relations", "whole"), lambda: Source(whole))
+            at = positions(pd.Series(ids, dtype="str"), whole.enterprises["entity_id"])
+            return compute(everything, at, as_of, spec)
+        if len(src.tables.roles) or src.tables.enterprises["address_id"].notna().any():
+            raise ValueError(
+                "related-party features (linked_*, address_cluster_*) read other "
+                "enterprises: compute them on the whole register, or on a part that "
+                "carries it (EventTables.part_of(whole))"
+            )
     n = src.n
     registered = src.days("enterprises", "registered_on")
     known = ~(registered >= as_of)  # empty registration dates count as registered

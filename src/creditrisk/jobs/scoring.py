@@ -34,6 +34,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,7 @@ class ChunkedRegister:
         self._tables: EventTables | None = None
         self.files: dict[str, Path] = {}
         self._schemas: dict[str, pa.Schema] = {}
+        self._related: EventTables | None = None
         if isinstance(source, EventTables):
             self._tables = source
             self.register = register or source.register
@@ -281,7 +283,10 @@ class ChunkedRegister:
             frames = {name: _in_range(getattr(whole, name), low, high) for name in ALL_TABLE_NAMES}
             extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
             tables = EventTables(**frames, extra=extra, register=whole.register)
-            return tables._read_from(whole.sources, whole.files).part_of(self.coverage)
+            # the whole register rides along, for the features that read related parties
+            tables = tables._read_from(whole.sources, whole.files).part_of(whole)
+            object.__setattr__(tables, "coverage", MappingProxyType(dict(self.coverage)))
+            return tables
         frames = {}
         for name in ALL_TABLE_NAMES:
             if name not in self.files:
@@ -292,7 +297,42 @@ class ChunkedRegister:
             tables = EventTables(**frames, register=self.register)
         except SchemaError as err:
             raise SchemaError(_named(err.problems, self.files)) from None
-        return tables._read_from(self.sources, self.files).part_of(self.coverage)
+        tables = tables._read_from(self.sources, self.files).part_of(self.coverage)
+        related = self.related_parties()
+        if related is not None:  # for the features that read linked enterprises
+            object.__setattr__(tables, "whole", related)
+        return tables
+
+    def related_parties(self) -> EventTables | None:
+        """The whole register's tables that related-party features read, read once.
+
+        Only for a parquet directory with roles or addresses: a chunk then carries them
+        (``EventTables.whole``), so a feature that reads the enterprises linked to one
+        gives what the whole register gives, whatever chunk the enterprise is in.
+
+        Returns
+        -------
+        EventTables or None
+            ``enterprises``, ``roles``, ``changes``, ``list_entries`` and ``penalties``
+            of the whole register; None when there are no roles and no addresses, or the
+            tables are in memory (their chunks carry the whole tables themselves).
+
+        Examples
+        --------
+        >>> import creditrisk as cr
+        >>> ChunkedRegister(cr.load_sample()).related_parties() is None
+        True
+        """
+        if self._tables is not None or self.root is None:
+            return None
+        if self._related is None:
+            addresses = self._column("enterprises", "address_id").notna().any()
+            if "roles" not in self.files and not addresses:
+                return None
+            names = ("enterprises", "roles", "changes", "list_entries", "penalties")
+            frames = {n: read_parquet(self.files[n], n) for n in names if n in self.files}
+            self._related = EventTables(**frames, register=self.register)
+        return self._related
 
     def problems(self, tables: EventTables) -> list[Problem]:
         """What validation finds in one chunk, as it finds it in the whole register.
