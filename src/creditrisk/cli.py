@@ -250,6 +250,13 @@ def generate(
     end: Annotated[str, typer.Option(help="Last day of the register.")] = "2025-12-31",
     format: Annotated[str, typer.Option(help="parquet or csv.")] = "parquet",
     overwrite: Annotated[bool, typer.Option(help="Replace tables already there.")] = False,
+    indicators: Annotated[
+        bool,
+        typer.Option(
+            help="Also the indicator system's tables (roles, changes, complaints, "
+            "external_lists) and enterprises' addresses."
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic register (six event tables + inspectors) into a directory."""
     if format not in ("parquet", "csv"):
@@ -269,7 +276,9 @@ def generate(
             bar.update(task, completed=done, total=total)
 
         try:
-            world = synth.generate(n, start=start, end=end, seed=seed, progress=progress)
+            world = synth.generate(
+                n, start=start, end=end, seed=seed, progress=progress, indicators=indicators
+            )
         except ValueError as exc:
             raise _fail(str(exc)) from None
     try:
