@@ -197,7 +197,9 @@ class IndicatorTruth:
     Parameters
     ----------
     controller : pandas.Series
-        Each enterprise's controlling person (person_id), by entity_id.
+        Each enterprise's controlling person (person_id), by entity_id: its first legal
+        representative (and main shareholder where it has shareholders); a branch's
+        controller holds no role in the branch itself (its manager runs it).
     controller_propensity : pandas.Series
         Each controller's hidden propensity (the mean matched trait of its enterprises;
         probit scale, like ``mu``), by person_id.
