@@ -119,13 +119,14 @@ def _apply(tables: cr.EventTables, edits, ids: np.ndarray) -> cr.EventTables:
         "complaints": tables.complaints.copy(),
         "external_lists": tables.external_lists.copy(),
     }
+    people = tables.roles["person_id"].unique()
     for table, action, row, entity, known, event, value in edits:
         frame = frames[table]
         on, eid = _day(known), ids[entity]
         if action == "add":
             new = {
-                "roles": {
-                    "person_id": f"P{value}",
+                "roles": {  # an existing person: a link, were it known before AS_OF
+                    "person_id": people[value % len(people)],
                     "entity_id": eid,
                     "role": ROLES[value % len(ROLES)],
                     "from_on": on + event * DAY,
@@ -343,3 +344,32 @@ def test_chunks_read_from_parquet_carry_the_related_parties(world, spine, featur
         parts.append(cr.build_features(chunk, mine, spec, span=span))
     got = pd.concat(parts).loc[features.index]
     pd.testing.assert_frame_equal(got[names], features[names])
+
+
+def test_a_role_known_the_day_before_links_and_one_known_on_as_of_does_not(world, spine):
+    roles = world.tables.roles
+    target = spine["entity_id"].iloc[0]
+    spec = cr.FeatureSpec(features=("linked_enterprises",))
+    before = cr.build_features(world.tables, spine.head(1), spec).iloc[0]["linked_enterprises"]
+    # a person now holding a role elsewhere, with no role in the target yet
+    elsewhere = roles[
+        (roles["entity_id"] != target)
+        & (roles["published_on"] < AS_OF - 400 * DAY)
+        & roles["to_on"].isna()
+        & ~roles["person_id"].isin(roles.loc[roles["entity_id"] == target, "person_id"])
+    ].iloc[0]
+
+    def linked(published: pd.Timestamp) -> int:
+        new = {
+            "person_id": elsewhere["person_id"],
+            "entity_id": target,
+            "role": "supervisor",
+            "from_on": published - 30 * DAY,
+            "published_on": published,
+        }
+        more = pd.concat([roles, pd.DataFrame([new])], ignore_index=True)
+        tables = world.tables.replace(roles=more)
+        return cr.build_features(tables, spine.head(1), spec).iloc[0]["linked_enterprises"]
+
+    assert linked(AS_OF) == before
+    assert linked(AS_OF - DAY) >= before + 1
