@@ -26,6 +26,7 @@ from pandas.io import sql as pandas_sql
 
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
+from creditrisk.data import sql as sql_module
 from creditrisk.data.schema import TABLE_NAMES, TABLES
 from creditrisk.data.sql import FILTERS, is_url, read_mapping, run_identifiers, write_sql
 from creditrisk.jobs.scoring import resolve_model, score_chunk, score_register
@@ -255,10 +256,22 @@ def expected_kept(sample: EventTables, where: dict) -> EventTables:
 
 
 @pytest.mark.parametrize("where", list(WHERES.values()), ids=list(WHERES))
-def test_filters_run_in_the_database(loaded: Database, sample: EventTables, where: dict) -> None:
+def test_filters_run_in_the_database(
+    loaded: Database, sample: EventTables, where: dict, monkeypatch
+) -> None:
     expected = expected_kept(sample, where)
     assert 0 < len(expected.enterprises) < len(sample.enterprises)
     statements: list[tuple[str, object]] = []
+    # PostgreSQL's tables are read through ADBC (Arrow), past SQLAlchemy's events: the
+    # statements it runs, values inlined, are recorded where they are made
+    to_text = sql_module._sql_text
+
+    def recorded(connection, query):
+        text = to_text(connection, query)
+        statements.append((text, text))
+        return text
+
+    monkeypatch.setattr(sql_module, "_sql_text", recorded)
     with loaded.engine() as engine:
 
         @sa.event.listens_for(engine, "before_cursor_execute")
@@ -567,3 +580,31 @@ def test_read_mapping_refuses_unknown_sections_and_missing_files(tmp_path: Path)
 def test_read_sql_refuses_a_chunksize_below_one() -> None:
     with pytest.raises(ValueError, match="chunksize"):
         EventTables.read_sql("sqlite://", chunksize=0)
+
+
+def test_postgresql_is_read_through_arrow_giving_the_same_tables(
+    loaded: Database, sample: EventTables, monkeypatch
+) -> None:
+    if loaded.backend != "postgresql":
+        pytest.skip("Arrow reads (ADBC) are PostgreSQL's")
+    batches = []
+    arrow_batches = sql_module._arrow_batches
+
+    def counted(*args):
+        for batch in arrow_batches(*args):
+            batches.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(sql_module, "_arrow_batches", counted)
+    mapping = register_mapping(loaded)
+    # a query with a literal % (pyformat drivers double it) and a quote in a filter
+    mapping["tables"]["penalties"] += " WHERE length('%') = 1"
+    where = {"region": ["district_01", "it's"]}
+    fast = sql_module.read_frames(loaded.url, where=where, chunksize=700, **mapping)
+    assert sum(batches) == sum(len(f) for f in fast.values())  # every row came as Arrow
+    slow = sql_module.read_frames(loaded.url, where=where, arrow=False, **mapping)
+    expected = expected_kept(sample, {"region": "district_01"})
+    assert_same_tables(EventTables(**fast), expected)
+    assert_same_tables(EventTables(**slow), expected)
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        sql_module.read_frames("sqlite://", arrow=True)
