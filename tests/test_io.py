@@ -608,3 +608,43 @@ def test_postgresql_is_read_through_arrow_giving_the_same_tables(
     assert_same_tables(EventTables(**slow), expected)
     with pytest.raises(ValueError, match="PostgreSQL"):
         sql_module.read_frames("sqlite://", arrow=True)
+
+
+def test_a_database_is_read_chunk_by_chunk_in_sql(
+    loaded: Database, sample: EventTables, monkeypatch
+) -> None:
+    from creditrisk.data.register import Register
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    mapping = register_mapping(loaded)
+    register = Register.from_dict(
+        {
+            "tables": {
+                name: {"query" if spec.startswith("SELECT") else "table": spec}
+                for name, spec in mapping["tables"].items()
+            },
+            "columns": mapping["columns"],
+            "where": {"region": ["district_01", "district_02"]},
+        }
+    )
+    kept = expected_kept(sample, {"region": ["district_01", "district_02"]})
+    # every chunk's rows come from queries bounded by its range of entity ids
+    ranges: list[str] = []
+    read = sql_module.read_frames
+
+    def recorded(*args, **kwargs):
+        ranges.append(kwargs.get("entities"))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr("creditrisk.jobs.scoring.read_frames", recorded)
+    chunked = ChunkedRegister(loaded.url, chunk_size=700, register=register)
+    expected = ChunkedRegister(kept, chunk_size=700)
+    assert chunked.bounds == expected.bounds and len(chunked) == 5
+    assert chunked.span() == expected.span()
+    parts = list(chunked)
+    assert ranges == chunked.bounds  # no whole-table read of the register's rows
+    for got, want in zip(parts, expected, strict=True):
+        assert len(got.enterprises) <= 700
+        assert_same_tables(got, want)
+    assert chunked.all_problems() == []
+    chunked.check_keys()

@@ -52,6 +52,7 @@ from creditrisk.data.schema import (
     offending_rows,
 )
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
+from creditrisk.data.sql import is_url, read_columns, read_frames
 from creditrisk.data.tables import EventTables, file_problems, read_parquet
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
 from creditrisk.features import FeatureSpec
@@ -76,8 +77,10 @@ class ChunkedRegister:
     """Event tables read one range of entity ids at a time.
 
     ``source`` is a directory of parquet files (each chunk is read with a row filter,
-    so memory follows the chunk), a directory holding CSV files (read once: CSV cannot
-    be filtered) or an :class:`EventTables`. Chunks are ranges of the sorted entity ids
+    so memory follows the chunk), a database URL (each chunk is read with its range of
+    entity ids, and the register's filters, in the SQL: memory follows the chunk too),
+    a directory holding CSV files (read once: CSV cannot be filtered) or an
+    :class:`EventTables`. Chunks are ranges of the sorted entity ids
     of ``enterprises`` (compared as text, whatever the files' id type); the first and
     last ranges are open and rows without an entity id belong to the first, so every
     row belongs to exactly one chunk, even one naming an unknown entity or none (which
@@ -92,12 +95,13 @@ class ChunkedRegister:
     Parameters
     ----------
     source : str, path-like or EventTables
-        A directory of ``<table>.parquet`` or ``<table>.csv`` files, or the tables.
+        A directory of ``<table>.parquet`` or ``<table>.csv`` files, a database URL
+        (:func:`creditrisk.data.sql.read_frames` reads it), or the tables.
     chunk_size : int, default 250_000
         Entities per chunk (the last chunk may hold fewer).
     register : Register, optional
-        The register mapping of a directory (its ``extracted_on``); default: the
-        tables' own, or the identity.
+        The register mapping of a directory or a database (its tables, columns,
+        filters and ``extracted_on``); default: the tables' own, or the identity.
 
     Raises
     ------
@@ -129,9 +133,14 @@ class ChunkedRegister:
         self._tables: EventTables | None = None
         self.files: dict[str, Path] = {}
         self._schemas: dict[str, pa.Schema] = {}
+        #: the database URL of a register read by SQL, chunk by chunk (else None)
+        self.url: str | None = None
         if isinstance(source, EventTables):
             self._tables = source
             self.register = register or source.register
+        elif is_url(source):
+            self.url = str(source)
+            self.register = register or Register()
         else:
             self.register = register or Register()
             self.root = Path(source)
@@ -179,6 +188,8 @@ class ChunkedRegister:
         """
         if self._tables is not None:
             return tuple(self._tables.sources)
+        if self.url is not None:
+            return ()
         return (self.root, *self.files.values())
 
     def _chunkable(self) -> bool:
@@ -224,6 +235,8 @@ class ChunkedRegister:
             frame = getattr(self._tables, table)
             present = [c for c in columns if c in frame.columns]
             return frame[present].reindex(columns=columns)
+        if self.url is not None:
+            return read_columns(self.url, table, columns, register=self.register)
         if table not in self.files:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
         present = [c for c in columns if c in self._schemas[table].names]
@@ -281,6 +294,11 @@ class ChunkedRegister:
             extra = {name: _in_range(frame, low, high) for name, frame in whole.extra.items()}
             tables = EventTables(**frames, extra=extra, register=whole.register)
             return tables._read_from(whole.sources, whole.files).part_of(self.coverage)
+        if self.url is not None:
+            frames = read_frames(self.url, register=self.register, entities=(low, high))
+            extra = {n: frames.pop(n) for n in self.register.extra_tables if n in frames}
+            tables = EventTables(**frames, extra=extra, register=self.register)
+            return tables.part_of(self.coverage)
         frames = {}
         for name in TABLE_NAMES:
             if name not in self.files:
@@ -399,7 +417,7 @@ class ChunkedRegister:
         >>> import creditrisk as cr
         >>> ChunkedRegister(cr.load_sample()).check_rows({})  # tables in memory: nothing
         """
-        if self._tables is not None:
+        if self._tables is not None or self.url is not None:
             return
         problems = []
         for name, file in self.files.items():
@@ -467,8 +485,12 @@ class ChunkedRegister:
         Returns
         -------
         dict
-            ``source`` (the directory, or ``"EventTables in memory"``), ``fingerprint``
-            (a SHA-256 hex digest) and, for a directory, ``files``: file name → SHA-256.
+            ``source`` (the directory, the database URL without its password, or
+            ``"EventTables in memory"``), ``fingerprint`` (a SHA-256 hex digest; for a
+            database None, as the content is only seen chunk by chunk:
+            :func:`score_register` records a digest of every table's sorted row hashes,
+            the same whatever the chunk size) and,
+            for a directory, ``files``: file name → SHA-256.
 
         Examples
         --------
@@ -477,6 +499,11 @@ class ChunkedRegister:
         >>> info["source"], len(info["fingerprint"])
         ('EventTables in memory', 64)
         """
+        if self.url is not None:
+            import sqlalchemy as sa
+
+            shown = sa.make_url(self.url).render_as_string(hide_password=True)
+            return {"source": shown, "fingerprint": None}
         if self.root is None:
             return {"source": "EventTables in memory", "fingerprint": self._tables.fingerprint()}
         files = {}
@@ -720,10 +747,12 @@ def score_register(
     validate: bool = True,
     progress: Progress | None = None,
     extracted_on=None,
+    register: Register | None = None,
 ) -> dict:
     """Score a register chunk by chunk into one parquet file; return its manifest.
 
-    ``data``: a directory of event tables or an :class:`EventTables`. ``model``: a
+    ``data``: a directory of event tables, a database URL (each chunk read by SQL, see
+    :class:`ChunkedRegister`) or an :class:`EventTables`. ``model``: a
     :class:`RiskModel` or a model directory; an MLflow URI (``models:/creditrisk@champion``)
     is refused, as batch scoring knows nothing of the registry: resolve it with
     :func:`creditrisk.jobs.tracking.load_model` and pass the model.
@@ -743,7 +772,7 @@ def score_register(
     ----------
     data : str, path-like or EventTables
         A directory of ``<table>.parquet`` (read chunk by chunk) or ``<table>.csv``
-        files, or the tables.
+        files, a database URL (read chunk by chunk), or the tables.
     model : RiskModel, str or path-like
         A fitted model or a model directory (see :func:`resolve_model`).
     as_of : date-like or list of date-like
@@ -766,6 +795,9 @@ def score_register(
         The register's extraction date: a date after it is an error (default: the
         register mapping's; without one, a year past today, see
         :mod:`creditrisk.data.validation`).
+    register : Register, optional
+        The register mapping of a directory or database (tables, columns, filters,
+        vocabularies); default: the tables' own, or the identity.
 
     Returns
     -------
@@ -806,13 +838,13 @@ def score_register(
     out = Path(out)
     manifest_file = manifest_path(out)
     model, model_info = resolve_model(model)
-    inputs = [data if not isinstance(data, EventTables) else data.sources]
+    inputs = [] if is_url(data) else [data if not isinstance(data, EventTables) else data.sources]
     inputs += [model_info["source"]] if Path(str(model_info["source"])).exists() else []
     for target in (out, manifest_file):
         check_output(target, inputs)  # before any work: never after it
-    register = ChunkedRegister(
-        data, chunk_size, None if extracted_on is None else _with_extraction(data, extracted_on)
-    )
+    if extracted_on is not None:
+        register = _with_extraction(register or data, extracted_on)
+    register = ChunkedRegister(data, chunk_size, register)
     dates = as_of_list(as_of)
     _check_whole(register, dates, validate)
     data_info = register.fingerprint()
@@ -821,6 +853,7 @@ def score_register(
     score_tiers: dict[str, int] = {}
     overridden = 0
     span = register.span()
+    row_hashes: dict[str, list[np.ndarray]] = {}
     with atomic_files(out, manifest_file, inputs=[*inputs, *register.sources]) as (
         tmp,
         tmp_manifest,
@@ -840,6 +873,8 @@ def score_register(
                     raise SchemaError(
                         merge_problems(err.problems + register.all_problems(i))
                     ) from None
+                if register.url is not None:
+                    _add_row_hashes(row_hashes, tables)
                 timings["read"] += time.perf_counter() - tick
                 tick = time.perf_counter()
                 frame = score_chunk(
@@ -868,6 +903,8 @@ def score_register(
                 if progress is not None:
                     progress(done, total)
             register.check_rows(table_rows)
+            if register.url is not None:  # the content, whatever the chunks
+                data_info["fingerprint"] = _rows_digest(row_hashes)
         finally:
             if writer is not None:
                 writer.close()
@@ -899,9 +936,30 @@ def score_register(
     return manifest
 
 
+def _add_row_hashes(hashes: dict[str, list[np.ndarray]], tables: EventTables) -> None:
+    """Collect one 64-bit hash per row of every table of a chunk (values, not order)."""
+    for name, frame in tables:
+        cols = TABLES[name].names if name in TABLES else list(frame.columns)
+        row = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
+        hashes.setdefault(name, []).append(row)
+
+
+def _rows_digest(hashes: dict[str, list[np.ndarray]]) -> str:
+    """SHA-256 over each table's sorted row hashes: the same for the same rows, whatever
+    the chunk size or the order the database returned them in."""
+    digest = hashlib.sha256()
+    for name in sorted(hashes):
+        digest.update(name.encode())
+        digest.update(np.sort(np.concatenate(hashes[name])).tobytes())
+    return digest.hexdigest()
+
+
 def _with_extraction(data, extracted_on) -> Register:
-    """The register mapping of ``data`` with its extraction date set."""
-    base = data.register if isinstance(data, EventTables) else Register()
+    """The register mapping of ``data`` (or ``data`` itself) with its extraction date set."""
+    if isinstance(data, Register):
+        base = data
+    else:
+        base = data.register if isinstance(data, EventTables) else Register()
     return dataclasses.replace(base, extracted_on=extraction_date(extracted_on))
 
 
