@@ -450,6 +450,15 @@ def failing_second_insert(monkeypatch) -> list[int]:
         return insert(self, conn, keys, data_iter)
 
     monkeypatch.setattr(pandas_sql.SQLTable, "_execute_insert", second_fails)
+    # PostgreSQL's rows go in as one bulk ingest (ADBC): half of them, then the failure
+    ingest = sql_module._ingest
+
+    def half_then_fails(cursor, rows, *args):
+        calls.extend([1, 2])
+        ingest(cursor, rows.slice(0, len(rows) // 2), *args)
+        raise RuntimeError("the connection dropped half-way")
+
+    monkeypatch.setattr(sql_module, "_ingest", half_then_fails)
     return calls
 
 
@@ -473,9 +482,12 @@ def test_an_append_the_database_refuses_half_way_adds_no_row(db: Database) -> No
     old = pd.DataFrame({"k": range(5), "v": list("abcde")})
     write_sql(old, db.url, "keyed", if_exists="append")
     new = pd.DataFrame({"k": [*range(100, 130), 2], "v": "new"})  # k=2 is taken
-    with pytest.raises(pd.errors.DatabaseError) as info:  # pandas wraps the refusal
+    # pandas wraps SQLite's refusal; PostgreSQL's (a bulk ingest through ADBC) is
+    # SQLAlchemy's IntegrityError itself
+    with pytest.raises((pd.errors.DatabaseError, sa.exc.IntegrityError)) as info:
         write_sql(new, db.url, "keyed", if_exists="append", chunksize=10)
-    assert isinstance(info.value.__cause__, sa.exc.IntegrityError), repr(info.value)
+    refusal = info.value if db.backend == "postgresql" else info.value.__cause__
+    assert isinstance(refusal, sa.exc.IntegrityError), repr(info.value)
     back = db.query("SELECT k, v FROM keyed ORDER BY k")
     assert back["k"].tolist() == list(range(5))
     assert back["v"].tolist() == list("abcde")

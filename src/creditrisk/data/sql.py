@@ -679,7 +679,10 @@ def write_sql(
     ``table`` may name a schema (``credit.scores``). ``identifiers`` (e.g.
     :func:`run_identifiers` of a scoring manifest) become columns of every row.
     Categories are written as text. A failure half-way rolls back everything: a
-    replaced table is as it was, an appended one has no new row.
+    replaced table is as it was, an appended one has no new row. On PostgreSQL (with
+    ``adbc-driver-postgresql``) the rows go in as one bulk ingest of Arrow (binary COPY)
+    through ADBC, in the same transaction as the checks, the DROP or the DELETE; a
+    refusal is SQLAlchemy's exception of the same name (``IntegrityError``...).
 
     Parameters
     ----------
@@ -744,6 +747,10 @@ def write_sql(
             out[name] = out[name].astype(object).where(out[name].notna(), None)
     schema, _, name = table.rpartition(".")
     schema = schema or None
+    with _arrow_connection(target, None) as fast:
+        if fast is not None:  # PostgreSQL: one COPY of Arrow rows, in one transaction
+            _write_arrow(fast, out, schema, name, table, if_exists, run_column, run_id)
+            return len(out)
     engine = target if isinstance(target, sa.engine.Engine) else sa.create_engine(str(target))
     try:
         with engine.connect() as connection, connection.begin():  # commit or roll back
@@ -773,6 +780,74 @@ def write_sql(
     return len(out)
 
 
+def _write_arrow(fast, out, schema, name, table, if_exists, run_column, run_id) -> None:
+    """write_sql on PostgreSQL through ADBC: checks, DROP or DELETE, and the rows' bulk
+    ingest (binary COPY) in one transaction, committed at the end or rolled back."""
+    import pyarrow as pa
+    import sqlalchemy as sa
+    from adbc_driver_postgresql import dbapi
+    from sqlalchemy.dialects import postgresql
+
+    quote = postgresql.dialect().identifier_preparer.quote
+    qualified = f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+    def literal(text: str) -> str:
+        return "'" + str(text).replace("'", "''") + "'"
+
+    rows = pa.Table.from_pandas(out, preserve_index=False)
+    for i, field in enumerate(rows.schema):  # a column of None only: text
+        if pa.types.is_null(field.type):
+            rows = rows.set_column(i, field.name, rows.column(i).cast(pa.string()))
+    cursor = fast.cursor()
+    try:
+        cursor.execute(f"SELECT to_regclass({literal(qualified)}) IS NOT NULL")
+        exists = bool(cursor.fetchone()[0])
+        if if_exists == "fail" and exists:
+            raise ValueError(
+                f"table {table!r} exists; pass if_exists='replace', 'append' or 'replace-run'"
+            )
+        if exists and if_exists == "replace":
+            cursor.execute(f"DROP TABLE {qualified}")
+            exists = False
+        if exists and run_id is not None and if_exists in ("append", "replace-run"):
+            cursor.execute(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                f"to_regclass({literal(qualified)}) AND attname = {literal(run_column)} "
+                "AND attnum > 0 AND NOT attisdropped"
+            )
+            if cursor.fetchone()[0]:
+                where = f"{quote(run_column)} = {literal(run_id)}"
+                cursor.execute(f"SELECT count(*) FROM {qualified} WHERE {where}")
+                present = int(cursor.fetchone()[0])
+                if present and if_exists == "append":
+                    raise ValueError(_twice(table, run_id, present))
+                if present:
+                    cursor.execute(f"DELETE FROM {qualified} WHERE {where}")
+        _ingest(cursor, rows, name, schema, "append" if exists else "create")
+        fast.commit()
+    except dbapi.Error as exc:  # as SQLAlchemy's: IntegrityError, ProgrammingError...
+        fast.rollback()
+        raise sa.exc.DBAPIError.instance(f"write {table}", None, exc, dbapi.Error) from None
+    except BaseException:
+        fast.rollback()
+        raise
+    finally:
+        cursor.close()
+
+
+def _ingest(cursor, rows, name: str, schema: str | None, mode: str) -> None:
+    """ADBC's bulk ingest of Arrow rows (binary COPY) into a table."""
+    cursor.adbc_ingest(name, rows, mode=mode, db_schema_name=schema)
+
+
+def _twice(table: str, run_id: str, present: int) -> str:
+    return (
+        f"table {table!r} already holds run {run_id} ({present:,} rows): appending it "
+        "again would count every entity twice; pass --if-exists replace-run "
+        "(if_exists='replace-run') to replace that run"
+    )
+
+
 def _one_run(connection, existing, table: str, column: str, run_id: str, if_exists: str) -> None:
     """A run appears once: refuse it again (append) or delete its rows (replace-run)."""
     import sqlalchemy as sa
@@ -786,11 +861,7 @@ def _one_run(connection, existing, table: str, column: str, run_id: str, if_exis
     if not present:
         return
     if if_exists == "append":
-        raise ValueError(
-            f"table {table!r} already holds run {run_id} ({present:,} rows): appending it "
-            "again would count every entity twice; pass --if-exists replace-run "
-            "(if_exists='replace-run') to replace that run"
-        )
+        raise ValueError(_twice(table, run_id, present))
     connection.execute(existing.delete().where(key == run_id))
 
 
