@@ -760,7 +760,7 @@ def score_register(
     progress: Progress | None = None,
     extracted_on=None,
     register: Register | None = None,
-    overlap: bool = True,
+    overlap: bool | str = True,
 ) -> dict:
     """Score a register chunk by chunk into one parquet file; return its manifest.
 
@@ -811,12 +811,13 @@ def score_register(
     register : Register, optional
         The register mapping of a directory or database (tables, columns, filters,
         vocabularies); default: the tables' own, or the identity.
-    overlap : bool, default True
+    overlap : {True, "thread", "process", False}, default True
         Read, validate and build the features of the next chunk in a second thread
-        while the model scores and explains this one (both cores busy). The rows are
-        bit for bit those of the sequential run (``overlap=False``): each chunk goes
-        through the same functions, and only their timing changes. The stage timings
-        then overlap, so they add up to more than the total.
+        (True, ``"thread"``) or a forked process (``"process"``; a thread where there
+        is no fork) while the model scores and explains this one, so both cores work.
+        The rows are bit for bit those of the sequential run (``overlap=False``): each
+        chunk goes through the same functions, and only their timing changes. The
+        stage timings then overlap, so they add up to more than the total.
 
     Returns
     -------
@@ -879,33 +880,23 @@ def score_register(
     ):
         writer = None
 
-        def prepare(i: int):
-            """Chunk ``i`` read, validated and made into features (a worker's part)."""
-            tick = time.perf_counter()
-            low, high = register.bounds[i]
-            try:
-                tables = register.chunk(low, high)
-                if validate and (found := register.problems(tables)):
-                    raise SchemaError(found)
-            except SchemaError as err:
-                if not validate:
-                    raise
-                # the whole register's problems, not this chunk's: chunk-independent
-                raise SchemaError(merge_problems(err.problems + register.all_problems(i))) from None
-            if register.url is not None:
-                _add_row_hashes(row_hashes, tables)
-            read = time.perf_counter() - tick
-            X = _chunk_features(tables, model, dates, span)
-            return tables, X, read, time.perf_counter() - tick - read
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="creditrisk-chunk") if overlap else None
+        job = {"register": register, "model": model, "dates": dates, "span": span}
+        job["validate"] = validate
+        if overlap not in (True, False, "thread", "process"):
+            raise ValueError(f"overlap must be True, False, 'thread' or 'process', not {overlap!r}")
+        pool = _read_ahead_pool(job, overlap == "process") if overlap else None
         try:
-            ahead = pool.submit(prepare, 0) if pool else None
+            ahead = pool.submit(_prepare_chunk, 0) if pool else None
             for i in range(len(register.bounds)):
-                tables, X, read, built = ahead.result() if pool else prepare(i)
+                ready = ahead.result() if pool else _prepare_chunk(i, job)
                 if pool and i + 1 < len(register.bounds):
                     # the next chunk is read and built while this one is scored
-                    ahead = pool.submit(prepare, i + 1)
+                    ahead = pool.submit(_prepare_chunk, i + 1)
+                if isinstance(ready, SchemaError):
+                    raise SchemaError(ready.problems) from None
+                counts, entities, X, hashes, read, built = ready
+                for name, found in hashes.items():
+                    row_hashes.setdefault(name, []).extend(found)
                 timings["read"] += read
                 tick = time.perf_counter()
                 frame = _chunk_scores(X, model, features=features, top_k=top_k)
@@ -916,14 +907,14 @@ def score_register(
                     writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
                 writer.write_table(table.cast(writer.schema))
                 timings["write"] += time.perf_counter() - tick
-                for name, frame_t in tables:
-                    table_rows[name] += len(frame_t)
+                for name, n in counts.items():
+                    table_rows[name] += n
                 _add_counts(tiers, frame["tier"])
                 _add_counts(score_tiers, frame["score_tier"])
                 overridden += int((frame["override"] != "").sum())
                 rows += len(frame)
-                done += len(tables.enterprises)
-                del tables, X, frame, table
+                done += entities
+                del X, frame, table
                 if progress is not None:
                     progress(done, total)
             register.check_rows(table_rows)
@@ -960,6 +951,69 @@ def score_register(
         }
         tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
+
+
+_JOB: dict = {}  # in a read-ahead worker process: what every chunk needs
+
+
+def _set_job(job: dict) -> None:
+    _JOB.clear()
+    _JOB.update(job)
+
+
+def _read_ahead_pool(job: dict, process: bool):
+    """One worker that reads, validates and builds the next chunk while the caller scores.
+
+    A thread, or with ``process`` a forked process where the platform has fork (its
+    own interpreter, whatever holds the GIL; the register and model are inherited, not
+    pickled; only the chunk number goes out and the features come back).
+    """
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not process or "fork" not in multiprocessing.get_all_start_methods():
+        return ThreadPoolExecutor(1, "creditrisk-chunk", initializer=_set_job, initargs=(job,))
+    with warnings.catch_warnings():  # fork of a threaded process: the child runs no OpenMP
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ProcessPoolExecutor(
+            1, multiprocessing.get_context("fork"), initializer=_set_job, initargs=(job,)
+        )
+        pool.submit(int).result()  # fork now, inside the filter
+    return pool
+
+
+def _prepare_chunk(i: int, job: dict | None = None):
+    """Chunk ``i`` read, validated and made into features: the read-ahead worker's part.
+
+    Returns the rows per table, the entities, the features, the row hashes of a
+    database register, and the seconds spent reading and building; or the
+    SchemaError (returned, not raised: its problems cross a process boundary whole).
+    """
+    job = _JOB if job is None else job
+    register, validate = job["register"], job["validate"]
+    tick = time.perf_counter()
+    low, high = register.bounds[i]
+    try:
+        try:
+            tables = register.chunk(low, high)
+            if validate and (found := register.problems(tables)):
+                raise SchemaError(found)
+        except SchemaError as err:
+            if not validate:
+                raise
+            # the whole register's problems, not this chunk's: chunk-independent
+            raise SchemaError(merge_problems(err.problems + register.all_problems(i))) from None
+    except SchemaError as err:
+        return err
+    hashes: dict[str, list[np.ndarray]] = {}
+    if register.url is not None:
+        _add_row_hashes(hashes, tables)
+    read = time.perf_counter() - tick
+    X = _chunk_features(tables, job["model"], job["dates"], job["span"])
+    counts = {name: len(frame) for name, frame in tables}
+    built = time.perf_counter() - tick - read
+    return counts, len(tables.enterprises), X, hashes, read, built
 
 
 def _add_row_hashes(hashes: dict[str, list[np.ndarray]], tables: EventTables) -> None:
