@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from creditrisk.data.schema import (
@@ -598,18 +599,49 @@ def _read_table(connection, query, name: str, chunksize: int, register, fast=Non
     ]
     try:
         for chunk in _chunks(connection, query, chunksize, fast):
-            part = coerce_table(register.apply(name, chunk, renamed=True), name)
-            for column in open_categories:  # categories differ between chunks: text
-                part[column] = part[column].astype("str").where(part[column].notna())
-            parts.append(part)
+            parts.append(coerce_table(register.apply(name, chunk, renamed=True), name))
     except SchemaError:
         raw = _whole(connection, query, fast)
         return coerce_table(register.apply(name, raw, renamed=True), name)
     if not parts:
         return empty_table(name)
-    frame = pd.concat(parts, ignore_index=True)
-    # ordered by key as files are, whatever the database's collation
+    # categories differ between chunks: their union, sorted as one coercion sorts them
+    merged = {
+        column: pd.api.types.union_categoricals(
+            [part[column] for part in parts], sort_categories=True
+        )
+        for column in open_categories
+        if column in parts[0]
+    }
+    frame = pd.concat([part.drop(columns=list(merged)) for part in parts], ignore_index=True)
+    for column, values in merged.items():
+        frame[column] = values
+    frame = frame[list(parts[0].columns)]
+    # ordered by key as files are, whatever the database's collation (when the database
+    # gave that order already, as its primary key often does, the check is all it costs)
+    if _in_order(frame, list(key)):
+        return frame
     return frame.sort_values(list(key), kind="stable", ignore_index=True)
+
+
+def _in_order(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether rows are in strictly increasing key order (compared as pandas sorts)."""
+    if len(frame) < 2:
+        return True
+    later = True  # rows whose key columns after this one increase
+    for column in reversed(key):
+        values = frame[column]
+        if values.isna().any():
+            return False
+        a = values.iloc[1:].reset_index(drop=True)
+        b = values.iloc[:-1].reset_index(drop=True)
+        try:
+            greater = (a > b).to_numpy(dtype=bool)
+            equal = (a == b).to_numpy(dtype=bool)
+        except TypeError:  # values without an order here: sort
+            return False
+        later = greater | (equal & later)
+    return bool(np.all(later))
 
 
 def run_identifiers(manifest: dict) -> dict[str, str | None]:
