@@ -27,6 +27,15 @@ scoring 1,000,000 enterprises as of 2025-07-01 (scores, tiers, top-3 reasons, fe
     (g) ``score_register(postgresql URL)``: chunk by chunk from the database, with
         the read-ahead thread; (g') without.
 
+Spark, on a world of ``--spark-n`` enterprises (default 100,000, seed 61, generated and
+cached like the others), scored as of 2025-07-01 with the same model:
+    (h) ``creditrisk score --engine spark --spark-master local[2]``;
+    (i) a standalone cluster on loopback: a master and two workers of one core and
+        2 GiB each, started with the installed PySpark's ``bin/spark-class`` (start-up
+        timed apart), and the job submitted with ``bin/spark-submit`` of a driver
+        script (``creditrisk.jobs.spark.main``), its wall time from submission to exit.
+    Rows compared after sorting by entity_id.
+
 Agreement: the fingerprints of (a)-(c) equal (d)'s; (e)-(g') write files with the
 same SHA-256. Peak memory of a job with a worker process is its own plus the worker's
 (``RUSAGE_CHILDREN``; the two share pages after the fork, so the sum overstates).
@@ -161,6 +170,115 @@ def _child_score(source: str, model: str, out: str, overlap: str) -> None:
     )
 
 
+# -- Spark -------------------------------------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def spark_jobs(data: Path, model: Path, logs: Path) -> list[tuple[str, dict]]:
+    """(h) local[2] through the command, (i) a standalone master and two workers."""
+    import shutil
+    import signal
+
+    import pyspark
+
+    home = Path(pyspark.__file__).resolve().parent
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_DAEMON_MEMORY": "512m",
+    }
+    results = []
+    out = logs / "spark-local.parquet"
+    cmd = [sys.executable, "-m", "creditrisk", "score", "--engine", "spark"]
+    cmd += ["--spark-master", "local[2]", "--model", str(model), "--data", str(data)]
+    cmd += ["--as-of", AS_OF, "--out", str(out)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, cwd=logs)
+    label = "(h) Spark local[2] (creditrisk score --engine spark)"
+    results.append((label, out, time.perf_counter() - t0, None))
+
+    port, started = _free_port(), []
+
+    def launch(name: str, *args: str) -> Path:
+        log = logs / f"{name}.log"
+        with log.open("wb") as handle:
+            started.append(
+                subprocess.Popen(
+                    [str(home / "bin" / "spark-class"), *args],
+                    env=env,
+                    cwd=logs,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        return log
+
+    def wait(log: Path, text: str) -> None:
+        deadline = time.monotonic() + 120
+        while text not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{log}: no {text!r}")
+            time.sleep(0.2)
+
+    try:
+        t_up = time.perf_counter()
+        log = launch(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            *("--host", "127.0.0.1", "--port", str(port), "--webui-port", "0"),
+        )
+        wait(log, "I have been elected leader")
+        worker_logs = []
+        for i in range(2):
+            work = logs / f"worker-{i}"
+            work.mkdir(exist_ok=True)
+            worker_logs.append(
+                launch(
+                    f"worker-{i}",
+                    "org.apache.spark.deploy.worker.Worker",
+                    *("--host", "127.0.0.1", "--cores", "1", "--memory", "2g"),
+                    *("--webui-port", "0", "--work-dir", str(work)),
+                    f"spark://127.0.0.1:{port}",
+                )
+            )
+        for log in worker_logs:
+            wait(log, "Successfully registered with master")
+        up = time.perf_counter() - t_up
+        script = logs / "score_job.py"
+        script.write_text("from creditrisk.jobs.spark import main\nmain()\n")
+        out = logs / "spark-standalone.parquet"
+        submit = [str(home / "bin" / "spark-submit"), "--master", f"spark://127.0.0.1:{port}"]
+        submit += ["--conf", "spark.executor.memory=1536m", "--conf", "spark.executor.cores=1"]
+        submit += ["--conf", f"spark.pyspark.python={sys.executable}"]
+        submit += ["--conf", "spark.ui.enabled=false", "--driver-memory", "1g", str(script)]
+        submit += ["--data", str(data), "--model", str(model), "--as-of", AS_OF]
+        submit += ["--out", str(out)]
+        t0 = time.perf_counter()
+        subprocess.run(submit, check=True, env=env, cwd=logs, capture_output=True)
+        label = "(i) Spark standalone: master + 2 workers x 1 core (spark-submit)"
+        results.append((label, out, time.perf_counter() - t0, up))
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in started:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(logs / "worker-0", ignore_errors=True)
+        shutil.rmtree(logs / "worker-1", ignore_errors=True)
+    return results
+
+
 # -- the run ---------------------------------------------------------------------------------
 def ensure_model(cache: Path) -> Path:
     directory = cache / f"model-{MODEL_N}-seed{MODEL_SEED}"
@@ -174,6 +292,8 @@ def ensure_model(cache: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 enterprises")
+    parser.add_argument("--spark-n", type=int, default=100_000, help="enterprises for Spark")
+    parser.add_argument("--only-spark", action="store_true", help="just the Spark rows")
     parser.add_argument("--url", default=None, help="PostgreSQL server (SQLAlchemy URL)")
     parser.add_argument("--child", choices=["read", "score"], help=argparse.SUPPRESS)
     parser.add_argument("--method", help=argparse.SUPPRESS)
@@ -206,6 +326,48 @@ def main() -> None:
     model = ensure_model(Path(tempfile.gettempdir()) / "creditrisk-bench-throughput")
     print(f"world {data} ({how}); {bench_sql.server_version(url)}; model {model}", flush=True)
 
+    if not args.only_spark:
+        reads_and_scores(data, db_url, model, logs)
+    spark_data, _, _ = bench_sql.ensure_world(args.spark_n, bench_sql.SEED, False, logs)
+    expected = logs / "pandas-for-spark.parquet"
+    cmd = ["--child", "score", "--source", str(spark_data), "--model", str(model)]
+    job = run_job([*cmd, "--out", str(expected), "--overlap", "no"])
+    keys = ["entity_id", "as_of"]
+    reference = pd.read_parquet(expected).sort_values(keys, ignore_index=True)
+    rows = []
+    for label, out, seconds, up in spark_jobs(spark_data, model, logs):
+        got = pd.read_parquet(out).sort_values(keys, ignore_index=True)
+        same = len(got) == len(reference) and all(
+            got[c].astype(str).tolist() == reference[c].astype(str).tolist()
+            for c in ("entity_id", "tier", "score_tier", "reason_1", "reason_2", "reason_3")
+        )
+        same = same and got["probability"].tolist() == reference["probability"].tolist()
+        rows.append(
+            {
+                "engine": label,
+                "rows": f"{len(got):,}",
+                "wall s": f"{seconds:.1f}",
+                "cluster start-up s": "" if up is None else f"{up:.1f}",
+                "same rows as the pandas engine": "yes" if same else "**NO**",
+            }
+        )
+    rows.append(
+        {
+            "engine": "pandas engine, sequential (reference)",
+            "rows": f"{job['rows']:,}",
+            "wall s": f"{job['seconds']:.1f}",
+            "cluster start-up s": "",
+            "same rows as the pandas engine": "reference",
+        }
+    )
+    print(
+        f"\n### Spark, {args.spark_n:,} enterprises as of {AS_OF}\n\n"
+        + markdown(pd.DataFrame(rows)),
+        flush=True,
+    )
+
+
+def reads_and_scores(data: Path, db_url: str, model: Path, logs: Path) -> None:
     reads = [
         ("(a) EventTables.read_sql(url): ADBC, Arrow", "adbc", db_url),
         ("(b) the same through SQLAlchemy + psycopg rows (before)", "sqlalchemy", db_url),
