@@ -293,7 +293,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 enterprises")
     parser.add_argument("--spark-n", type=int, default=100_000, help="enterprises for Spark")
-    parser.add_argument("--only-spark", action="store_true", help="just the Spark rows")
+    parser.add_argument(
+        "--only", choices=["reads", "scores", "spark"], help="just one of the three parts"
+    )
     parser.add_argument("--url", default=None, help="PostgreSQL server (SQLAlchemy URL)")
     parser.add_argument("--child", choices=["read", "score"], help=argparse.SUPPRESS)
     parser.add_argument("--method", help=argparse.SUPPRESS)
@@ -326,8 +328,10 @@ def main() -> None:
     model = ensure_model(Path(tempfile.gettempdir()) / "creditrisk-bench-throughput")
     print(f"world {data} ({how}); {bench_sql.server_version(url)}; model {model}", flush=True)
 
-    if not args.only_spark:
-        reads_and_scores(data, db_url, model, logs)
+    if args.only in (None, "reads", "scores"):
+        reads_and_scores(data, db_url, model, logs, args.only)
+    if args.only not in (None, "spark"):
+        return
     spark_data, _, _ = bench_sql.ensure_world(args.spark_n, bench_sql.SEED, False, logs)
     expected = logs / "pandas-for-spark.parquet"
     cmd = ["--child", "score", "--source", str(spark_data), "--model", str(model)]
@@ -367,7 +371,14 @@ def main() -> None:
     )
 
 
-def reads_and_scores(data: Path, db_url: str, model: Path, logs: Path) -> None:
+def reads_and_scores(data: Path, db_url: str, model: Path, logs: Path, only: str | None) -> None:
+    if only != "scores":
+        reads(data, db_url)
+    if only != "reads":
+        scores(data, db_url, model, logs)
+
+
+def reads(data: Path, db_url: str) -> None:
     reads = [
         ("(a) EventTables.read_sql(url): ADBC, Arrow", "adbc", db_url),
         ("(b) the same through SQLAlchemy + psycopg rows (before)", "sqlalchemy", db_url),
@@ -397,6 +408,9 @@ def reads_and_scores(data: Path, db_url: str, model: Path, logs: Path) -> None:
         ]
     )
     print("\n### Reading the register\n\n" + markdown(table), flush=True)
+
+
+def scores(data: Path, db_url: str, model: Path, logs: Path) -> None:
 
     scores = [
         ("(e) parquet, sequential (overlap=False, the path before)", str(data), "no"),
