@@ -6,8 +6,9 @@ the pip package has no ``sbin/start-master.sh``), each a JVM of its own; the job
 submitted with ``bin/spark-submit`` from a driver script, as in production
 (:mod:`creditrisk.jobs.spark`), from a working directory of its own. Its executors run
 in the workers' processes, so nothing the driver holds in memory reaches them except
-what the job ships (the model travels as text). The rows must equal the pandas
-engine's. The cluster is stopped in a finaliser, whatever happens.
+what the job ships; the driver deletes the model's directory once it has loaded it, so
+no executor can read it from disk (the model travels with the job, as text). The rows
+must equal the pandas engine's. The cluster is stopped in a finaliser, whatever happens.
 """
 
 from __future__ import annotations
@@ -28,6 +29,28 @@ import creditrisk as cr
 from creditrisk.jobs import scoring
 
 AS_OF = "2025-01-01"
+#: the driver script submitted: creditrisk.jobs.spark.main's work, the model read by
+#: the driver only (its directory deleted before the job starts)
+DRIVER = """\
+import shutil
+import sys
+
+from pyspark.sql import SparkSession
+
+import creditrisk as cr
+from creditrisk.jobs.spark import score
+
+data, model_dir, as_of, out = sys.argv[1:]
+model = cr.RiskModel.load(model_dir)
+shutil.rmtree(model_dir)
+spark = (
+    SparkSession.builder.appName("creditrisk-cluster-test")
+    .config("spark.sql.session.timeZone", "UTC")
+    .getOrCreate()
+)
+score(spark, data, model, as_of, out, buckets=2)
+spark.stop()
+"""
 WORKERS = 2
 START_TIMEOUT = 90  # seconds for the cluster to come up
 
@@ -135,8 +158,11 @@ def test_the_job_submitted_to_a_standalone_cluster_gives_the_pandas_rows(
     shutil.copytree(cr.sample_model_path(), model_dir)
     driver_dir = tmp_path / "driver"
     driver_dir.mkdir()
+    # the driver loads the model, then deletes its directory: nothing on the driver's
+    # disk is left for an executor to read, so the rows prove the model travels with
+    # the job (as text), as it must when workers cannot see the driver's files
     script = driver_dir / "score_job.py"
-    script.write_text("from creditrisk.jobs.spark import main\nmain()\n")
+    script.write_text(DRIVER)
     out = tmp_path / "scores.parquet"
     submit = [
         str(cluster["home"] / "bin" / "spark-submit"),
@@ -146,8 +172,7 @@ def test_the_job_submitted_to_a_standalone_cluster_gives_the_pandas_rows(
         *("--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2"),
         *("--driver-memory", "512m"),
         str(script),
-        *("--data", str(data), "--model", str(model_dir), "--as-of", AS_OF),
-        *("--out", str(out), "--buckets", "2"),
+        *(str(data), str(model_dir), AS_OF, str(out)),
     ]
     done = subprocess.run(
         submit, env=cluster["env"], cwd=driver_dir, capture_output=True, text=True, timeout=300
@@ -158,7 +183,8 @@ def test_the_job_submitted_to_a_standalone_cluster_gives_the_pandas_rows(
     assert all(len(found) == 1 and found[0].startswith("app-") for found in apps), apps
     assert apps[0] == apps[1]
     got = pd.read_parquet(out).sort_values(["entity_id", "as_of"], ignore_index=True)
-    model = cr.RiskModel.load(model_dir)
+    assert not model_dir.exists()
+    model = cr.RiskModel.load(cr.sample_model_path())
     expected = scoring.score_chunk(tables, model, AS_OF)
     assert len(expected) > 1_000 and expected["tier"].nunique() >= 3
     assert list(got.columns) == list(expected.columns)
