@@ -371,8 +371,46 @@ def read_frames(
         raise ValueError(f"chunksize must be at least 1, not {chunksize}")
     frames: dict[str, pd.DataFrame] = {}
     with _connection(source) as connection, _arrow_connection(source, arrow) as fast:
-        for name, query in _queries(connection, register, where, entities).items():
-            frames[name] = _read_table(connection, query, name, chunksize, register, fast)
+        queries = _queries(connection, register, where, entities)
+        if fast is None or len(queries) < 2:
+            for name, query in queries.items():
+                frames[name] = _read_table(connection, query, name, chunksize, register, fast)
+            return frames
+        # Arrow reads: the largest table on this connection, the others on a second one
+        # in a thread (each fetch runs outside the GIL while the other's rows coerce)
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = list(queries)
+        first = "annual_reports" if "annual_reports" in queries else names[0]
+
+        def others():
+            read = {}
+            with _arrow_connection(source, arrow) as second:
+                for name in names:
+                    if name == first:
+                        continue
+                    try:
+                        read[name] = _read_table(
+                            connection, queries[name], name, chunksize, register, second
+                        )
+                    except BaseException as exc:  # raised below, in table order
+                        return read, (name, exc)
+            return read, None
+
+        failures = []
+        with ThreadPoolExecutor(1, thread_name_prefix="creditrisk-sql") as pool:
+            rest = pool.submit(others)
+            try:
+                largest = _read_table(connection, queries[first], first, chunksize, register, fast)
+            except BaseException as exc:
+                failures.append((names.index(first), exc))
+            read, failed = rest.result()
+        if failed is not None:
+            failures.append((names.index(failed[0]), failed[1]))
+        if failures:  # what reading one table after the other raises: the first's
+            raise min(failures, key=lambda failure: failure[0])[1]
+        for name in names:
+            frames[name] = largest if name == first else read[name]
     return frames
 
 
