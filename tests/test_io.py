@@ -26,6 +26,7 @@ from pandas.io import sql as pandas_sql
 
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
+from creditrisk.data import sql as sql_module
 from creditrisk.data.schema import TABLE_NAMES, TABLES
 from creditrisk.data.sql import FILTERS, is_url, read_mapping, run_identifiers, write_sql
 from creditrisk.jobs.scoring import resolve_model, score_chunk, score_register
@@ -255,10 +256,22 @@ def expected_kept(sample: EventTables, where: dict) -> EventTables:
 
 
 @pytest.mark.parametrize("where", list(WHERES.values()), ids=list(WHERES))
-def test_filters_run_in_the_database(loaded: Database, sample: EventTables, where: dict) -> None:
+def test_filters_run_in_the_database(
+    loaded: Database, sample: EventTables, where: dict, monkeypatch
+) -> None:
     expected = expected_kept(sample, where)
     assert 0 < len(expected.enterprises) < len(sample.enterprises)
     statements: list[tuple[str, object]] = []
+    # PostgreSQL's tables are read through ADBC (Arrow), past SQLAlchemy's events: the
+    # statements it runs, values inlined, are recorded where they are made
+    to_text = sql_module._sql_text
+
+    def recorded(connection, query):
+        text = to_text(connection, query)
+        statements.append((text, text))
+        return text
+
+    monkeypatch.setattr(sql_module, "_sql_text", recorded)
     with loaded.engine() as engine:
 
         @sa.event.listens_for(engine, "before_cursor_execute")
@@ -437,6 +450,15 @@ def failing_second_insert(monkeypatch) -> list[int]:
         return insert(self, conn, keys, data_iter)
 
     monkeypatch.setattr(pandas_sql.SQLTable, "_execute_insert", second_fails)
+    # PostgreSQL's rows go in as one bulk ingest (ADBC): half of them, then the failure
+    ingest = sql_module._ingest
+
+    def half_then_fails(cursor, rows, *args):
+        calls.extend([1, 2])
+        ingest(cursor, rows.slice(0, len(rows) // 2), *args)
+        raise RuntimeError("the connection dropped half-way")
+
+    monkeypatch.setattr(sql_module, "_ingest", half_then_fails)
     return calls
 
 
@@ -460,9 +482,12 @@ def test_an_append_the_database_refuses_half_way_adds_no_row(db: Database) -> No
     old = pd.DataFrame({"k": range(5), "v": list("abcde")})
     write_sql(old, db.url, "keyed", if_exists="append")
     new = pd.DataFrame({"k": [*range(100, 130), 2], "v": "new"})  # k=2 is taken
-    with pytest.raises(pd.errors.DatabaseError) as info:  # pandas wraps the refusal
+    # pandas wraps SQLite's refusal; PostgreSQL's (a bulk ingest through ADBC) is
+    # SQLAlchemy's IntegrityError itself
+    with pytest.raises((pd.errors.DatabaseError, sa.exc.IntegrityError)) as info:
         write_sql(new, db.url, "keyed", if_exists="append", chunksize=10)
-    assert isinstance(info.value.__cause__, sa.exc.IntegrityError), repr(info.value)
+    refusal = info.value if db.backend == "postgresql" else info.value.__cause__
+    assert isinstance(refusal, sa.exc.IntegrityError), repr(info.value)
     back = db.query("SELECT k, v FROM keyed ORDER BY k")
     assert back["k"].tolist() == list(range(5))
     assert back["v"].tolist() == list("abcde")
@@ -567,3 +592,71 @@ def test_read_mapping_refuses_unknown_sections_and_missing_files(tmp_path: Path)
 def test_read_sql_refuses_a_chunksize_below_one() -> None:
     with pytest.raises(ValueError, match="chunksize"):
         EventTables.read_sql("sqlite://", chunksize=0)
+
+
+def test_postgresql_is_read_through_arrow_giving_the_same_tables(
+    loaded: Database, sample: EventTables, monkeypatch
+) -> None:
+    if loaded.backend != "postgresql":
+        pytest.skip("Arrow reads (ADBC) are PostgreSQL's")
+    batches = []
+    arrow_batches = sql_module._arrow_batches
+
+    def counted(*args):
+        for batch in arrow_batches(*args):
+            batches.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(sql_module, "_arrow_batches", counted)
+    mapping = register_mapping(loaded)
+    # a query with a literal % (pyformat drivers double it) and a quote in a filter
+    mapping["tables"]["penalties"] += " WHERE length('%') = 1"
+    where = {"region": ["district_01", "it's"]}
+    fast = sql_module.read_frames(loaded.url, where=where, chunksize=700, **mapping)
+    assert sum(batches) == sum(len(f) for f in fast.values())  # every row came as Arrow
+    slow = sql_module.read_frames(loaded.url, where=where, arrow=False, **mapping)
+    expected = expected_kept(sample, {"region": "district_01"})
+    assert_same_tables(EventTables(**fast), expected)
+    assert_same_tables(EventTables(**slow), expected)
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        sql_module.read_frames("sqlite://", arrow=True)
+
+
+def test_a_database_is_read_chunk_by_chunk_in_sql(
+    loaded: Database, sample: EventTables, monkeypatch
+) -> None:
+    from creditrisk.data.register import Register
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    mapping = register_mapping(loaded)
+    register = Register.from_dict(
+        {
+            "tables": {
+                name: {"query" if spec.startswith("SELECT") else "table": spec}
+                for name, spec in mapping["tables"].items()
+            },
+            "columns": mapping["columns"],
+            "where": {"region": ["district_01", "district_02"]},
+        }
+    )
+    kept = expected_kept(sample, {"region": ["district_01", "district_02"]})
+    # every chunk's rows come from queries bounded by its range of entity ids
+    ranges: list[str] = []
+    read = sql_module.read_frames
+
+    def recorded(*args, **kwargs):
+        ranges.append(kwargs.get("entities"))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr("creditrisk.jobs.scoring.read_frames", recorded)
+    chunked = ChunkedRegister(loaded.url, chunk_size=700, register=register)
+    expected = ChunkedRegister(kept, chunk_size=700)
+    assert chunked.bounds == expected.bounds and len(chunked) == 5
+    assert chunked.span() == expected.span()
+    parts = list(chunked)
+    assert ranges == chunked.bounds  # no whole-table read of the register's rows
+    for got, want in zip(parts, expected, strict=True):
+        assert len(got.enterprises) <= 700
+        assert_same_tables(got, want)
+    assert chunked.all_problems() == []
+    chunked.check_keys()

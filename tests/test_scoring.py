@@ -383,3 +383,48 @@ def test_resolve_model_refuses_an_unknown_alias(registry, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     with pytest.raises(cr.ModelError, match="nobody"):
         cr.tracking.resolve_model("models:/creditrisk@nobody")
+
+
+@pytest.mark.parametrize("source", ["parquet", "memory"])
+def test_overlapped_scoring_is_bit_for_bit_the_sequential_run(
+    sources, model, tmp_path: Path, source: str
+) -> None:
+    """The next chunk is read and built in a second thread while this one is scored:
+    the file written is byte for byte the one-thread run's."""
+    model = cr.RiskModel.load(cr.sample_model_path()).set_params(num_threads=1)
+    runs = {}
+    for overlap in (False, "thread", "process"):
+        out = tmp_path / f"overlap-{overlap}.parquet"
+        runs[overlap] = score_register(
+            sources[source], model, TWO_DATES, out, chunk_size=1_500, overlap=overlap
+        )
+        assert runs[overlap]["chunks"] == 7
+    sequential = (tmp_path / "overlap-False.parquet").read_bytes()
+    for overlap in ("thread", "process"):
+        assert runs[overlap]["output"]["sha256"] == runs[False]["output"]["sha256"]
+        assert (tmp_path / f"overlap-{overlap}.parquet").read_bytes() == sequential
+        assert runs[overlap]["tiers"] == runs[False]["tiers"]
+
+
+@pytest.mark.parametrize("overlap", ["thread", "process"])
+def test_an_error_in_the_chunk_read_ahead_leaves_no_output(
+    sources, model, tmp_path: Path, monkeypatch, overlap: str
+) -> None:
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    chunk = ChunkedRegister.chunk
+    calls = []
+
+    def third_fails(self, low, high):
+        calls.append(low)
+        if len(calls) == 3:
+            raise OSError("the disk went away while reading ahead")
+        return chunk(self, low, high)
+
+    monkeypatch.setattr(ChunkedRegister, "chunk", third_fails)
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(OSError, match="reading ahead"):
+        score_register(sources["parquet"], model, AS_OF, out, chunk_size=1_500, overlap=overlap)
+    if overlap == "thread":  # a forked worker counts in its own memory
+        assert len(calls) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

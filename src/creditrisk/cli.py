@@ -500,9 +500,15 @@ def score(
         kind = "dir" if engine == "spark" else "file"
         _guard(out_file, _local(data), data_map, _local(model), kind=kind)
         _guard(scoring.manifest_path(out_file), _local(data), data_map, _local(model))
-    # a mapped register is read (and mapped) whole; a directory of our tables by chunks
-    mapped = io.is_url(data) or data_map is not None
-    source = _read(data, data_map, extracted_on, validate=False) if mapped else Path(data)
+    # a database is read chunk by chunk (each chunk's entities in its SQL), as is a
+    # directory of our tables; a directory through a mapping is read (and mapped) whole
+    register = None
+    if io.is_url(data):
+        source, register = data, _register(data_map, extracted_on)
+    elif data_map is not None:
+        source = _read(data, data_map, extracted_on, validate=False)
+    else:
+        source = Path(data)
     chosen = _load_model(model)
     if threads is not None:
         chosen.set_params(num_threads=threads)
@@ -523,7 +529,7 @@ def score(
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "scores.parquet"
             manifest = _score_pandas(
-                chosen, source, as_of, target, chunk_size, features, top_k, extracted_on
+                chosen, source, as_of, target, chunk_size, features, top_k, extracted_on, register
             )
             rows = pd.read_parquet(target)
         ids = io.run_identifiers(manifest)
@@ -531,7 +537,7 @@ def score(
         _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
         return
     manifest = _score_pandas(
-        chosen, source, as_of, Path(out_file), chunk_size, features, top_k, extracted_on
+        chosen, source, as_of, Path(out_file), chunk_size, features, top_k, extracted_on, register
     )
     _print_scoring(manifest, Path(out_file))
 
@@ -549,7 +555,15 @@ def _write_sql(
 
 
 def _score_pandas(
-    chosen, source, as_of, out_file: Path, chunk_size, features, top_k, extracted_on=None
+    chosen,
+    source,
+    as_of,
+    out_file: Path,
+    chunk_size,
+    features,
+    top_k,
+    extracted_on=None,
+    register=None,
 ) -> dict:
     columns = (
         TextColumn("{task.description}"),
@@ -575,11 +589,20 @@ def _score_pandas(
                 top_k=top_k,
                 progress=progress,
                 extracted_on=extracted_on if isinstance(source, Path) else None,
+                register=register,
             )
     except SchemaError as exc:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None
+    except ImportError as exc:
+        raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
     except (ModelError, ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
+    except Exception as exc:
+        import sqlalchemy as sa
+
+        if isinstance(exc, sa.exc.SQLAlchemyError):  # the database refused or is away
+            raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
+        raise
     return manifest
 
 

@@ -793,6 +793,12 @@ def _coerce_column(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarra
         return values.astype("str"), None, ""
     # category
     if isinstance(values.dtype, pd.CategoricalDtype):
+        if col.values is None and pd.api.types.is_string_dtype(values.cat.categories.dtype):
+            # text categories already: keep the codes, drop the unused, sort (as below)
+            used = values.cat.remove_unused_categories()
+            cats = sorted(used.cat.categories)
+            ordered = used.cat.reorder_categories(cats) if cats else used
+            return ordered.cat.set_categories(pd.Index(cats)), None, ""
         values = values.astype("str").where(values.notna())
     text = values.astype("str").where(values.notna())
     if col.values is None:

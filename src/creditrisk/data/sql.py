@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from creditrisk.data.schema import (
@@ -57,6 +58,7 @@ __all__ = [
     "FILTERS",
     "IF_EXISTS",
     "is_url",
+    "read_columns",
     "read_frames",
     "read_mapping",
     "run_identifiers",
@@ -88,6 +90,159 @@ def _connection(source):
     finally:
         if not isinstance(source, sa.engine.Engine):
             engine.dispose()
+
+
+@contextmanager
+def _arrow_connection(source, arrow: bool | None):
+    """An ADBC PostgreSQL connection to the same database as ``source``, or None.
+
+    None for another database, a SQLAlchemy Connection (its transaction cannot be
+    shared), ``arrow=False``, or when ``adbc-driver-postgresql`` is not installed.
+    """
+    import sqlalchemy as sa
+
+    if arrow is False or isinstance(source, sa.engine.Connection):
+        yield None
+        return
+    url = source.url if isinstance(source, sa.engine.Engine) else sa.make_url(str(source))
+    if url.get_backend_name() != "postgresql":
+        if arrow:
+            raise ValueError(f"Arrow reads (ADBC) are for PostgreSQL, not {url.drivername}")
+        yield None
+        return
+    try:
+        from adbc_driver_postgresql import dbapi
+    except ImportError:
+        if arrow:
+            raise ImportError(
+                "Arrow reads need adbc-driver-postgresql: pip install 'creditrisk[sql]'"
+            ) from None
+        yield None
+        return
+    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        connection = dbapi.connect(uri)
+    except dbapi.Error as exc:
+        raise sa.exc.OperationalError("connect", None, exc) from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _sql_text(connection, query) -> str:
+    """A SELECT as PostgreSQL text, its values inlined (escaped by SQLAlchemy)."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect(paramstyle="named")  # no %-doubling of pyformat
+    dialect._backslash_escapes = getattr(connection.dialect, "_backslash_escapes", False)
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _arrow_batches(fast, connection, query):
+    """The record batches of a query read through ADBC (binary COPY into Arrow)."""
+    import sqlalchemy as sa
+    from adbc_driver_postgresql import dbapi
+
+    sql = _sql_text(connection, query)
+    cursor = fast.cursor()
+    try:
+        cursor.execute(sql)
+        yield from cursor.fetch_record_batch()
+    except dbapi.Error as exc:
+        raise sa.exc.ProgrammingError(sql, None, exc) from None
+    finally:
+        cursor.close()
+
+
+def _fetch_arrow(fast, connection, query):
+    """A whole query's result as one Arrow table, through ADBC."""
+    import sqlalchemy as sa
+    from adbc_driver_postgresql import dbapi
+
+    sql = _sql_text(connection, query)
+    cursor = fast.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetch_arrow_table()
+    except dbapi.Error as exc:
+        raise sa.exc.ProgrammingError(sql, None, exc) from None
+    finally:
+        cursor.close()
+
+
+def _arrow_frame(table) -> pd.DataFrame:
+    """An Arrow result as a DataFrame as parquet gives one: dates as datetime64."""
+    return table.to_pandas(date_as_object=False)
+
+
+def _chunks(connection, query, chunksize: int, fast):
+    """A query's rows as DataFrames of about ``chunksize`` rows."""
+    if fast is None:
+        # a server-side cursor, so the driver never holds a whole table's result; and
+        # Arrow-backed chunks: dates and numbers arrive as typed arrays, not Python
+        # objects, and coerce about 5x faster (benchmarks/bench_sql.py)
+        streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
+        yield from pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
+        return
+    import pyarrow as pa
+
+    pending, rows = [], 0
+    for batch in _prefetched(_arrow_batches(fast, connection, query)):
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= chunksize:  # the driver's batches are sized in bytes: cut in rows
+            table = pa.Table.from_batches(pending)
+            while len(table) >= chunksize:
+                yield _arrow_frame(table.slice(0, chunksize))
+                table = table.slice(chunksize)
+            pending, rows = table.to_batches(), len(table)
+    if rows:
+        yield _arrow_frame(pa.Table.from_batches(pending))
+
+
+def _prefetched(batches, depth: int = 4):
+    """``batches`` read ahead by a thread, so the driver fetches (outside the GIL) while
+    the caller coerces the rows already there; an error is raised where it happened."""
+    import queue
+    import threading
+
+    done = object()
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    break
+                ahead.put(batch)
+        except BaseException as exc:  # handed to the caller
+            ahead.put(exc)
+            return
+        ahead.put(done)
+
+    thread = threading.Thread(target=fetch, name="creditrisk-sql-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a fetcher waiting on a full queue
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+def _whole(connection, query, fast) -> pd.DataFrame:
+    """A query's rows as one DataFrame."""
+    if fast is None:
+        return pd.read_sql(query, connection, dtype_backend="pyarrow")
+    return _arrow_frame(_fetch_arrow(fast, connection, query))
 
 
 def _is_query(spec: str) -> bool:
@@ -146,6 +301,9 @@ def read_frames(
     where: dict[str, Any] | None = None,
     chunksize: int = 200_000,
     register=None,
+    *,
+    entities: tuple[str | None, str | None] | None = None,
+    arrow: bool | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read a register's tables from a database, in the data model's names and dtypes.
 
@@ -173,6 +331,16 @@ def read_frames(
         A register mapping (:mod:`creditrisk.data.register`): tables, columns,
         vocabularies, known dates and tables outside the data model. ``tables``,
         ``columns`` and ``where`` are merged into it.
+    entities : tuple of (str or None, str or None), optional
+        Read only the rows of entities with ``low <= entity_id < high``, ids compared
+        as text in code-point order (None: unbounded; rows without an id belong to the
+        range whose ``low`` is None), filtered in the database: one chunk of
+        :class:`creditrisk.jobs.scoring.ChunkedRegister`.
+    arrow : bool, optional
+        Fetch PostgreSQL results as Arrow through ADBC (``adbc-driver-postgresql``:
+        binary COPY, no Python object per value) instead of SQLAlchemy's driver rows.
+        Default: whenever the source is a PostgreSQL URL or Engine and the driver is
+        installed. The tables are the same either way.
 
     Returns
     -------
@@ -197,8 +365,57 @@ def read_frames(
     >>> sorted(set(frames["enterprises"]["region"]))
     ['district_01']
     """
-    import sqlalchemy as sa
+    register = _merged(register, tables, columns)
+    where = {**dict(register.where), **dict(where or {})}
+    if chunksize < 1:
+        raise ValueError(f"chunksize must be at least 1, not {chunksize}")
+    frames: dict[str, pd.DataFrame] = {}
+    with _connection(source) as connection, _arrow_connection(source, arrow) as fast:
+        queries = _queries(connection, register, where, entities)
+        if fast is None or len(queries) < 2:
+            for name, query in queries.items():
+                frames[name] = _read_table(connection, query, name, chunksize, register, fast)
+            return frames
+        # Arrow reads: the largest table on this connection, the others on a second one
+        # in a thread (each fetch runs outside the GIL while the other's rows coerce)
+        from concurrent.futures import ThreadPoolExecutor
 
+        names = list(queries)
+        first = "annual_reports" if "annual_reports" in queries else names[0]
+
+        def others():
+            read = {}
+            with _arrow_connection(source, arrow) as second:
+                for name in names:
+                    if name == first:
+                        continue
+                    try:
+                        read[name] = _read_table(
+                            connection, queries[name], name, chunksize, register, second
+                        )
+                    except BaseException as exc:  # raised below, in table order
+                        return read, (name, exc)
+            return read, None
+
+        failures = []
+        with ThreadPoolExecutor(1, thread_name_prefix="creditrisk-sql") as pool:
+            rest = pool.submit(others)
+            try:
+                largest = _read_table(connection, queries[first], first, chunksize, register, fast)
+            except BaseException as exc:
+                failures.append((names.index(first), exc))
+            read, failed = rest.result()
+        if failed is not None:
+            failures.append((names.index(failed[0]), failed[1]))
+        if failures:  # what reading one table after the other raises: the first's
+            raise min(failures, key=lambda failure: failure[0])[1]
+        for name in names:
+            frames[name] = largest if name == first else read[name]
+    return frames
+
+
+def _merged(register, tables, columns):
+    """The register mapping with read_frames' ``tables`` and ``columns`` merged in."""
     from creditrisk.data.register import Register
 
     register = register if register is not None else Register()
@@ -232,59 +449,159 @@ def read_frames(
                 )
             )
         register = Register(**{**register.__dict__, "tables": merged})
-    where = {**dict(register.where), **dict(where or {})}
-    if chunksize < 1:
-        raise ValueError(f"chunksize must be at least 1, not {chunksize}")
-    frames: dict[str, pd.DataFrame] = {}
-    with _connection(source) as connection:
-        sources, renamed = {}, {}
-        for name in [*ALL_TABLE_NAMES, *register.extra_tables]:
-            spec = register.mapping(name)
-            if spec.file is not None:
-                detail = f"file = {spec.file!r} is for file registers; name a table or a query"
-                raise SchemaError([Problem(name, None, "mapping", detail)])
-            given = spec.query or spec.table
-            try:
-                available = _source_columns(connection, name, given)
-            except sa.exc.SQLAlchemyError as exc:
-                connection.rollback()
-                if given is None and name != "enterprises" and name in TABLES:
-                    continue  # the register has no such table: it is absent
-                detail = f"cannot read {given or name!r}: {str(exc.orig or exc).strip()}"
-                raise SchemaError([Problem(name, None, "missing table", detail)]) from None
-            theirs_to_ours = dict(spec.columns)
-            missing = [theirs for theirs in theirs_to_ours if theirs not in available]
-            if missing:
-                raise SchemaError(
-                    [
-                        Problem(
-                            name,
-                            theirs,
-                            "mapping names a missing column",
-                            f"the register mapping renames {theirs!r}, which {given or name} "
-                            f"does not have (it has {', '.join(available[:12])})",
-                        )
-                        for theirs in missing
-                    ]
-                )
-            renamed[name] = {theirs_to_ours.get(c, c): c for c in available}
-            sources[name] = _query_source(name, given, available)
-        enterprises = sources["enterprises"]
-        conditions = _filters(enterprises, renamed["enterprises"], where)
-        kept = None
-        if conditions:
-            kept = sa.select(enterprises.c[renamed["enterprises"]["entity_id"]]).where(*conditions)
-        for name, src in sources.items():
-            selected = [src.c[theirs].label(ours) for ours, theirs in renamed[name].items()]
+    return register
+
+
+def _queries(connection, register, where, entities=None, only=None) -> dict:
+    """Per table present, the SELECT that reads it: columns renamed to ours, ordered by
+    key, filtered (``where`` on enterprises, ``entities`` a range of ids); ``only``:
+    ``{table: [our columns]}`` to read just those (raw, for whole-register checks)."""
+    import sqlalchemy as sa
+
+    sources, renamed = {}, {}
+    for name in [*ALL_TABLE_NAMES, *register.extra_tables]:
+        if only is not None and name not in only and name != "enterprises":
+            continue
+        spec = register.mapping(name)
+        if spec.file is not None:
+            detail = f"file = {spec.file!r} is for file registers; name a table or a query"
+            raise SchemaError([Problem(name, None, "mapping", detail)])
+        given = spec.query or spec.table
+        try:
+            available = _source_columns(connection, name, given)
+        except sa.exc.SQLAlchemyError as exc:
+            connection.rollback()
+            if given is None and name != "enterprises" and name in TABLES:
+                continue  # the register has no such table: it is absent
+            detail = f"cannot read {given or name!r}: {str(exc.orig or exc).strip()}"
+            raise SchemaError([Problem(name, None, "missing table", detail)]) from None
+        theirs_to_ours = dict(spec.columns)
+        missing = [theirs for theirs in theirs_to_ours if theirs not in available]
+        if missing:
+            raise SchemaError(
+                [
+                    Problem(
+                        name,
+                        theirs,
+                        "mapping names a missing column",
+                        f"the register mapping renames {theirs!r}, which {given or name} "
+                        f"does not have (it has {', '.join(available[:12])})",
+                    )
+                    for theirs in missing
+                ]
+            )
+        renamed[name] = {theirs_to_ours.get(c, c): c for c in available}
+        sources[name] = _query_source(name, given, available)
+    enterprises = sources["enterprises"]
+    conditions = _filters(enterprises, renamed["enterprises"], where)
+    kept = None
+    if conditions:
+        kept = sa.select(enterprises.c[renamed["enterprises"]["entity_id"]]).where(*conditions)
+    queries = {}
+    for name, src in sources.items():
+        if only is not None and name not in only:
+            continue
+        wanted = (
+            renamed[name]
+            if only is None
+            else {ours: theirs for ours, theirs in renamed[name].items() if ours in only[name]}
+        )
+        selected = [src.c[theirs].label(ours) for ours, theirs in wanted.items()]
+        query = sa.select(*selected).select_from(src)
+        if only is None:
             order = _order(name, register, renamed[name])
-            query = sa.select(*selected).select_from(src).order_by(*(src.c[c] for c in order))
-            if kept is not None and "entity_id" in renamed[name]:
-                if name == "enterprises":
-                    query = query.where(*conditions)
-                else:
-                    query = query.where(src.c[renamed[name]["entity_id"]].in_(kept))
-            frames[name] = _read_table(connection, query, name, chunksize, register)
-    return frames
+            query = query.order_by(*(src.c[c] for c in order))
+        if "entity_id" in renamed[name]:
+            ids = src.c[renamed[name]["entity_id"]]
+            if kept is not None:
+                query = (
+                    query.where(*conditions)
+                    if name == "enterprises"
+                    else query.where(ids.in_(kept))
+                )
+            if entities is not None:
+                query = query.where(_in_range(connection, ids, *entities))
+        queries[name] = query
+    return queries
+
+
+def _in_range(connection, ids, low: str | None, high: str | None):
+    """``low <= id < high`` with ids as text in code-point order (NULL ids: first range).
+
+    PostgreSQL compares text by the database's collation, which need not be code-point
+    order: ``COLLATE "C"`` makes it so (UTF-8 bytes sort as code points, as Python's
+    strings do). SQLite's default collation is already binary.
+    """
+    import sqlalchemy as sa
+
+    text = sa.cast(ids, sa.String())
+    if connection.dialect.name == "postgresql":
+        text = text.collate("C")
+    conditions = []
+    if low is not None:
+        conditions.append(text >= sa.literal(low, sa.String()))
+    if high is not None:
+        conditions.append(text < sa.literal(high, sa.String()))
+    condition = sa.and_(sa.true(), *conditions)
+    return sa.or_(condition, ids.is_(None)) if low is None else condition
+
+
+def read_columns(source, table: str, columns: list[str], register=None, where=None):
+    """Some columns of one whole table, in our names, as the database gives them.
+
+    What :class:`creditrisk.jobs.scoring.ChunkedRegister` needs of the whole register
+    (entity ids, dates for the span, keys): only these columns travel, and nothing is
+    coerced. A column the source does not have comes back empty; an absent table
+    comes back empty.
+
+    Parameters
+    ----------
+    source : str or sqlalchemy.engine.Engine
+        The database.
+    table : str
+        A table of the data model, or an extra table of ``register``.
+    columns : list of str
+        Our names of the columns to read.
+    register : Register, optional
+        The register mapping (tables, columns, ``where``).
+    where : dict, optional
+        Filters on enterprises, as :func:`read_frames` takes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``columns``, in that order, one row per row of the table (of the enterprises
+        kept by the filters).
+
+    Raises
+    ------
+    SchemaError
+        The table cannot be read, or the mapping names a missing column.
+
+    Examples
+    --------
+    >>> import creditrisk as cr, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     url = f"sqlite:///{d}/register.db"
+    ...     rows = write_sql(cr.load_sample().enterprises, url, "enterprises")
+    ...     ids = read_columns(url, "enterprises", ["entity_id", "no_such_column"])
+    >>> len(ids), int(ids["no_such_column"].notna().sum())
+    (10000, 0)
+    """
+    register = _merged(register, None, None)
+    where = {**dict(register.where), **dict(where or {})}
+    with _connection(source) as connection:
+        queries = _queries(connection, register, where, only={table: list(columns)})
+        if table not in queries:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        with _arrow_connection(source, None) as fast:
+            if fast is None:
+                frame = pd.read_sql(queries[table], connection, dtype_backend="pyarrow")
+            else:
+                frame = _fetch_arrow(fast, connection, queries[table]).to_pandas(
+                    date_as_object=False
+                )
+    return frame.reindex(columns=columns)
 
 
 def _order(name: str, register, renamed: dict[str, str]) -> list[str]:
@@ -295,47 +612,74 @@ def _order(name: str, register, renamed: dict[str, str]) -> list[str]:
     return [renamed[c] for c in ("entity_id", event) if c in renamed]
 
 
-def _read_table(connection, query, name: str, chunksize: int, register) -> pd.DataFrame:
+def _read_table(connection, query, name: str, chunksize: int, register, fast=None) -> pd.DataFrame:
     """One table, chunk by chunk, each chunk mapped and coerced to compact dtypes.
 
     A chunk that does not coerce is re-read whole, so the error names every bad row of
     the table exactly as reading a file would. A table whose ids are made here
-    (surrogates) or that lies outside the data model is coerced once, whole.
+    (surrogates) or that lies outside the data model is coerced once, whole. ``fast``:
+    an ADBC connection to read through (Arrow), or None for SQLAlchemy's driver.
     """
     from creditrisk.data.schema import coerce_extra
 
     if name not in TABLES:
-        raw = pd.read_sql(query, connection)
+        raw = _whole(connection, query, fast)
         return coerce_extra(
             register.apply(name, raw, renamed=True), name, *register.mapping(name).dates
         )
     key = TABLES[name].key
     if any(k not in [c.name for c in query.selected_columns] for k in key):
-        raw = pd.read_sql(query, connection, dtype_backend="pyarrow")  # ids made whole
+        raw = _whole(connection, query, fast)  # ids made whole
         return coerce_table(register.apply(name, raw, renamed=True), name)
     parts = []
     open_categories = [
         c.name for c in TABLES[name].columns if c.kind == "category" and c.values is None
     ]
     try:
-        # a server-side cursor, so the driver never holds a whole table's result; and
-        # Arrow-backed chunks: dates and numbers arrive as typed arrays, not Python
-        # objects, and coerce about 5x faster (benchmarks/bench_sql.py)
-        streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
-        chunks = pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
-        for chunk in chunks:
-            part = coerce_table(register.apply(name, chunk, renamed=True), name)
-            for column in open_categories:  # categories differ between chunks: text
-                part[column] = part[column].astype("str").where(part[column].notna())
-            parts.append(part)
+        for chunk in _chunks(connection, query, chunksize, fast):
+            parts.append(coerce_table(register.apply(name, chunk, renamed=True), name))
     except SchemaError:
-        raw = pd.read_sql(query, connection, dtype_backend="pyarrow")
+        raw = _whole(connection, query, fast)
         return coerce_table(register.apply(name, raw, renamed=True), name)
     if not parts:
         return empty_table(name)
-    frame = pd.concat(parts, ignore_index=True)
-    # ordered by key as files are, whatever the database's collation
+    # categories differ between chunks: their union, sorted as one coercion sorts them
+    merged = {
+        column: pd.api.types.union_categoricals(
+            [part[column] for part in parts], sort_categories=True
+        )
+        for column in open_categories
+        if column in parts[0]
+    }
+    frame = pd.concat([part.drop(columns=list(merged)) for part in parts], ignore_index=True)
+    for column, values in merged.items():
+        frame[column] = values
+    frame = frame[list(parts[0].columns)]
+    # ordered by key as files are, whatever the database's collation (when the database
+    # gave that order already, as its primary key often does, the check is all it costs)
+    if _in_order(frame, list(key)):
+        return frame
     return frame.sort_values(list(key), kind="stable", ignore_index=True)
+
+
+def _in_order(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether rows are in strictly increasing key order (compared as pandas sorts)."""
+    if len(frame) < 2:
+        return True
+    later = True  # rows whose key columns after this one increase
+    for column in reversed(key):
+        values = frame[column]
+        if values.isna().any():
+            return False
+        a = values.iloc[1:].reset_index(drop=True)
+        b = values.iloc[:-1].reset_index(drop=True)
+        try:
+            greater = (a > b).to_numpy(dtype=bool)
+            equal = (a == b).to_numpy(dtype=bool)
+        except TypeError:  # values without an order here: sort
+            return False
+        later = greater | (equal & later)
+    return bool(np.all(later))
 
 
 def run_identifiers(manifest: dict) -> dict[str, str | None]:
@@ -405,7 +749,10 @@ def write_sql(
     ``table`` may name a schema (``credit.scores``). ``identifiers`` (e.g.
     :func:`run_identifiers` of a scoring manifest) become columns of every row.
     Categories are written as text. A failure half-way rolls back everything: a
-    replaced table is as it was, an appended one has no new row.
+    replaced table is as it was, an appended one has no new row. On PostgreSQL (with
+    ``adbc-driver-postgresql``) the rows go in as one bulk ingest of Arrow (binary COPY)
+    through ADBC, in the same transaction as the checks, the DROP or the DELETE; a
+    refusal is SQLAlchemy's exception of the same name (``IntegrityError``...).
 
     Parameters
     ----------
@@ -470,6 +817,10 @@ def write_sql(
             out[name] = out[name].astype(object).where(out[name].notna(), None)
     schema, _, name = table.rpartition(".")
     schema = schema or None
+    with _arrow_connection(target, None) as fast:
+        if fast is not None:  # PostgreSQL: one COPY of Arrow rows, in one transaction
+            _write_arrow(fast, out, schema, name, table, if_exists, run_column, run_id)
+            return len(out)
     engine = target if isinstance(target, sa.engine.Engine) else sa.create_engine(str(target))
     try:
         with engine.connect() as connection, connection.begin():  # commit or roll back
@@ -499,6 +850,74 @@ def write_sql(
     return len(out)
 
 
+def _write_arrow(fast, out, schema, name, table, if_exists, run_column, run_id) -> None:
+    """write_sql on PostgreSQL through ADBC: checks, DROP or DELETE, and the rows' bulk
+    ingest (binary COPY) in one transaction, committed at the end or rolled back."""
+    import pyarrow as pa
+    import sqlalchemy as sa
+    from adbc_driver_postgresql import dbapi
+    from sqlalchemy.dialects import postgresql
+
+    quote = postgresql.dialect().identifier_preparer.quote
+    qualified = f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+    def literal(text: str) -> str:
+        return "'" + str(text).replace("'", "''") + "'"
+
+    rows = pa.Table.from_pandas(out, preserve_index=False)
+    for i, field in enumerate(rows.schema):  # a column of None only: text
+        if pa.types.is_null(field.type):
+            rows = rows.set_column(i, field.name, rows.column(i).cast(pa.string()))
+    cursor = fast.cursor()
+    try:
+        cursor.execute(f"SELECT to_regclass({literal(qualified)}) IS NOT NULL")
+        exists = bool(cursor.fetchone()[0])
+        if if_exists == "fail" and exists:
+            raise ValueError(
+                f"table {table!r} exists; pass if_exists='replace', 'append' or 'replace-run'"
+            )
+        if exists and if_exists == "replace":
+            cursor.execute(f"DROP TABLE {qualified}")
+            exists = False
+        if exists and run_id is not None and if_exists in ("append", "replace-run"):
+            cursor.execute(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                f"to_regclass({literal(qualified)}) AND attname = {literal(run_column)} "
+                "AND attnum > 0 AND NOT attisdropped"
+            )
+            if cursor.fetchone()[0]:
+                where = f"{quote(run_column)} = {literal(run_id)}"
+                cursor.execute(f"SELECT count(*) FROM {qualified} WHERE {where}")
+                present = int(cursor.fetchone()[0])
+                if present and if_exists == "append":
+                    raise ValueError(_twice(table, run_id, present))
+                if present:
+                    cursor.execute(f"DELETE FROM {qualified} WHERE {where}")
+        _ingest(cursor, rows, name, schema, "append" if exists else "create")
+        fast.commit()
+    except dbapi.Error as exc:  # as SQLAlchemy's: IntegrityError, ProgrammingError...
+        fast.rollback()
+        raise sa.exc.DBAPIError.instance(f"write {table}", None, exc, dbapi.Error) from None
+    except BaseException:
+        fast.rollback()
+        raise
+    finally:
+        cursor.close()
+
+
+def _ingest(cursor, rows, name: str, schema: str | None, mode: str) -> None:
+    """ADBC's bulk ingest of Arrow rows (binary COPY) into a table."""
+    cursor.adbc_ingest(name, rows, mode=mode, db_schema_name=schema)
+
+
+def _twice(table: str, run_id: str, present: int) -> str:
+    return (
+        f"table {table!r} already holds run {run_id} ({present:,} rows): appending it "
+        "again would count every entity twice; pass --if-exists replace-run "
+        "(if_exists='replace-run') to replace that run"
+    )
+
+
 def _one_run(connection, existing, table: str, column: str, run_id: str, if_exists: str) -> None:
     """A run appears once: refuse it again (append) or delete its rows (replace-run)."""
     import sqlalchemy as sa
@@ -512,11 +931,7 @@ def _one_run(connection, existing, table: str, column: str, run_id: str, if_exis
     if not present:
         return
     if if_exists == "append":
-        raise ValueError(
-            f"table {table!r} already holds run {run_id} ({present:,} rows): appending it "
-            "again would count every entity twice; pass --if-exists replace-run "
-            "(if_exists='replace-run') to replace that run"
-        )
+        raise ValueError(_twice(table, run_id, present))
     connection.execute(existing.delete().where(key == run_id))
 
 

@@ -33,6 +33,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 
@@ -54,6 +55,7 @@ from creditrisk.data.schema import (
     offending_rows,
 )
 from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
+from creditrisk.data.sql import is_url, read_columns, read_frames
 from creditrisk.data.tables import EventTables, file_problems, read_parquet
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
 from creditrisk.features import FeatureSpec
@@ -74,12 +76,18 @@ __all__ = [
 Progress = Callable[[int, int], None]
 
 
+#: the tables that related-party features read of the whole register
+_RELATED = ("enterprises", "roles", "changes", "list_entries", "penalties")
+
+
 class ChunkedRegister:
     """Event tables read one range of entity ids at a time.
 
     ``source`` is a directory of parquet files (each chunk is read with a row filter,
-    so memory follows the chunk), a directory holding CSV files (read once: CSV cannot
-    be filtered) or an :class:`EventTables`. Chunks are ranges of the sorted entity ids
+    so memory follows the chunk), a database URL (each chunk is read with its range of
+    entity ids, and the register's filters, in the SQL: memory follows the chunk too),
+    a directory holding CSV files (read once: CSV cannot be filtered) or an
+    :class:`EventTables`. Chunks are ranges of the sorted entity ids
     of ``enterprises`` (compared as text, whatever the files' id type); the first and
     last ranges are open and rows without an entity id belong to the first, so every
     row belongs to exactly one chunk, even one naming an unknown entity or none (which
@@ -94,12 +102,13 @@ class ChunkedRegister:
     Parameters
     ----------
     source : str, path-like or EventTables
-        A directory of ``<table>.parquet`` or ``<table>.csv`` files, or the tables.
+        A directory of ``<table>.parquet`` or ``<table>.csv`` files, a database URL
+        (:func:`creditrisk.data.sql.read_frames` reads it), or the tables.
     chunk_size : int, default 250_000
         Entities per chunk (the last chunk may hold fewer).
     register : Register, optional
-        The register mapping of a directory (its ``extracted_on``); default: the
-        tables' own, or the identity.
+        The register mapping of a directory or a database (its tables, columns,
+        filters and ``extracted_on``); default: the tables' own, or the identity.
 
     Raises
     ------
@@ -132,9 +141,14 @@ class ChunkedRegister:
         self.files: dict[str, Path] = {}
         self._schemas: dict[str, pa.Schema] = {}
         self._related: EventTables | None = None
+        #: the database URL of a register read by SQL, chunk by chunk (else None)
+        self.url: str | None = None
         if isinstance(source, EventTables):
             self._tables = source
             self.register = register or source.register
+        elif is_url(source):
+            self.url = str(source)
+            self.register = register or Register()
         else:
             self.register = register or Register()
             self.root = Path(source)
@@ -182,6 +196,8 @@ class ChunkedRegister:
         """
         if self._tables is not None:
             return tuple(self._tables.sources)
+        if self.url is not None:
+            return ()
         return (self.root, *self.files.values())
 
     def _chunkable(self) -> bool:
@@ -227,6 +243,8 @@ class ChunkedRegister:
             frame = getattr(self._tables, table)
             present = [c for c in columns if c in frame.columns]
             return frame[present].reindex(columns=columns)
+        if self.url is not None:
+            return read_columns(self.url, table, columns, register=self.register)
         if table not in self.files:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
         present = [c for c in columns if c in self._schemas[table].names]
@@ -287,6 +305,15 @@ class ChunkedRegister:
             tables = tables._read_from(whole.sources, whole.files).part_of(whole)
             object.__setattr__(tables, "coverage", MappingProxyType(dict(self.coverage)))
             return tables
+        if self.url is not None:
+            frames = read_frames(self.url, register=self.register, entities=(low, high))
+            extra = {n: frames.pop(n) for n in self.register.extra_tables if n in frames}
+            tables = EventTables(**frames, extra=extra, register=self.register)
+            tables = tables.part_of(self.coverage)
+            related = self.related_parties()
+            if related is not None:  # for the features that read linked enterprises
+                object.__setattr__(tables, "whole", related)
+            return tables
         frames = {}
         for name in ALL_TABLE_NAMES:
             if name not in self.files:
@@ -306,9 +333,11 @@ class ChunkedRegister:
     def related_parties(self) -> EventTables | None:
         """The whole register's tables that related-party features read, read once.
 
-        Only for a parquet directory with roles or addresses: a chunk then carries them
-        (``EventTables.whole``), so a feature that reads the enterprises linked to one
-        gives what the whole register gives, whatever chunk the enterprise is in.
+        Only for a parquet directory or a database with roles or addresses: a chunk then
+        carries them (``EventTables.whole``), so a feature that reads the enterprises
+        linked to one gives what the whole register gives, whatever chunk the enterprise
+        is in. From a database they are read whole, once (memory then follows the
+        register, not the chunk).
 
         Returns
         -------
@@ -323,14 +352,21 @@ class ChunkedRegister:
         >>> ChunkedRegister(cr.load_sample()).related_parties() is None
         True
         """
-        if self._tables is not None or self.root is None:
+        if self._tables is not None or (self.root is None and self.url is None):
             return None
         if self._related is None:
             addresses = self._column("enterprises", "address_id").notna().any()
-            if "roles" not in self.files and not addresses:
-                return None
-            names = ("enterprises", "roles", "changes", "list_entries", "penalties")
-            frames = {n: read_parquet(self.files[n], n) for n in names if n in self.files}
+            if self.url is not None:
+                if not addresses and not len(self._column("roles", "entity_id")):
+                    return None
+                # the whole register, read once: memory is not bounded by the chunk for
+                # a database register with related parties (only these five are kept)
+                frames = read_frames(self.url, register=self.register)
+                frames = {n: frames[n] for n in _RELATED if n in frames}
+            else:
+                if "roles" not in self.files and not addresses:
+                    return None
+                frames = {n: read_parquet(self.files[n], n) for n in _RELATED if n in self.files}
             self._related = EventTables(**frames, register=self.register)
         return self._related
 
@@ -440,7 +476,7 @@ class ChunkedRegister:
         >>> import creditrisk as cr
         >>> ChunkedRegister(cr.load_sample()).check_rows({})  # tables in memory: nothing
         """
-        if self._tables is not None:
+        if self._tables is not None or self.url is not None:
             return
         problems = []
         for name, file in self.files.items():
@@ -508,8 +544,12 @@ class ChunkedRegister:
         Returns
         -------
         dict
-            ``source`` (the directory, or ``"EventTables in memory"``), ``fingerprint``
-            (a SHA-256 hex digest) and, for a directory, ``files``: file name → SHA-256.
+            ``source`` (the directory, the database URL without its password, or
+            ``"EventTables in memory"``), ``fingerprint`` (a SHA-256 hex digest; for a
+            database None, as the content is only seen chunk by chunk:
+            :func:`score_register` records a digest of every table's sorted row hashes,
+            the same whatever the chunk size) and,
+            for a directory, ``files``: file name → SHA-256.
 
         Examples
         --------
@@ -518,6 +558,11 @@ class ChunkedRegister:
         >>> info["source"], len(info["fingerprint"])
         ('EventTables in memory', 64)
         """
+        if self.url is not None:
+            import sqlalchemy as sa
+
+            shown = sa.make_url(self.url).render_as_string(hide_password=True)
+            return {"source": shown, "fingerprint": None}
         if self.root is None:
             return {"source": "EventTables in memory", "fingerprint": self._tables.fingerprint()}
         files = {}
@@ -710,9 +755,20 @@ def score_chunk(
     """
     if validate:
         tables.validate()
+    return _chunk_scores(_chunk_features(tables, model, as_of, span), model, features, top_k)
+
+
+def _chunk_features(tables: EventTables, model: RiskModel, as_of, span) -> pd.DataFrame:
+    """The features of one chunk: the part of :func:`score_chunk` before the model."""
     tables = _own_features_only(tables)
     rows = spine(tables, as_of, span=span)
-    X = build_features(tables, rows, feature_spec(model), span=span)
+    return build_features(tables, rows, feature_spec(model), span=span)
+
+
+def _chunk_scores(
+    X: pd.DataFrame, model: RiskModel, features: bool = True, top_k: int | None = None
+) -> pd.DataFrame:
+    """The model's part of :func:`score_chunk`: scores, tiers, reasons (and features)."""
     scores = model.classify(X, top_k=top_k)
     if features:
         extra = X.drop(columns=["entity_id", "as_of"])
@@ -761,10 +817,13 @@ def score_register(
     validate: bool = True,
     progress: Progress | None = None,
     extracted_on=None,
+    register: Register | None = None,
+    overlap: bool | str = True,
 ) -> dict:
     """Score a register chunk by chunk into one parquet file; return its manifest.
 
-    ``data``: a directory of event tables or an :class:`EventTables`. ``model``: a
+    ``data``: a directory of event tables, a database URL (each chunk read by SQL, see
+    :class:`ChunkedRegister`) or an :class:`EventTables`. ``model``: a
     :class:`RiskModel` or a model directory; an MLflow URI (``models:/creditrisk@champion``)
     is refused, as batch scoring knows nothing of the registry: resolve it with
     :func:`creditrisk.jobs.tracking.load_model` and pass the model.
@@ -784,7 +843,7 @@ def score_register(
     ----------
     data : str, path-like or EventTables
         A directory of ``<table>.parquet`` (read chunk by chunk) or ``<table>.csv``
-        files, or the tables.
+        files, a database URL (read chunk by chunk), or the tables.
     model : RiskModel, str or path-like
         A fitted model or a model directory (see :func:`resolve_model`).
     as_of : date-like or list of date-like
@@ -807,6 +866,16 @@ def score_register(
         The register's extraction date: a date after it is an error (default: the
         register mapping's; without one, a year past today, see
         :mod:`creditrisk.data.validation`).
+    register : Register, optional
+        The register mapping of a directory or database (tables, columns, filters,
+        vocabularies); default: the tables' own, or the identity.
+    overlap : {True, "thread", "process", False}, default True
+        Read, validate and build the features of the next chunk in a second thread
+        (True, ``"thread"``) or a forked process (``"process"``; a thread where there
+        is no fork) while the model scores and explains this one, so both cores work.
+        The rows are bit for bit those of the sequential run (``overlap=False``): each
+        chunk goes through the same functions, and only their timing changes. The
+        stage timings then overlap, so they add up to more than the total.
 
     Returns
     -------
@@ -847,13 +916,13 @@ def score_register(
     out = Path(out)
     manifest_file = manifest_path(out)
     model, model_info = resolve_model(model)
-    inputs = [data if not isinstance(data, EventTables) else data.sources]
+    inputs = [] if is_url(data) else [data if not isinstance(data, EventTables) else data.sources]
     inputs += [model_info["source"]] if Path(str(model_info["source"])).exists() else []
     for target in (out, manifest_file):
         check_output(target, inputs)  # before any work: never after it
-    register = ChunkedRegister(
-        data, chunk_size, None if extracted_on is None else _with_extraction(data, extracted_on)
-    )
+    if extracted_on is not None:
+        register = _with_extraction(register or data, extracted_on)
+    register = ChunkedRegister(data, chunk_size, register)
     dates = as_of_list(as_of)
     _check_whole(register, dates, validate)
     data_info = register.fingerprint()
@@ -862,54 +931,56 @@ def score_register(
     score_tiers: dict[str, int] = {}
     overridden = 0
     span = register.span()
+    row_hashes: dict[str, list[np.ndarray]] = {}
     with atomic_files(out, manifest_file, inputs=[*inputs, *register.sources]) as (
         tmp,
         tmp_manifest,
     ):
         writer = None
+
+        job = {"register": register, "model": model, "dates": dates, "span": span}
+        job["validate"] = validate
+        if overlap not in (True, False, "thread", "process"):
+            raise ValueError(f"overlap must be True, False, 'thread' or 'process', not {overlap!r}")
+        pool = _read_ahead_pool(job, overlap == "process") if overlap else None
         try:
-            for i, (low, high) in enumerate(register.bounds):
+            ahead = pool.submit(_prepare_chunk, 0) if pool else None
+            for i in range(len(register.bounds)):
+                ready = ahead.result() if pool else _prepare_chunk(i, job)
+                if pool and i + 1 < len(register.bounds):
+                    # the next chunk is read and built while this one is scored
+                    ahead = pool.submit(_prepare_chunk, i + 1)
+                if isinstance(ready, SchemaError):
+                    raise SchemaError(ready.problems) from None
+                counts, entities, X, hashes, read, built = ready
+                for name, found in hashes.items():
+                    row_hashes.setdefault(name, []).extend(found)
+                timings["read"] += read
                 tick = time.perf_counter()
-                try:
-                    tables = register.chunk(low, high)
-                    if validate and (found := register.problems(tables)):
-                        raise SchemaError(found)
-                except SchemaError as err:
-                    if not validate:
-                        raise
-                    # the whole register's problems, not this chunk's: chunk-independent
-                    raise SchemaError(
-                        merge_problems(err.problems + register.all_problems(i))
-                    ) from None
-                timings["read"] += time.perf_counter() - tick
-                tick = time.perf_counter()
-                frame = score_chunk(
-                    tables,
-                    model,
-                    dates,
-                    span=span,
-                    features=features,
-                    top_k=top_k,
-                    validate=False,
-                )
-                timings["features_and_scores"] += time.perf_counter() - tick
+                frame = _chunk_scores(X, model, features=features, top_k=top_k)
+                timings["features_and_scores"] += built + time.perf_counter() - tick
                 tick = time.perf_counter()
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
                 writer.write_table(table.cast(writer.schema))
                 timings["write"] += time.perf_counter() - tick
-                for name, frame_t in tables:
-                    table_rows[name] = table_rows.get(name, 0) + len(frame_t)
+                for name, n in counts.items():
+                    table_rows[name] = table_rows.get(name, 0) + n
                 _add_counts(tiers, frame["tier"])
                 _add_counts(score_tiers, frame["score_tier"])
                 overridden += int((frame["override"] != "").sum())
                 rows += len(frame)
-                done += len(tables.enterprises)
+                done += entities
+                del X, frame, table
                 if progress is not None:
                     progress(done, total)
             register.check_rows(table_rows)
+            if register.url is not None:  # the content, whatever the chunks
+                data_info["fingerprint"] = _rows_digest(row_hashes)
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)  # no worker outlives the run
             if writer is not None:
                 writer.close()
         output_sha = _file_sha256(tmp)
@@ -940,9 +1011,93 @@ def score_register(
     return manifest
 
 
+_JOB: dict = {}  # in a read-ahead worker process: what every chunk needs
+
+
+def _set_job(job: dict) -> None:
+    _JOB.clear()
+    _JOB.update(job)
+
+
+def _read_ahead_pool(job: dict, process: bool):
+    """One worker that reads, validates and builds the next chunk while the caller scores.
+
+    A thread, or with ``process`` a forked process where the platform has fork (its
+    own interpreter, whatever holds the GIL; the register and model are inherited, not
+    pickled; only the chunk number goes out and the features come back).
+    """
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not process or "fork" not in multiprocessing.get_all_start_methods():
+        return ThreadPoolExecutor(1, "creditrisk-chunk", initializer=_set_job, initargs=(job,))
+    with warnings.catch_warnings():  # fork of a threaded process: the child runs no OpenMP
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ProcessPoolExecutor(
+            1, multiprocessing.get_context("fork"), initializer=_set_job, initargs=(job,)
+        )
+        pool.submit(int).result()  # fork now, inside the filter
+    return pool
+
+
+def _prepare_chunk(i: int, job: dict | None = None):
+    """Chunk ``i`` read, validated and made into features: the read-ahead worker's part.
+
+    Returns the rows per table, the entities, the features, the row hashes of a
+    database register, and the seconds spent reading and building; or the
+    SchemaError (returned, not raised: its problems cross a process boundary whole).
+    """
+    job = _JOB if job is None else job
+    register, validate = job["register"], job["validate"]
+    tick = time.perf_counter()
+    low, high = register.bounds[i]
+    try:
+        try:
+            tables = register.chunk(low, high)
+            if validate and (found := register.problems(tables)):
+                raise SchemaError(found)
+        except SchemaError as err:
+            if not validate:
+                raise
+            # the whole register's problems, not this chunk's: chunk-independent
+            raise SchemaError(merge_problems(err.problems + register.all_problems(i))) from None
+    except SchemaError as err:
+        return err
+    hashes: dict[str, list[np.ndarray]] = {}
+    if register.url is not None:
+        _add_row_hashes(hashes, tables)
+    read = time.perf_counter() - tick
+    X = _chunk_features(tables, job["model"], job["dates"], job["span"])
+    counts = {name: len(frame) for name, frame in tables}
+    built = time.perf_counter() - tick - read
+    return counts, len(tables.enterprises), X, hashes, read, built
+
+
+def _add_row_hashes(hashes: dict[str, list[np.ndarray]], tables: EventTables) -> None:
+    """Collect one 64-bit hash per row of every table of a chunk (values, not order)."""
+    for name, frame in tables:
+        cols = TABLES[name].names if name in TABLES else list(frame.columns)
+        row = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
+        hashes.setdefault(name, []).append(row)
+
+
+def _rows_digest(hashes: dict[str, list[np.ndarray]]) -> str:
+    """SHA-256 over each table's sorted row hashes: the same for the same rows, whatever
+    the chunk size or the order the database returned them in."""
+    digest = hashlib.sha256()
+    for name in sorted(hashes):
+        digest.update(name.encode())
+        digest.update(np.sort(np.concatenate(hashes[name])).tobytes())
+    return digest.hexdigest()
+
+
 def _with_extraction(data, extracted_on) -> Register:
-    """The register mapping of ``data`` with its extraction date set."""
-    base = data.register if isinstance(data, EventTables) else Register()
+    """The register mapping of ``data`` (or ``data`` itself) with its extraction date set."""
+    if isinstance(data, Register):
+        base = data
+    else:
+        base = data.register if isinstance(data, EventTables) else Register()
     return dataclasses.replace(base, extracted_on=extraction_date(extracted_on))
 
 
