@@ -280,3 +280,24 @@ def test_spark_reads_files_that_lack_an_optional_column(spark, tmp_path):
     got = got.sort_values("entity_id", ignore_index=True)
     assert got["entity_id"].tolist() == expected["entity_id"].tolist()
     assert got["tier"].tolist() == expected["tier"].astype(str).tolist()
+
+
+def test_a_database_scored_chunk_by_chunk_carries_the_related_parties(tmp_path):
+    """Chunks read from a database carry the whole register's related-party tables, and
+    the scores equal those of the whole register in memory."""
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    world = cr.synth.generate(3000, "2021-01-01", "2024-12-31", seed=3, indicators=True)
+    url = f"sqlite:///{tmp_path}/register.db"
+    for name, frame in world.tables:
+        cr.io.write_sql(frame, url, name, if_exists="replace")
+    related = ChunkedRegister(url, chunk_size=1000).related_parties()
+    assert related is not None
+    assert len(related.roles) == len(world.tables.roles) > 0
+    assert len(related.enterprises) == len(world.tables.enterprises)
+    model = cr.RiskModel.load(cr.sample_model_path())
+    cr.score_register(url, model, "2024-06-01", tmp_path / "db.parquet", chunk_size=1000)
+    cr.score_register(world.tables, model, "2024-06-01", tmp_path / "whole.parquet")
+    chunked = pd.read_parquet(tmp_path / "db.parquet")
+    pd.testing.assert_frame_equal(chunked, pd.read_parquet(tmp_path / "whole.parquet"))
+    assert len(chunked) > 1000  # more than one chunk
