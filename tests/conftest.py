@@ -9,9 +9,15 @@ test module (a module that needs other tables or another model defines its own).
 
 Spark: one local SparkSession (``local[2]``) for the whole test session, started on
 first use (about 6 s) and stopped at the end.
+
+The command line's Rich consoles print 200 columns wide: at the default 80 a long
+temporary path (pytest-xdist's workers add ``popen-gwN/`` to each) wraps inside a word,
+and what a test looks for in the output depends on where the path happened to break.
 """
 
 import os
+
+os.environ["COLUMNS"] = "200"  # before creditrisk.cli makes its consoles
 
 import pytest
 from hypothesis import settings
