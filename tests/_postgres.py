@@ -18,8 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
+from _services import unavailable
 
 PG_ENV = "CREDITRISK_TEST_POSTGRES_URL"
 _found: dict[str, str] = {}  # "url" or "skip" -> text, decided once per process
@@ -111,9 +111,10 @@ def _decide() -> None:
 
 
 def postgres_url() -> sa.URL:
-    """The test server's URL, or skip with the reason when there is none."""
+    """The test server's URL; without one, skip with the reason (fail where CI asks for
+    every service, :mod:`_services`)."""
     if not _found:
         _decide()
     if "skip" in _found:
-        pytest.skip(_found["skip"])
+        unavailable(_found["skip"])
     return sa.make_url(_found["url"])

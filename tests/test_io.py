@@ -594,11 +594,10 @@ def test_read_sql_refuses_a_chunksize_below_one() -> None:
         EventTables.read_sql("sqlite://", chunksize=0)
 
 
+@pytest.mark.parametrize("loaded", ["postgresql"], indirect=True)  # ADBC is PostgreSQL's
 def test_postgresql_is_read_through_arrow_giving_the_same_tables(
     loaded: Database, sample: EventTables, monkeypatch
 ) -> None:
-    if loaded.backend != "postgresql":
-        pytest.skip("Arrow reads (ADBC) are PostgreSQL's")
     batches = []
     arrow_batches = sql_module._arrow_batches
 

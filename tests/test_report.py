@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _services import unavailable
 from markupsafe import escape
 
 import creditrisk as cr
@@ -442,8 +443,9 @@ def test_the_report_and_a_card_render_in_headless_chromium(run, tmp_path) -> Non
     every plot is drawn at a non-zero size."""
     executable = _chromium()
     if executable is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+        unavailable("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+    from playwright import sync_api
+
     card = cr.report.explain_card(
         run["model"], str(run["plan"]["entity_id"].iat[0]), tables=run["tables"], as_of=TODAY
     )

@@ -62,12 +62,12 @@ def _free_port() -> int:
 
 
 def _spark_home() -> Path:
-    pyspark = pytest.importorskip("pyspark")
+    import pyspark  # the spark extra, which make installs
+
     home = Path(pyspark.__file__).resolve().parent
-    if not (home / "bin" / "spark-class").exists():
-        pytest.skip(f"the installed PySpark has no bin/spark-class ({home})")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java to run a Spark cluster")
+    assert (home / "bin" / "spark-class").exists(), f"PySpark without bin/spark-class: {home}"
+    # PySpark 4 needs Java 17 for every Spark test, local[2] included
+    assert shutil.which("java") or os.environ.get("JAVA_HOME"), "no Java to run Spark"
     return home
 
 
