@@ -298,7 +298,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         # an override whose feature the register cannot give (no lists kept, say) never
         # applies: it is named in inapplicable_overrides_ and the model card
         self.inapplicable_overrides_ = [
-            rule.name for rule in self.policy_.overrides if rule.feature not in X.columns
+            rule.name
+            for rule in self.policy_.overrides
+            if any(f not in X.columns for f in rule.features)
         ]
         self.feature_names_in_ = np.array([c for c in X.columns if c not in KEYS], dtype=object)
         if not len(self.feature_names_in_):

@@ -18,10 +18,21 @@ Examples
 """
 
 from creditrisk.policy import tiers
-from creditrisk.policy.rules import Override, Policy, PolicyError, available_policies
+from creditrisk.policy.rules import (
+    KEY_SECTOR_EXAMPLE,
+    RELATED_PARTY_EXAMPLES,
+    Condition,
+    Override,
+    Policy,
+    PolicyError,
+    available_policies,
+)
 from creditrisk.policy.tiers import assign_tiers, fit_cutoffs
 
 __all__ = [
+    "KEY_SECTOR_EXAMPLE",
+    "RELATED_PARTY_EXAMPLES",
+    "Condition",
     "Override",
     "Policy",
     "PolicyError",

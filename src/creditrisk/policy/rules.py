@@ -5,10 +5,12 @@ not in code. The package ships ``national`` (the default) and ``daqing`` (a loca
 example); :meth:`Policy.load` also reads any path, so a bureau writes its own.
 
 Override rules are evaluated in file order, each on the tier the previous rules left.
-A rule tests one feature (``feature``, ``op``, ``value``) and acts with exactly one of
-``set`` (that tier), ``at_least`` (no better than that tier), ``at_most`` (no worse
-than that tier) or ``raise_by`` (that many tiers riskier, capped at the worst). Its
-``reason`` is a sentence; ``{tier}`` and ``{value}`` are filled in.
+A rule tests one feature (``feature``, ``op``, ``value``), and any further conditions
+it lists under ``and`` (each a ``feature``, ``op`` and ``value``; all must hold), and
+acts with exactly one of ``set`` (that tier), ``at_least`` (no better than that tier),
+``at_most`` (no worse than that tier) or ``raise_by`` (that many tiers riskier, capped at
+the worst). Its ``reason`` is a sentence; ``{tier}``, ``{value}`` (the first feature's
+value) and ``{<feature>}`` for each feature the rule tests are filled in.
 
 The national default holds only the overrides DOMAIN.md supports (the two lists). A
 local rule such as "a key-sector business is never tier A" is an example a bureau may
@@ -28,6 +30,9 @@ True
 >>> d = policy.to_dict(); d["overrides"].append(KEY_SECTOR_EXAMPLE)
 >>> [rule.name for rule in Policy.from_dict(d).overrides][-1]
 'key_sector'
+>>> d["overrides"] += RELATED_PARTY_EXAMPLES
+>>> Policy.from_dict(d).overrides[-1].features
+('address_cluster_size', 'address_cluster_abnormal')
 """
 
 from __future__ import annotations
@@ -43,7 +48,16 @@ from creditrisk.data.schema import KEY_SECTORS, MEASURES, Problem
 from creditrisk.features.builder import CATALOGUE, FeatureSpec
 from creditrisk.features.penalties import DisclosureRules, DisclosureSpec, disclosure_problems
 
-__all__ = ["KEY_SECTOR_EXAMPLE", "OPS", "Override", "Policy", "PolicyError", "available_policies"]
+__all__ = [
+    "KEY_SECTOR_EXAMPLE",
+    "OPS",
+    "RELATED_PARTY_EXAMPLES",
+    "Condition",
+    "Override",
+    "Policy",
+    "PolicyError",
+    "available_policies",
+]
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
 _ACTIONS = ("set", "at_least", "at_most", "raise_by")
@@ -58,6 +72,33 @@ KEY_SECTOR_EXAMPLE: dict[str, Any] = {
     "at_least": "B",
     "reason": "Key-sector business ({value}): never tier A",
 }
+#: Example related-party rules, not in the national default (DOMAIN.md reports them from
+#: local systems, as inspection targets or points, not as national tier rules): a legal
+#: representative who led another enterprise onto the serious list (who may not be a
+#: legal representative again for 3 years) and an address shared by 10 or more
+#: enterprises (Shandong's flag), 3 or more of the others abnormal. They test features
+#: of the indicator tables, so a model must be trained with them for the rules to apply.
+RELATED_PARTY_EXAMPLES: list[dict[str, Any]] = [
+    {
+        "name": "serious_list_person",
+        "feature": "person_serious_history",
+        "op": "==",
+        "value": 1,
+        "at_least": "C",
+        "reason": "Its legal representative led another enterprise onto the serious "
+        "illegal and dishonest list: at least tier {tier}",
+    },
+    {
+        "name": "address_cluster",
+        "feature": "address_cluster_size",
+        "op": ">=",
+        "value": 10,
+        "and": [{"feature": "address_cluster_abnormal", "op": ">=", "value": 3}],
+        "at_least": "B",
+        "reason": "Registered at an address shared by {address_cluster_size} enterprises, "
+        "{address_cluster_abnormal} others of them abnormal: at least tier {tier}",
+    },
+]
 _SECTIONS = {
     "name",
     "description",
@@ -84,8 +125,48 @@ class PolicyError(ValueError):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A further condition of an override: ``feature op value``.
+
+    Parameters
+    ----------
+    feature : str
+        The catalogue feature it tests.
+    op : {"==", "!=", ">", ">=", "<", "<=", "in", "not in"}
+        The comparison (:data:`OPS`).
+    value : object
+        What the feature is compared with (a list for ``in`` and ``not in``).
+
+    Examples
+    --------
+    >>> Condition("address_cluster_abnormal", ">=", 3).to_dict()
+    {'feature': 'address_cluster_abnormal', 'op': '>=', 'value': 3}
+    """
+
+    feature: str
+    op: str
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """The condition as a policy file writes it.
+
+        Returns
+        -------
+        dict
+            ``feature``, ``op`` and ``value``.
+
+        Examples
+        --------
+        >>> Condition("times_listed", ">", 1).to_dict()["op"]
+        '>'
+        """
+        return {"feature": self.feature, "op": self.op, "value": self.value}
+
+
+@dataclass(frozen=True)
 class Override:
-    """One hard rule: when ``feature op value`` holds, move the tier.
+    """One hard rule: when ``feature op value`` (and every further condition) holds,
+    move the tier.
 
     Policies read their rules from the ``overrides`` of a TOML file
     (:meth:`Policy.from_dict` checks them); the module's docstring explains the actions.
@@ -106,8 +187,10 @@ class Override:
         The tier of ``set``, ``at_least`` and ``at_most``; the number of tiers of
         ``raise_by``.
     reason : str
-        The sentence given as the reason; ``{tier}`` and ``{value}`` are filled in
-        (:meth:`sentence`).
+        The sentence given as the reason; ``{tier}``, ``{value}`` and ``{<feature>}``
+        are filled in (:meth:`sentence`).
+    also : tuple of Condition, default ()
+        Further conditions, all of which must hold too (``and`` in a policy file).
 
     Examples
     --------
@@ -115,6 +198,11 @@ class Override:
     ...                 "On the abnormal operation list: at least tier {tier}")
     >>> rule.sentence(tier="C", value=1)
     'On the abnormal operation list: at least tier C'
+    >>> both = Override("cluster", "address_cluster_size", ">=", 10, "at_least", "B",
+    ...                 "{address_cluster_abnormal} abnormal at the address: {tier}",
+    ...                 also=(Condition("address_cluster_abnormal", ">=", 3),))
+    >>> both.features
+    ('address_cluster_size', 'address_cluster_abnormal')
     """
 
     name: str
@@ -124,16 +212,51 @@ class Override:
     action: str
     target: str | int
     reason: str
+    also: tuple[Condition, ...] = ()
 
-    def sentence(self, tier: str, value: Any) -> str:
-        """The rule's reason with the tier reached and the entity's value filled in.
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every condition of the rule, its first feature's first.
+
+        Returns
+        -------
+        tuple of Condition
+            ``feature op value``, then :attr:`also`.
+
+        Examples
+        --------
+        >>> Policy.load("national").overrides[0].conditions
+        (Condition(feature='on_serious_list', op='==', value=1),)
+        """
+        return (Condition(self.feature, self.op, self.value), *self.also)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The features the rule tests, without repeats.
+
+        Returns
+        -------
+        tuple of str
+            Its first feature, then those of :attr:`also`.
+
+        Examples
+        --------
+        >>> Policy.load("national").overrides[1].features
+        ('on_abnormal_list',)
+        """
+        return tuple(dict.fromkeys(c.feature for c in self.conditions))
+
+    def sentence(self, tier: str, value: Any, **values: Any) -> str:
+        """The rule's reason with the tier reached and the entity's values filled in.
 
         Parameters
         ----------
         tier : str
             The tier the entity ends at, for ``{tier}``.
         value : object
-            The entity's value of the feature, for ``{value}``.
+            The entity's value of the first feature, for ``{value}``.
+        **values : object
+            The entity's value of each feature the rule tests, for ``{<feature>}``.
 
         Returns
         -------
@@ -147,7 +270,7 @@ class Override:
         >>> rule.sentence(tier="B", value="food")
         'Key-sector business (food): never tier A'
         """
-        return self.reason.format(tier=tier, value=value)
+        return self.reason.format(tier=tier, value=value, **values)
 
     def to_dict(self) -> dict[str, Any]:
         """The rule as a policy file writes it: the action is the key of its target.
@@ -167,14 +290,10 @@ class Override:
         {'name': 'r', 'feature': 'times_listed', 'op': '>=', 'value': 2, 'raise_by': 1,
          'reason': 'Listed often'}
         """
-        return {
-            "name": self.name,
-            "feature": self.feature,
-            "op": self.op,
-            "value": self.value,
-            self.action: self.target,
-            "reason": self.reason,
-        }
+        out = {"name": self.name, "feature": self.feature, "op": self.op, "value": self.value}
+        if self.also:
+            out["and"] = [c.to_dict() for c in self.also]
+        return {**out, self.action: self.target, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -567,11 +686,48 @@ def _plain(v: Any) -> Any:
 
 def _override(policy: str, i: int, rule: dict[str, Any]) -> Override:
     where = f"policy {policy!r}: override {rule.get('name', i + 1)!r}"
-    known = {"name", "feature", "op", "value", "reason", *_ACTIONS}
+    known = {"name", "feature", "op", "value", "reason", "and", *_ACTIONS}
     unknown = sorted(set(rule) - known)
     if unknown:
         raise PolicyError(f"{where}: unknown setting {unknown[0]!r}")
-    for key in ("name", "feature", "value"):
+    if "name" not in rule:
+        raise PolicyError(f"{where}: needs 'name'")
+    first = _condition(where, rule)
+    further = rule.get("and", [])
+    if not isinstance(further, list) or not all(isinstance(c, dict) for c in further):
+        raise PolicyError(f"{where}: 'and' needs a list of tables of feature, op and value")
+    also = tuple(_condition(f"{where}: and[{k}]", c, nested=True) for k, c in enumerate(further))
+    actions = [a for a in _ACTIONS if a in rule]
+    if len(actions) != 1:
+        raise PolicyError(f"{where}: needs exactly one of {list(_ACTIONS)}")
+    action = actions[0]
+    reason = str(rule.get("reason", f"Override {rule['name']}: tier {{tier}}"))
+    names = {"tier", "value", first.feature, *(c.feature for c in also)}
+    try:  # every placeholder names the tier, the value or a feature the rule tests
+        reason.format(**dict.fromkeys(names, ""))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PolicyError(
+            f"{where}: reason {reason!r} has a placeholder it cannot fill ({exc}); it may "
+            f"use {sorted(names)}"
+        ) from None
+    return Override(
+        name=str(rule["name"]),
+        feature=first.feature,
+        op=first.op,
+        value=first.value,
+        action=action,
+        target=rule[action],
+        reason=reason,
+        also=also,
+    )
+
+
+def _condition(where: str, rule: dict[str, Any], nested: bool = False) -> Condition:
+    if nested:
+        unknown = sorted(set(rule) - {"feature", "op", "value"})
+        if unknown:
+            raise PolicyError(f"{where}: unknown setting {unknown[0]!r}")
+    for key in ("feature", "value"):
         if key not in rule:
             raise PolicyError(f"{where}: needs {key!r}")
     if rule["feature"] not in _FEATURES:
@@ -584,19 +740,7 @@ def _override(policy: str, i: int, rule: dict[str, Any]) -> Override:
     value = rule["value"]
     if op in ("in", "not in") and not isinstance(value, list):
         raise PolicyError(f"{where}: op {op!r} needs a list value")
-    actions = [a for a in _ACTIONS if a in rule]
-    if len(actions) != 1:
-        raise PolicyError(f"{where}: needs exactly one of {list(_ACTIONS)}")
-    action = actions[0]
-    return Override(
-        name=str(rule["name"]),
-        feature=rule["feature"],
-        op=op,
-        value=_plain(value),
-        action=action,
-        target=rule[action],
-        reason=str(rule.get("reason", f"Override {rule['name']}: tier {{tier}}")),
-    )
+    return Condition(rule["feature"], op, _plain(value))
 
 
 def available_policies() -> list[str]:

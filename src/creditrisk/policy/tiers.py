@@ -120,14 +120,14 @@ def score_tiers(probability: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray
 
 
 def override_mask(rule: Override, features: pd.DataFrame) -> np.ndarray:
-    """Rows where the rule's condition holds (a missing value never matches).
+    """Rows where all the rule's conditions hold (a missing value never matches).
 
     Parameters
     ----------
     rule : Override
         The rule; a numeric column is compared as numbers, any other as text.
     features : pandas.DataFrame
-        The features, with the rule's ``feature`` column.
+        The features, with a column for each feature the rule tests.
 
     Returns
     -------
@@ -137,29 +137,42 @@ def override_mask(rule: Override, features: pd.DataFrame) -> np.ndarray:
     Raises
     ------
     ValueError
-        ``features`` lacks the rule's feature.
+        ``features`` lacks a feature the rule tests.
 
     Examples
     --------
-    >>> from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE, Policy
-    >>> d = Policy.load("national").to_dict(); d["overrides"].append(KEY_SECTOR_EXAMPLE)
-    >>> rule = Policy.from_dict(d).overrides[2]
-    >>> override_mask(rule, pd.DataFrame({"key_sector": ["food", "none", None]})).tolist()
+    >>> from creditrisk.policy.rules import KEY_SECTOR_EXAMPLE, RELATED_PARTY_EXAMPLES, Policy
+    >>> d = Policy.load("national").to_dict()
+    >>> d["overrides"] += [KEY_SECTOR_EXAMPLE, *RELATED_PARTY_EXAMPLES]
+    >>> key_sector, _, cluster = Policy.from_dict(d).overrides[2:]
+    >>> override_mask(key_sector, pd.DataFrame({"key_sector": ["food", "none", None]})).tolist()
+    [True, False, False]
+    >>> f = pd.DataFrame({"address_cluster_size": [12, 12, 4],
+    ...                   "address_cluster_abnormal": [3, 1, 3]})
+    >>> override_mask(cluster, f).tolist()
     [True, False, False]
     """
-    if rule.feature not in features.columns:
+    hit = np.ones(len(features), dtype=bool)
+    for condition in rule.conditions:
+        hit &= _holds(rule.name, condition, features)
+    return hit
+
+
+def _holds(name: str, condition, features: pd.DataFrame) -> np.ndarray:
+    if condition.feature not in features.columns:
         raise ValueError(
-            f"override {rule.name!r} needs feature {rule.feature!r}, which the input lacks"
+            f"override {name!r} needs feature {condition.feature!r}, which the input lacks"
         )
-    column = features[rule.feature]
+    column = features[condition.feature]
     missing = column.isna().to_numpy()
+    value = condition.value
     if not pd.api.types.is_numeric_dtype(column.dtype):
         values = column.astype("str").to_numpy(dtype=object)
-        target = [str(v) for v in rule.value] if isinstance(rule.value, list) else str(rule.value)
+        target = [str(v) for v in value] if isinstance(value, list) else str(value)
     else:
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        target = rule.value
-    op = rule.op
+        target = value
+    op = condition.op
     if op == "in":
         hit = np.isin(values, target)
     elif op == "not in":
@@ -270,12 +283,24 @@ def _append(out: np.ndarray, rows: np.ndarray, text) -> None:
 def _sentences(
     rule: Override, features: pd.DataFrame, rows: np.ndarray, tier: np.ndarray, policy: Policy
 ) -> np.ndarray:
-    # one format() per distinct (value, tier) pair, not per row
-    values = features[rule.feature].iloc[rows].astype("str").to_numpy(dtype=object)
-    tiers = np.asarray(policy.tiers, dtype=object)[tier[rows]]
-    pairs = pd.DataFrame({"value": values, "tier": tiers})
+    # one format() per distinct (values, tier), not per row
+    tested = list(rule.features)
+    pairs = pd.DataFrame(
+        {f: features[f].iloc[rows].astype("str").to_numpy(dtype=object) for f in tested}
+    )
+    pairs["tier"] = np.asarray(policy.tiers, dtype=object)[tier[rows]]
     codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
-    text = np.array([rule.sentence(tier=t, value=_show(v)) for v, t in uniques], dtype=object)
+    text = np.array(
+        [
+            rule.sentence(
+                tier=key[-1],
+                value=_show(key[0]),
+                **{f: _show(v) for f, v in zip(tested, key[:-1], strict=True)},
+            )
+            for key in uniques
+        ],
+        dtype=object,
+    )
     return text[codes]
 
 
