@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
+from creditrisk.features.related import COUNTS as RELATED
 from creditrisk.policy import RELATED_PARTY_EXAMPLES, Condition
 from creditrisk.policy.tiers import assign_tiers, override_mask
 
@@ -100,9 +101,13 @@ def world() -> cr.synth.World:
     return cr.synth.generate(3_000, "2019-01-01", "2023-06-30", seed=5, indicators=True)
 
 
-def test_a_model_with_the_indicator_tables_applies_the_rules(world) -> None:
+@pytest.fixture(scope="module")
+def result(world) -> cr.model.training.TrainingResult:
+    return cr.fit_model(world.tables, policy=related_policy(), n_estimators=30, num_threads=1)
+
+
+def test_a_model_with_the_indicator_tables_applies_the_rules(result) -> None:
     policy = related_policy()
-    result = cr.fit_model(world.tables, policy=policy, n_estimators=30, num_threads=1)
     model = result.model
     assert model.inapplicable_overrides_ == []
     X = result.X_test
@@ -120,3 +125,38 @@ def test_a_model_with_the_indicator_tables_applies_the_rules(world) -> None:
     # and named, not silently applied to missing values
     plain = cr.fit_model(cr.load_sample(), policy=policy, n_estimators=20, num_threads=1)
     assert {"serious_list_person", "address_cluster"} <= set(plain.model.inapplicable_overrides_)
+
+
+def test_a_card_names_the_related_enterprises_behind_a_related_party_override(
+    world, result
+) -> None:
+    model, X = result.model, result.X_test
+    scores = model.classify(X, top_k=3)
+    moved = scores[scores["override"].str.contains("serious_list_person")]
+    entity, as_of = moved["entity_id"].iloc[0], moved["as_of"].iloc[0]
+    card = cr.report.explain_card(model, entity, tables=world.tables, as_of=as_of)
+    assert "serious_list_person" in card.override
+    led = card.related[card.related["counts_for"].str.contains("person_serious_history")]
+    assert len(led) >= 1
+    # each one was put on the serious list before as_of, and the card names who led it
+    lists = world.tables.list_entries
+    for other, via in zip(led["entity_id"], led["via"], strict=True):
+        serious = lists[(lists["entity_id"] == other) & (lists["list"] == "serious_illegal")]
+        assert (serious["listed_on"] < as_of).any()
+        person = via.split(" ")[0]
+        roles = world.tables.roles
+        assert ((roles["person_id"] == person) & (roles["entity_id"] == entity)).any()
+    assert "Related enterprises behind these reasons" in card.text
+    assert led["entity_id"].iloc[0] in card.text
+    assert 'id="related-list"' in card.html and led["entity_id"].iloc[0] in card.html
+    # an entity whose shown reasons and overrides are not related-party has no list
+    plain = scores[
+        (scores["override"] == "")
+        & ~scores.filter(like="_feature")
+        .apply(lambda c: c.astype(str).isin(list(RELATED)))
+        .any(axis=1)
+    ]
+    quiet = cr.report.explain_card(
+        model, plain["entity_id"].iloc[0], tables=world.tables, as_of=plain["as_of"].iloc[0]
+    )
+    assert quiet.related is None and "Related enterprises" not in quiet.text

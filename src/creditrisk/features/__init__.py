@@ -5,7 +5,8 @@ This box turns a register (:class:`~creditrisk.EventTables`) and a spine of
 (:func:`build_features`, :class:`FeatureBuilder`, documented by
 :func:`feature_catalogue`), into labels over a horizon after it
 (:func:`~creditrisk.features.labels.build_labels`), features a register declares as data
-(:mod:`~creditrisk.features.declared`), and into honest train/test splits
+(:mod:`~creditrisk.features.declared`), the related enterprises behind an entity's
+related-party features (:func:`related_enterprises`), and into honest train/test splits
 in time (:class:`~creditrisk.features.temporal.TemporalSplit`). It imports only
 :mod:`creditrisk.data`.
 
@@ -30,6 +31,7 @@ from creditrisk.features.builder import (
 from creditrisk.features.catalogue import Feature, FeatureSpec
 from creditrisk.features.declared import Declared, declare
 from creditrisk.features.labels import build_labels
+from creditrisk.features.related import related_enterprises
 from creditrisk.features.temporal import TemporalSplit
 
 __all__ = [
@@ -45,5 +47,6 @@ __all__ = [
     "declared",
     "feature_catalogue",
     "labels",
+    "related_enterprises",
     "temporal",
 ]

@@ -57,7 +57,7 @@ from creditrisk.model import integrity, signing
 from creditrisk.model.contributions import TreeContributions, top_reasons
 from creditrisk.model.folds import PlanError, rolling_folds
 from creditrisk.model.nuisance import fit_effects
-from creditrisk.model.reasons import coded_sentences, factorize
+from creditrisk.model.reasons import PARTS, coded_sentences, factorize
 from creditrisk.model.reasons import sentence as _sentence
 from creditrisk.policy import Policy, assign_tiers, fit_cutoffs
 
@@ -893,9 +893,16 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         for f in np.unique(pos[pos >= 0]).tolist():
             rows = np.flatnonzero(pos == f)
             codes, uniques = factorize(X[names[f]].iloc[rows])
+            whole = PARTS.get(names[f], ("",))[0]
             if names[f] in self.declared_:
                 words = Declared(**self.declared_[names[f]]).words
                 sentence_codes, sentence_text = codes, [words(u) for u in uniques]
+            elif whole in names:  # a part read with its whole: by distinct pair
+                pairs = pd.MultiIndex.from_arrays([codes, X[whole].iloc[rows].to_numpy()])
+                sentence_codes, keys = pairs.factorize()
+                sentence_text = [
+                    self.sentence(names[f], uniques[c], of=w) for c, w in keys.tolist()
+                ]
             else:
                 sentence_codes, sentence_text = coded_sentences(
                     names[f], codes, uniques, as_of[rows]
@@ -1143,7 +1150,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         declared = getattr(self, "declared_", {}).get(feature)
         return Declared(**declared).feature if declared else None
 
-    def sentence(self, feature: str, value, as_of=None) -> str:
+    def sentence(self, feature: str, value, as_of=None, of=None) -> str:
         """How a value of one of the model's features reads in a reason.
 
         Parameters
@@ -1154,6 +1161,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             Its value for one entity.
         as_of : date-like, optional
             The as-of date (some sentences name the report year it implies).
+        of : object, optional
+            For a count that is a part of another feature's
+            (:data:`~creditrisk.model.reasons.PARTS`), the entity's value of that one:
+            the two read as one sentence.
 
         Returns
         -------
@@ -1168,7 +1179,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         """
         if feature in getattr(self, "declared_", {}):
             return Declared(**self.declared_[feature]).words(value)
-        return _sentence(feature, value, None if as_of is None else pd.Timestamp(as_of))
+        at = None if as_of is None else pd.Timestamp(as_of)
+        return _sentence(feature, value, at, of=of)
 
     # -- save and load -------------------------------------------------------------
     def _parts(self) -> tuple[str, dict]:

@@ -28,6 +28,7 @@ import pandas as pd
 from creditrisk.features.builder import CATALOGUE
 
 __all__ = [
+    "PARTS",
     "TEMPLATES",
     "coded_sentences",
     "factorize",
@@ -239,6 +240,56 @@ TEMPLATES: dict[str, dict] = {
         "On no other department's joint-punishment list",
     ),
 }
+
+#: Counts that are a part of another feature's count read as one sentence with it
+#: ("2 of the 3 other enterprises its people hold roles in are on the abnormal or serious
+#: list"): feature -> (the whole's feature, what to add to the whole's value to count
+#: the others, and the sentences for one of one, one of {m} and {n} of {m}).
+PARTS: dict[str, tuple[str, int, tuple[str, str, str]]] = {
+    "linked_on_list": (
+        "linked_enterprises",
+        0,
+        (
+            "The other enterprise its people hold a role in is on the abnormal or serious list",
+            "1 of the {m} other enterprises its people hold roles in is on the abnormal or "
+            "serious list",
+            "{n} of the {m} other enterprises its people hold roles in are on the abnormal "
+            "or serious list",
+        ),
+    ),
+    "linked_penalised_3y": (
+        "linked_enterprises",
+        0,
+        (
+            "The other enterprise its people hold a role in was penalised in the last 3 years",
+            "1 of the {m} other enterprises its people hold roles in was penalised in the "
+            "last 3 years",
+            "{n} of the {m} other enterprises its people hold roles in were penalised in the "
+            "last 3 years",
+        ),
+    ),
+    "linked_deregistered_young": (
+        "linked_enterprises",
+        0,
+        (
+            "The other enterprise its people hold a role in was deregistered within a year "
+            "of registering",
+            "1 of the {m} other enterprises its people hold roles in was deregistered within "
+            "a year of registering",
+            "{n} of the {m} other enterprises its people hold roles in were deregistered "
+            "within a year of registering",
+        ),
+    ),
+    "address_cluster_abnormal": (
+        "address_cluster_size",
+        -1,
+        (
+            "The other enterprise at its address is on the abnormal list",
+            "1 of the {m} other enterprises at its address is on the abnormal list",
+            "{n} of the {m} other enterprises at its address are on the abnormal list",
+        ),
+    ),
+}
 for _sev in ("warning", "minor", "general", "serious"):
     for _w, _words in _WINDOWS.items():
         _kind = (
@@ -290,8 +341,11 @@ def _report_years(dates: pd.DatetimeIndex) -> np.ndarray:
     return np.where(dates.month > 6, dates.year - 1, dates.year - 2).astype(np.int64)
 
 
-def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
+def sentence(feature: str, value, as_of: pd.Timestamp | None = None, of=None) -> str:
     """The sentence saying what ``feature`` = ``value`` means for an entity.
+
+    A count that is a part of another (:data:`PARTS`) reads with the whole when ``of``
+    gives the whole's value.
 
     Parameters
     ----------
@@ -303,6 +357,8 @@ def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
     as_of : pandas.Timestamp, optional
         The as-of date, for the sentences that name a report year
         (:func:`last_report_year`); without it they say "The last".
+    of : object, optional
+        For a feature of :data:`PARTS`, the entity's value of the whole's feature.
 
     Returns
     -------
@@ -324,10 +380,52 @@ def sentence(feature: str, value, as_of: pd.Timestamp | None = None) -> str:
     'No counted penalty'
     >>> sentence("report_last_year_filed", 1)
     'The last annual report filed'
+    >>> sentence("linked_on_list", 2, of=3)
+    '2 of the 3 other enterprises its people hold roles in are on the abnormal or serious list'
     """
     if feature not in TEMPLATES:
         raise KeyError(f"unknown feature {feature!r}; see creditrisk.feature_catalogue()")
+    if of is not None:
+        text = part_sentence(feature, value, of)
+        if text is not None:
+            return text
     return _sentence(feature, value, last_report_year(as_of))
+
+
+def part_sentence(feature: str, value, of) -> str | None:
+    """The sentence of a count read with the whole it is a part of (:data:`PARTS`).
+
+    Parameters
+    ----------
+    feature : str
+        A feature of :data:`PARTS`.
+    value : object
+        Its count for one entity.
+    of : object
+        The entity's value of the whole's feature.
+
+    Returns
+    -------
+    str or None
+        The sentence; None when the feature is not a part, the count is missing or 0
+        (its own sentence says it), or the two disagree (more parts than the whole).
+
+    Examples
+    --------
+    >>> part_sentence("address_cluster_abnormal", 3, 12)
+    '3 of the 11 other enterprises at its address are on the abnormal list'
+    >>> part_sentence("linked_on_list", 1, 1)
+    'The other enterprise its people hold a role in is on the abnormal or serious list'
+    >>> part_sentence("linked_on_list", 0, 4) is None
+    True
+    """
+    if feature not in PARTS or _plain(value) is None or _plain(of) is None:
+        return None
+    _, offset, (single, one, many) = PARTS[feature]
+    n, m = round(float(value)), round(float(of)) + offset
+    if n <= 0 or m < n:
+        return None
+    return single if m == 1 else (one if n == 1 else many).format(n=n, m=m)
 
 
 def _sentence(feature: str, value, year: int | None) -> str:

@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditrisk.features.related import COUNTS, related_enterprises
 from creditrisk.model.contributions import RANK_DECIMALS
+from creditrisk.model.reasons import PARTS
 
 __all__ = ["ExplanationCard", "explain_card", "records"]
 
@@ -110,6 +112,11 @@ class ExplanationCard:
         The policy's name.
     model_version : str, default ""
         The first 12 digits of the model's training fingerprint.
+    related : pandas.DataFrame, optional
+        The related enterprises behind its related-party reasons and overrides
+        (:func:`~creditrisk.features.related.related_enterprises`, the rows that count
+        for a shown reason): entity_id, link, via, counts_for, why. None when no such
+        reason is shown, or without the tables.
 
     Examples
     --------
@@ -136,11 +143,10 @@ class ExplanationCard:
     top_k: int = 3
     policy: str = ""
     model_version: str = ""
+    related: pd.DataFrame | None = None
 
     def _conduct(self) -> pd.DataFrame:
-        if "role" not in self.reasons:
-            return self.reasons
-        return self.reasons[self.reasons["role"] != "context"]
+        return _conduct(self.reasons)
 
     def raising(self) -> pd.DataFrame:
         """The reasons that raise the risk, largest first (at most ``top_k``).
@@ -163,9 +169,7 @@ class ExplanationCard:
         >>> set(card.raising()["role"]) <= {"conduct"}
         True
         """
-        conduct = self._conduct()
-        up = conduct[conduct["contribution"].round(RANK_DECIMALS) > 0]
-        return up.head(self.top_k)
+        return _raising(self.reasons, self.top_k)
 
     def lowering(self, k: int = 3) -> pd.DataFrame:
         """The ``k`` conduct features that lower the risk most, largest first.
@@ -274,7 +278,14 @@ class ExplanationCard:
 
         tiers = list(self.recourse["tier"].cat.categories)
         colour = dict(zip(tiers, tier_colours(tiers), strict=True)).get(self.tier, "#555")
-        return render("card.html.j2", card=self, rights=RIGHTS, fmt=_fmt, colour=colour)
+        return render(
+            "card.html.j2",
+            card=self,
+            rights=RIGHTS,
+            fmt=_fmt,
+            colour=colour,
+            related_shown=RELATED_SHOWN,
+        )
 
     def _repr_html_(self) -> str:
         return self.html
@@ -407,7 +418,7 @@ def explain_card(
     reasons = pd.DataFrame(
         {
             "feature": names,
-            "sentence": [_sentence(model, f, row[f], at) for f in names],
+            "sentence": [_sentence(model, f, row, at) for f in names],
             "value": [row[f] for f in names],
             "contribution": phi[names].to_numpy(dtype=np.float64),
             "role": roles,
@@ -434,11 +445,40 @@ def explain_card(
         base_value=float(phi["base_value"]),
         recourse=model.recourse(X, tables=tables),
         records=None if tables is None else records(tables, entity_id, at),
+        related=None if tables is None else _related(tables, entity_id, at, reasons, score, model),
         attributes=_attributes(row),
         top_k=model.top_k,
         policy=policy.name,
         model_version=str(model.training_.get("fingerprint", ""))[:12],
     )
+
+
+def _conduct(reasons: pd.DataFrame) -> pd.DataFrame:
+    return reasons if "role" not in reasons else reasons[reasons["role"] != "context"]
+
+
+def _raising(reasons: pd.DataFrame, top_k: int) -> pd.DataFrame:
+    conduct = _conduct(reasons)
+    return conduct[conduct["contribution"].round(RANK_DECIMALS) > 0].head(top_k)
+
+
+#: how many related enterprises a card prints (all are in ``card.related``)
+RELATED_SHOWN = 20
+
+
+def _related(tables, entity_id, as_of, reasons, score, model) -> pd.DataFrame | None:
+    """The related enterprises behind the shown related-party reasons and overrides."""
+    behind = set(_raising(reasons, model.top_k)["feature"])
+    moved = {n for n in str(score["override"]).split("; ") if n}
+    for rule in model.policy_.overrides:
+        if rule.name in moved:
+            behind |= set(rule.features)
+    behind &= set(COUNTS) - {"linked_enterprises"}  # a context count is never a reason
+    if not behind:
+        return None
+    rel = related_enterprises(tables, entity_id, as_of)
+    counts = rel["counts_for"].str.split("; ")
+    return rel[counts.map(lambda c: bool(behind & set(c)))].reset_index(drop=True)
 
 
 def _attributes(row: pd.Series) -> dict[str, str]:
@@ -448,11 +488,13 @@ def _attributes(row: pd.Series) -> dict[str, str]:
     return shown
 
 
-def _sentence(model, feature: str, value, as_of) -> str:
+def _sentence(model, feature: str, row: pd.Series, as_of) -> str:
+    whole = PARTS.get(feature, ("",))[0]  # a part reads with its whole, as in a batch
+    of = row[whole] if whole in row.index and whole in model.feature_names_in_ else None
     try:
-        return model.sentence(feature, value, as_of)
+        return model.sentence(feature, row[feature], as_of, of=of)
     except KeyError:
-        return f"{feature.replace('_', ' ')}: {value}"
+        return f"{feature.replace('_', ' ')}: {row[feature]}"
 
 
 def _d(value) -> str:
@@ -607,6 +649,14 @@ def _text(card: ExplanationCard) -> str:
         lines += [f"  {p.steps} -> tier {p.tier} ({p.probability:.1%})" for p in plans.itertuples()]
     else:
         lines.append("  No action open to the enterprise now would lower its tier.")
+    if card.related is not None and len(card.related):
+        lines += ["", "Related enterprises behind these reasons"]
+        lines += [
+            f"  {r.entity_id}  {r.why}  (via {r.via})"
+            for r in card.related.head(RELATED_SHOWN).itertuples()
+        ]
+        if len(card.related) > RELATED_SHOWN:
+            lines.append(f"  ... and {len(card.related) - RELATED_SHOWN} more")
     if card.records is not None:
         lines += ["", f"Records known to the regulator before {_d(card.as_of)}"]
         lines += [f"  {_d(r.date)}  {r.record}" for r in card.records.itertuples()]
