@@ -295,6 +295,10 @@ def test_a_database_scored_chunk_by_chunk_carries_the_related_parties(tmp_path):
     assert related is not None
     assert len(related.roles) == len(world.tables.roles) > 0
     assert len(related.enterprises) == len(world.tables.enterprises)
+    # only the five tables the related-party features read are read whole
+    assert len(world.tables.annual_reports) and not len(related.annual_reports)
+    assert len(world.tables.inspections) and not len(related.inspections)
+    assert len(related.list_entries) == len(world.tables.list_entries)
     model = cr.RiskModel.load(cr.sample_model_path())
     cr.score_register(url, model, "2024-06-01", tmp_path / "db.parquet", chunk_size=1000)
     cr.score_register(world.tables, model, "2024-06-01", tmp_path / "whole.parquet")

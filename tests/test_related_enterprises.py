@@ -50,7 +50,8 @@ def test_the_list_counts_what_the_features_count(world, features) -> None:
         size = want["address_cluster_size"]
         assert got["address_cluster_size"] == max(size - 1, 0), entity
         assert got["address_cluster_abnormal"] == want["address_cluster_abnormal"], entity
-        assert not (rel["entity_id"] == entity).any()
+        assert not (rel["related_id"] == entity).any()
+        assert (rel["entity_id"] == entity).all()
 
 
 def test_rows_name_the_people_and_the_address(world, features) -> None:
@@ -70,7 +71,7 @@ def test_rows_name_the_people_and_the_address(world, features) -> None:
     if moved.empty:
         own = t.enterprises.set_index("entity_id").loc[clustered, "address_id"]
         assert at["via"].iloc[0] == own
-    assert set(rel.columns) == {"entity_id", "link", "via", "counts_for", "why"}
+    assert set(rel.columns) == {"entity_id", "related_id", "link", "via", "counts_for", "why"}
     assert set(rel["counts_for"].str.split("; ").explode()) <= set(COUNTS)
 
 
@@ -95,8 +96,8 @@ def test_a_role_published_on_or_after_as_of_links_nothing(world) -> None:
     added["published_on"] = AS_OF - pd.Timedelta(days=1)  # known the day before: counts
     known = t.replace(roles=pd.concat([t.roles, added], ignore_index=True))
     shown = related_enterprises(known, lonely, AS_OF)
-    assert (shown["entity_id"] == other).any()
-    assert shown.loc[shown["entity_id"] == other, "via"].str.contains(person).all()
+    assert (shown["related_id"] == other).any()
+    assert shown.loc[shown["related_id"] == other, "via"].str.contains(person).all()
 
 
 def test_an_unknown_entity_is_refused(world) -> None:
@@ -108,4 +109,15 @@ def test_a_register_without_roles_or_addresses_lists_nothing(world) -> None:
     t = world.tables
     bare = t.replace(roles=t.roles.iloc[:0], enterprises=t.enterprises.assign(address_id=None))
     rel = related_enterprises(bare, t.enterprises["entity_id"].iloc[0], AS_OF)
-    assert rel.empty and list(rel.columns) == ["entity_id", "link", "via", "counts_for", "why"]
+    assert rel.empty
+    assert list(rel.columns) == ["entity_id", "related_id", "link", "via", "counts_for", "why"]
+
+
+def test_many_entities_at_once_give_each_its_own_list(world, features) -> None:
+    chosen = [*features.index[features["linked_enterprises"] > 0][:5], "E0000001"]
+    together = related_enterprises(world.tables, chosen, AS_OF)
+    apart = pd.concat(
+        [related_enterprises(world.tables, e, AS_OF) for e in chosen], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(together, apart)
+    assert together["entity_id"].nunique() >= 5

@@ -140,15 +140,15 @@ def test_a_card_names_the_related_enterprises_behind_a_related_party_override(
     assert len(led) >= 1
     # each one was put on the serious list before as_of, and the card names who led it
     lists = world.tables.list_entries
-    for other, via in zip(led["entity_id"], led["via"], strict=True):
+    for other, via in zip(led["related_id"], led["via"], strict=True):
         serious = lists[(lists["entity_id"] == other) & (lists["list"] == "serious_illegal")]
         assert (serious["listed_on"] < as_of).any()
         person = via.split(" ")[0]
         roles = world.tables.roles
         assert ((roles["person_id"] == person) & (roles["entity_id"] == entity)).any()
     assert "Related enterprises behind these reasons" in card.text
-    assert led["entity_id"].iloc[0] in card.text
-    assert 'id="related-list"' in card.html and led["entity_id"].iloc[0] in card.html
+    assert led["related_id"].iloc[0] in card.text
+    assert 'id="related-list"' in card.html and led["related_id"].iloc[0] in card.html
     # an entity whose shown reasons and overrides are not related-party has no list
     plain = scores[
         (scores["override"] == "")

@@ -304,6 +304,7 @@ def read_frames(
     *,
     entities: tuple[str | None, str | None] | None = None,
     arrow: bool | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read a register's tables from a database, in the data model's names and dtypes.
 
@@ -341,6 +342,9 @@ def read_frames(
         binary COPY, no Python object per value) instead of SQLAlchemy's driver rows.
         Default: whenever the source is a PostgreSQL URL or Engine and the driver is
         installed. The tables are the same either way.
+    only : tuple of str, optional
+        Read only these tables (names of the data model or the mapping); the others
+        are not queried. Default: every table the source holds.
 
     Returns
     -------
@@ -364,6 +368,8 @@ def read_frames(
     ...     frames = read_frames(url, where={"region": "district_01"})
     >>> sorted(set(frames["enterprises"]["region"]))
     ['district_01']
+    >>> sorted(frames) == sorted(name for name, _ in cr.load_sample())
+    True
     """
     register = _merged(register, tables, columns)
     where = {**dict(register.where), **dict(where or {})}
@@ -372,6 +378,8 @@ def read_frames(
     frames: dict[str, pd.DataFrame] = {}
     with _connection(source) as connection, _arrow_connection(source, arrow) as fast:
         queries = _queries(connection, register, where, entities)
+        if only is not None:
+            queries = {name: query for name, query in queries.items() if name in only}
         if fast is None or len(queries) < 2:
             for name, query in queries.items():
                 frames[name] = _read_table(connection, query, name, chunksize, register, fast)

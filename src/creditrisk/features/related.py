@@ -14,14 +14,17 @@ Examples
 >>> w = cr.synth.generate(2_000, "2020-01-01", "2022-12-31", seed=3, indicators=True)
 >>> rel = related_enterprises(w.tables, "E0000007", "2022-07-01")
 >>> list(rel.columns)[:4]
-['entity_id', 'link', 'via', 'counts_for']
+['entity_id', 'related_id', 'link', 'via']
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from creditrisk.data.keys import positions
 from creditrisk.data.schema import CHANGE_KINDS, LISTS, ROLES
 from creditrisk.features.relations import (
     _address_codes,
@@ -47,33 +50,34 @@ _LEGAL = ROLES.index("legal_representative")
 _ADDRESS = CHANGE_KINDS.index("address")
 
 
-def related_enterprises(tables, entity_id: str, as_of) -> pd.DataFrame:
-    """The enterprises an entity's related-party features count, and why each counts.
+def related_enterprises(tables, entity_ids: str | Sequence[str], as_of) -> pd.DataFrame:
+    """The enterprises some entities' related-party features count, and why each counts.
 
     Parameters
     ----------
     tables : EventTables
         The register (the whole of it, or a part carrying it: the related enterprises
         may lie anywhere in it).
-    entity_id : str
-        The entity.
+    entity_ids : str or sequence of str
+        The entity, or entities, asked about.
     as_of : date-like
         The as-of date: only what was known before it counts, as for the features.
 
     Returns
     -------
     pandas.DataFrame
-        One row per related enterprise and kind of link, sorted by link then id:
-        ``entity_id`` (the related enterprise), ``link`` (``"person"`` or
+        One row per entity asked about, related enterprise and kind of link, in the
+        order asked, then by link and id: ``entity_id`` (the entity asked about),
+        ``related_id`` (the related enterprise), ``link`` (``"person"`` or
         ``"address"``), ``via`` (the people and their roles here and there, or the
         address key), ``counts_for`` (the features it counts in, ``"; "``-joined, see
         :data:`COUNTS`) and ``why`` (the same in words, with the list, penalty or
-        deregistration date). Empty (same columns) when nothing links it.
+        deregistration date). Empty (same columns) when nothing links them.
 
     Raises
     ------
     ValueError
-        ``entity_id`` is not in ``enterprises``.
+        An entity id not in ``enterprises``.
 
     Examples
     --------
@@ -85,32 +89,37 @@ def related_enterprises(tables, entity_id: str, as_of) -> pd.DataFrame:
     ...     "published_on": "2020-01-05"})
     >>> import creditrisk as cr
     >>> t = cr.EventTables(enterprises=ent, roles=roles)
-    >>> related_enterprises(t, "E1", "2024-07-01")[["entity_id", "link", "counts_for"]]
-      entity_id     link            counts_for
-    0        E2  address  address_cluster_size
-    1        E3   person    linked_enterprises
+    >>> related_enterprises(t, "E1", "2024-07-01")[["related_id", "link", "counts_for"]]
+      related_id     link            counts_for
+    0         E2  address  address_cluster_size
+    1         E3   person    linked_enterprises
     """
     whole = getattr(tables, "whole", None) or tables
     src = Source(whole)
     ids = whole.enterprises["entity_id"].astype("str").to_numpy()
-    found = np.flatnonzero(ids == str(entity_id))
-    if not len(found):
-        raise ValueError(f"enterprises has no entity_id {entity_id!r}")
-    e, day = int(found[0]), to_day(as_of)
+    asked = [str(entity_ids)] if isinstance(entity_ids, str) else [str(e) for e in entity_ids]
+    at = positions(pd.Series(asked, dtype="str"), whole.enterprises["entity_id"])
+    if (at < 0).any():
+        raise ValueError(f"enterprises has no entity_id {asked[int(np.argmax(at < 0))]!r}")
+    day = to_day(as_of)
     registered = src.days("enterprises", "registered_on")
     known = ~(registered >= day)
     gone = src.days("enterprises", "deregistered_on")
     on_list, abnormal, serious_ever, penalised = _states(src, day)
     young = (gone < day) & (gone - registered <= 365) & (registered < FAR)
-    rows = [*_by_person(src, e, day, known, on_list, penalised, young, serious_ever)]
-    rows += _by_address(src, e, day, known & ~(gone < day), abnormal)
-    columns = ["entity_id", "link", "via", "counts_for", "why"]
-    if not rows:
+    columns = ["entity_id", "related_id", "link", "via", "counts_for", "why"]
+    frames = []
+    for e in at.tolist():
+        rows = _by_person(src, e, day, known, on_list, penalised, young, serious_ever)
+        rows += _by_address(src, e, day, known & ~(gone < day), abnormal)
+        if rows:
+            one = pd.DataFrame(rows, columns=["position", *columns[2:]])
+            one.insert(0, "related_id", ids[one.pop("position").to_numpy()])
+            one.insert(0, "entity_id", ids[e])
+            frames.append(one.sort_values(["link", "related_id"], kind="stable"))
+    if not frames:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
-    out = pd.DataFrame(rows, columns=["position", *columns[1:]])
-    out.insert(0, "entity_id", ids[out.pop("position").to_numpy()])
-    out = out.sort_values(["link", "entity_id"], kind="stable", ignore_index=True)
-    return out.astype("str")
+    return pd.concat(frames, ignore_index=True).astype("str")
 
 
 def _lists_now(src: Source, day: int) -> dict[int, list[str]]:

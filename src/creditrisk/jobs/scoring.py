@@ -359,10 +359,9 @@ class ChunkedRegister:
             if self.url is not None:
                 if not addresses and not len(self._column("roles", "entity_id")):
                     return None
-                # the whole register, read once: memory is not bounded by the chunk for
-                # a database register with related parties (only these five are kept)
-                frames = read_frames(self.url, register=self.register)
-                frames = {n: frames[n] for n in _RELATED if n in frames}
+                # these five tables of the whole register, read once: memory is not
+                # bounded by the chunk for a database register with related parties
+                frames = read_frames(self.url, register=self.register, only=_RELATED)
             else:
                 if "roles" not in self.files and not addresses:
                     return None

@@ -115,7 +115,7 @@ class ExplanationCard:
     related : pandas.DataFrame, optional
         The related enterprises behind its related-party reasons and overrides
         (:func:`~creditrisk.features.related.related_enterprises`, the rows that count
-        for a shown reason): entity_id, link, via, counts_for, why. None when no such
+        for a shown reason): entity_id, related_id, link, via, counts_for, why. None when no such
         reason is shown, or without the tables.
 
     Examples
@@ -652,7 +652,7 @@ def _text(card: ExplanationCard) -> str:
     if card.related is not None and len(card.related):
         lines += ["", "Related enterprises behind these reasons"]
         lines += [
-            f"  {r.entity_id}  {r.why}  (via {r.via})"
+            f"  {r.related_id}  {r.why}  (via {r.via})"
             for r in card.related.head(RELATED_SHOWN).itertuples()
         ]
         if len(card.related) > RELATED_SHOWN:

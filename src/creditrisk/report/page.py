@@ -36,6 +36,7 @@ import pandas as pd
 
 from creditrisk import inspection
 from creditrisk.features.labels import horizon_days, known_until
+from creditrisk.features.related import COUNTS, related_enterprises
 from creditrisk.jobs import monitoring
 from creditrisk.jobs.scoring import resolve_model, score_chunk
 from creditrisk.jobs.tracking import resolve_model as resolve_any_model
@@ -157,6 +158,64 @@ def _features(scores: pd.DataFrame, model, tables) -> pd.DataFrame | None:
     fresh = pd.concat(parts, ignore_index=True)
     order = scores[["entity_id", "as_of"]].merge(fresh, on=["entity_id", "as_of"], how="inner")
     return order[["entity_id", "as_of", *names]]
+
+
+#: how many entities the report's related-party table shows (the riskiest first)
+RELATED_ROWS = 20
+
+
+def _related_table(reasons: pd.DataFrame, tables) -> pd.DataFrame | None:
+    """The riskiest entities with a related-party reason, and the enterprises behind it."""
+    ranks = sorted(
+        c[: -len("_feature")]
+        for c in reasons.columns
+        if c.startswith("reason_") and c.endswith("_feature")
+    )
+    relational = set(COUNTS) - {"linked_enterprises"}
+    hit = pd.DataFrame(
+        {r: reasons[f"{r}_feature"].astype("str").isin(relational).to_numpy() for r in ranks}
+    )
+    if not len(ranks) or not hit.to_numpy().any():
+        return None
+    rows = np.flatnonzero(hit.to_numpy().any(axis=1))
+    rows = rows[np.argsort(-reasons["probability"].to_numpy()[rows], kind="stable")]
+    rows = rows[:RELATED_ROWS]
+    first = [ranks[int(np.argmax(hit.iloc[row].to_numpy()))] for row in rows.tolist()]
+    chosen = pd.DataFrame(
+        {
+            "entity_id": reasons["entity_id"].iloc[rows].astype("str").to_numpy(),
+            "as_of": reasons["as_of"].iloc[rows].to_numpy(),
+            "feature": [
+                reasons[f"{r}_feature"].iloc[row] for r, row in zip(first, rows, strict=True)
+            ],
+        }
+    )
+    behind = pd.concat(  # one pass over the register per as-of date
+        [
+            related_enterprises(tables, group["entity_id"].tolist(), day).assign(as_of=day)
+            for day, group in chosen.groupby("as_of", sort=False)
+        ],
+        ignore_index=True,
+    )
+    out = []
+    for (row, r), (entity, day, feature) in zip(
+        zip(rows.tolist(), first, strict=True), chosen.itertuples(index=False), strict=True
+    ):
+        mine = behind[(behind["entity_id"] == entity) & (behind["as_of"] == day)]
+        ids = mine.loc[
+            mine["counts_for"].str.split("; ").map(lambda c, f=feature: f in c), "related_id"
+        ].tolist()
+        shown = ", ".join(ids[:5]) + (f" (+{len(ids) - 5} more)" if len(ids) > 5 else "")
+        out.append(
+            {
+                "entity_id": entity,
+                "tier": str(reasons["tier"].iloc[row]),
+                "probability": float(reasons["probability"].iloc[row]),
+                "reason": reasons[r].iloc[row],
+                "related enterprises": shown,
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def _sample(X: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -375,6 +434,10 @@ def build_report(
         reasons = model.classify(X)
     tabs["reasons"] = evaluation.reason_table(reasons)
     figs["reasons"] = figure(plots.plot_reasons(tabs["reasons"]))
+    if tables is not None:
+        related = _related_table(reasons, tables)
+        if related is not None:
+            tabs["related"] = related
 
     # outcomes: finding rates, reliability, fairness
     outcome_day = None
