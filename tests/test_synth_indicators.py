@@ -94,6 +94,17 @@ def test_controllers_most_hold_one_a_few_many_and_share_a_propensity(world, mu):
     assert all((person, entity) in held_by for entity, person in kept.items())
 
 
+def test_the_riskiest_more_often_share_a_controller_and_nominees_front_a_few(world, mu):
+    truth = world.truth.indicators
+    several = truth.controller.map(truth.controller.value_counts()) >= 2
+    top = mu >= mu.quantile(0.9)
+    assert several[top.to_numpy()].mean() > several[~top.to_numpy()].mean() + 0.1
+    # nominees front a few enterprises each, whatever the world's size
+    lr = world.tables.roles[world.tables.roles["role"] == "legal_representative"]
+    led = lr.groupby("person_id")["entity_id"].nunique()
+    assert led.max() <= cr.synth.IndicatorParams().max_portfolio
+
+
 def test_legal_representatives_follow_their_changes(world):
     t = world.tables
     lr = t.roles[t.roles["role"] == "legal_representative"]

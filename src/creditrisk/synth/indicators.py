@@ -10,7 +10,8 @@ latent risk the simulation already carries, which is why ``world.truth.probabili
 
 - **controllers.** Every enterprise has a controlling person (its first legal
   representative, and its main shareholder where it has shareholders). Most control one
-  enterprise, a few many (``P(k) ~ k^-portfolio_exponent``). A controller's enterprises
+  enterprise, a few many (``P(k) ~ k^-portfolio_exponent``, heavier-tailed
+  ``risky_portfolio_exponent`` for the riskiest controllers). A controller's enterprises
   share a hidden propensity: they are matched on their hidden traits (the part of ``mu``
   no attribute explains) plus noise, within a region, so the traits of one controller's
   enterprises correlate by about ``controller_trait_share``; the propensity is the mean of
@@ -19,9 +20,11 @@ latent risk the simulation already carries, which is why ``world.truth.probabili
   a manager.
 - **addresses.** Most enterprises have an address of their own; some share one with
   their controller's other enterprises or sit in an ordinary shared building; some of
-  the riskiest companies are registered in shell clusters of 10 or more.
-  ``enterprises.address_id`` is the address at the snapshot; an address change records
-  the old and new address keys, so the address at any earlier date can be recovered.
+  the riskiest companies are registered in shell clusters of 10 or more, enterprises
+  registered in the same months (an agent's address), and a shell that moves most often
+  moves to another shell cluster of its region. ``enterprises.address_id`` is the
+  address at the snapshot; an address change records the old and new address keys, so
+  the address at any earlier date can be recovered.
 - **changes.** Per month, ``rate * exp(risk * r)`` for each kind of change, lower while
   dormant; a change of legal representative ends the old role and starts a new one (a
   nominee who fronts several risky enterprises, or a new person), and records both
@@ -34,6 +37,45 @@ latent risk the simulation already carries, which is why ``world.truth.probabili
   ``ndtr(substantiated_intercept + substantiated_risk * r)``.
 - **external_lists.** Per list, ``rate * exp(external_risk * r)`` a month (higher while
   dormant: unpaid debts), removed after an exponential time.
+
+**How strong, and why.** The strengths are set from what is known of these warning
+signs, not from what a model gains with them. On the default world the latent risk
+``r`` of registered enterprises has a median near 0.2, its riskiest tenth starts near
+1.0 and its riskiest hundredth near 2.1, so an effect ``b`` makes the riskiest tenth
+``exp(0.8 b)`` and the riskiest hundredth about ``exp(1.9 b)`` times as frequent as the
+median enterprise. Each rate at ``r = 0`` is set so that the register-wide rate stays
+at its realistic level (about 4 changes of legal representative and 5 of address
+per 100 enterprise-years; 3.6 complaints per 100 enterprise-years; 5% ever on another
+department's list over eight years): a stronger effect concentrates the events on the
+risky, it does not add events.
+
+- Changes of legal representative and of address (``b = 1.5``: 3.3x for the riskiest
+  tenth, about 17x for the riskiest hundredth). SAMR's 2022 opinion names abnormal
+  changes as an early warning; frequent changes of legal representative (nominees
+  fronting many firms) and of address (firms that leave and are then "not found at the
+  registered address") are the marks of shell and absconding firms. Changes of
+  capital, scope, name and shareholders are ordinary business life (``b`` 0.2-0.6).
+- Complaints (``b = 1.2``: 2.6x, about 10x): complaints concentrate on a few traders,
+  and a surge is a named warning sign; about half are substantiated, more often the
+  riskier the trader. Complaint inspections are already in the six tables; this
+  table adds the complaints that led to none.
+- Other departments' lists (``b = 1.0``: 2.2x, about 7x; three times the rate while
+  dormant): court-judgment defaulters and tax, customs, social-security and safety
+  lists track other obligations, linked to market-regulation conduct mostly through
+  distress and abandonment, so less tightly than the register's own signals.
+- Controllers (``controller_trait_share = 0.7``): the person in control sets how the
+  enterprises keep their obligations, and one person's enterprises are often abandoned
+  or listed together; the rest of the trait is each enterprise's own (its manager, its
+  trade). The riskiest eighth of controllers hold more enterprises (one person behind
+  many shells), so related parties say most about the riskiest enterprises, as studies
+  of director networks find (Tobback et al. 2017).
+- Shell clusters: the riskiest fifth of companies, a third of them at an agent's
+  address with 10 or more others (Shandong draws 10% of such addresses for targeted
+  inspection).
+
+Each signal stays weak alone: most enterprises have none in a year, and the six tables'
+history already tells much of the risk; what they add to a model is measured by
+``benchmarks/bench_relations_auc.py``.
 
 Examples
 --------
@@ -86,9 +128,14 @@ class IndicatorParams:
     ----------
     controller_trait_share : float
         How much of the hidden trait a controller's enterprises share (about the
-        correlation of the traits of two enterprises of one controller).
+        correlation of the traits of two enterprises of one controller): most of it, as
+        the person in control sets the conduct (see the module text).
     portfolio_exponent : float
         Enterprises per controller: ``P(k) ~ k ** -portfolio_exponent``.
+    risky_controller_share, risky_portfolio_exponent : float
+        The riskiest controllers (this share, by matched trait) draw their portfolio
+        sizes with this smaller exponent: more of them hold several enterprises (one
+        person behind many shells).
     max_portfolio : int
         The most enterprises one controller holds.
     other_shareholders : float
@@ -103,14 +150,20 @@ class IndicatorParams:
         Enterprises in an ordinary shared building, and the buildings' mean size.
     shell_share, shell_cluster_mean : float
         Of the riskiest fifth of companies, the share registered in shell clusters, and
-        the clusters' mean size (at least 10).
+        the clusters' mean size (at least 10); a cluster's members registered in
+        neighbouring months.
+    shell_hop_share : float
+        A move from a shell cluster goes to another shell cluster of the region with this
+        probability (else to an address of its own).
     change_rates, change_risk : dict of str to float
-        Per kind of change, its yearly rate and its risk effect.
+        Per kind of change, its yearly rate and its risk effect (legal representative
+        and address strongest, the marks of shell and absconding firms).
     dormant_change_factor : float
         Changes of a dormant enterprise, relative to an active one.
-    nominee_share, nominees_per_region : float, int
+    nominee_share, nominee_portfolio : float
         A new legal representative of an enterprise with ``r > 0.5`` is a nominee with
-        this probability, from a few nominees per region.
+        this probability; each region has as many nominees as make each front about
+        ``nominee_portfolio`` appointments (whatever the world's size).
     complaint_rate, complaint_risk : float
         Complaints that lead to no inspection.
     substantiated_intercept, substantiated_risk : float
@@ -125,11 +178,13 @@ class IndicatorParams:
     Examples
     --------
     >>> IndicatorParams().change_rates["legal_representative"]
-    0.04
+    0.027
     """
 
-    controller_trait_share: float = 0.5
+    controller_trait_share: float = 0.7
     portfolio_exponent: float = 3.2
+    risky_controller_share: float = 0.12
+    risky_portfolio_exponent: float = 2.4
     max_portfolio: int = 40
     other_shareholders: float = 0.6
     investor_share: float = 0.2
@@ -139,10 +194,11 @@ class IndicatorParams:
     shared_address_mean: float = 4.0
     shell_share: float = 0.35
     shell_cluster_mean: float = 18.0
+    shell_hop_share: float = 0.7
     change_rates: dict[str, float] = field(
         default_factory=lambda: {
-            "legal_representative": 0.04,
-            "address": 0.05,
+            "legal_representative": 0.027,
+            "address": 0.032,
             "registered_capital": 0.03,
             "business_scope": 0.06,
             "name": 0.01,
@@ -151,8 +207,8 @@ class IndicatorParams:
     )
     change_risk: dict[str, float] = field(
         default_factory=lambda: {
-            "legal_representative": 1.1,
-            "address": 1.0,
+            "legal_representative": 1.5,
+            "address": 1.5,
             "registered_capital": 0.4,
             "business_scope": 0.2,
             "name": 0.5,
@@ -161,9 +217,9 @@ class IndicatorParams:
     )
     dormant_change_factor: float = 0.3
     nominee_share: float = 0.3
-    nominees_per_region: int = 5
-    complaint_rate: float = 0.03
-    complaint_risk: float = 0.9
+    nominee_portfolio: float = 6.0
+    complaint_rate: float = 0.024
+    complaint_risk: float = 1.2
     substantiated_intercept: float = -0.4
     substantiated_risk: float = 0.8
     list_rates: dict[str, float] = field(
@@ -265,7 +321,7 @@ def draw_indicators(sim, seed: int, entity_ids: np.ndarray, params: IndicatorPar
     address, kind = _addresses(sim, p, controller, np.random.default_rng([seed, 4]))
     changes = _changes(sim, state, p, np.random.default_rng([seed, 5]))
     roles, changes, address = _roles(
-        sim, state, p, controller, changes, address, np.random.default_rng([seed, 6])
+        sim, state, p, controller, changes, address, kind, np.random.default_rng([seed, 6])
     )
     rng = np.random.default_rng([seed, 7])
     complaints = _complaints(sim, state, p, rng)
@@ -317,8 +373,10 @@ def _controllers(sim, p: IndicatorParams, rng) -> tuple[np.ndarray, np.ndarray]:
     spread = float(np.std(trait)) if n > 1 else 1.0
     share = min(max(p.controller_trait_share, 1e-6), 1 - 1e-6)
     matched = trait + rng.normal(0, spread * np.sqrt((1 - share) / share), n)
+    risky_cut = np.quantile(matched, 1 - p.risky_controller_share) if n else np.inf
     k = np.arange(1, p.max_portfolio + 1)
-    weights = k ** -float(p.portfolio_exponent)
+    ordinary = k ** -float(p.portfolio_exponent)
+    risky = k ** -float(p.risky_portfolio_exponent)
     controller = np.empty(n, dtype=np.int64)
     next_id = 0
     for region in range(int(sim.region.max()) + 1 if n else 0):
@@ -326,10 +384,20 @@ def _controllers(sim, p: IndicatorParams, rng) -> tuple[np.ndarray, np.ndarray]:
         if not len(members):
             continue
         members = members[np.argsort(matched[members], kind="stable")]
-        sizes = rng.choice(k, size=len(members), p=weights / weights.sum())
-        ends = np.cumsum(sizes)
-        count = int(np.searchsorted(ends, len(members))) + 1
-        group = np.repeat(np.arange(count), sizes[:count])[: len(members)]
+        # a portfolio's size is drawn where it starts, from the heavier tail when its
+        # first (least risky) member is already among the riskiest controllers
+        sizes = np.where(
+            matched[members] >= risky_cut,
+            rng.choice(k, size=len(members), p=risky / risky.sum()),
+            rng.choice(k, size=len(members), p=ordinary / ordinary.sum()),
+        )
+        starts = np.zeros(len(members), dtype=bool)
+        at = 0
+        while at < len(members):
+            starts[at] = True
+            at += int(sizes[at])
+        group = np.cumsum(starts) - 1
+        count = int(group[-1]) + 1
         # shuffle which block of similar traits becomes which controller, so that ids
         # carry no order of risk
         controller[members] = next_id + rng.permutation(count)[group]
@@ -361,7 +429,9 @@ def _addresses(sim, p: IndicatorParams, controller: np.ndarray, rng):
     risky = company & (sim.mu >= cut)
     shells = risky & (rng.random(n) < p.shell_share)
     members = np.flatnonzero(shells)
-    next_id, shells = _cluster(sim, members, address, 10, p.shell_cluster_mean, next_id, rng)
+    next_id, shells = _cluster(
+        sim, members, address, 10, p.shell_cluster_mean, next_id, rng, by=sim.reg_day
+    )
     kind[shells] = "shell"
     # ordinary shared buildings
     shared = ~shells & ~follows & (rng.random(n) < p.shared_address_share)
@@ -371,16 +441,20 @@ def _addresses(sim, p: IndicatorParams, controller: np.ndarray, rng):
     return address, kind
 
 
-def _cluster(sim, members, address, least: int, mean: float, next_id: int, rng):
+def _cluster(sim, members, address, least: int, mean: float, next_id: int, rng, by=None):
     """Group ``members`` by region into clusters of at least ``least`` (mean ``mean``).
 
     A short last cluster joins the one before; a region with fewer than ``least``
-    members leaves them where they were. Returns the next free address and a mask of
-    the members clustered.
+    members leaves them where they were. With ``by`` (a value per entity) a cluster
+    takes members next to each other in its order (ties in random order): shells
+    registered at one agent's address in the same months. Returns the next free address
+    and a mask of the members clustered.
     """
     clustered = np.zeros(len(address), dtype=bool)
     for region in np.unique(sim.region[members]):
         here = rng.permutation(members[sim.region[members] == region])
+        if by is not None:
+            here = here[np.argsort(by[here], kind="stable")]
         if len(here) < least:
             continue
         sizes = least + rng.geometric(1 / max(mean - least + 1, 1), len(here)) - 1
@@ -427,7 +501,7 @@ def _changes(sim, state: _State, p: IndicatorParams, rng) -> dict[str, np.ndarra
     return {k: v[keep][order] for k, v in result.items()}
 
 
-def _roles(sim, state, p: IndicatorParams, controller, changes, address, rng):
+def _roles(sim, state, p: IndicatorParams, controller, changes, address, kind, rng):
     """Roles from registration and from the changes; the changes' old and new values."""
     n = sim.n
     lag = rng.integers(0, 6, n)
@@ -507,11 +581,16 @@ def _roles(sim, state, p: IndicatorParams, controller, changes, address, rng):
     newcomer = np.empty(len(ent), dtype=np.int64)
     newcomer[~nominee] = people + np.arange(int((~nominee).sum()))
     people += int((~nominee).sum())
-    slots = p.nominees_per_region
+    # each region's nominees front about nominee_portfolio appointments each
+    regions = int(sim.region.max()) + 1 if n else 0
+    appointed = np.bincount(sim.region[ent[nominee]], minlength=regions)
+    pool = np.ceil(appointed / max(p.nominee_portfolio, 1.0)).astype(np.int64)
+    offset = np.r_[0, np.cumsum(pool)[:-1]].astype(np.int64)
+    region = sim.region[ent[nominee]]
     newcomer[nominee] = (
-        people + sim.region[ent[nominee]] * slots + rng.integers(0, slots, int(nominee.sum()))
+        people + offset[region] + (rng.random(len(region)) * pool[region]).astype(np.int64)
     )
-    people += (int(sim.region.max()) + 1) * slots if n else 0
+    people += int(pool.sum())
     # spell k of an entity runs from its k-th change (or registration) to the next
     first = np.r_[True, ent[1:] != ent[:-1]] if len(ent) else np.empty(0, bool)
     last = np.r_[ent[1:] != ent[:-1], True] if len(ent) else np.empty(0, bool)
@@ -544,12 +623,27 @@ def _roles(sim, state, p: IndicatorParams, controller, changes, address, rng):
     new_value = np.full(len(changes["day"]), None, dtype=object)
     old_value[lr], new_value[lr] = _person_ids(before), _person_ids(newcomer)
 
-    # address changes: a move to an address of its own
+    # address changes: a move to an address of its own, or, from a shell cluster, most
+    # often to another shell cluster of its region (agents move their shells around)
     moves = np.flatnonzero(changes["kind"] == CHANGE_KINDS.index("address"))
     new_address = int(address.max()) + 1 + np.arange(len(moves)) if n else moves
+    hop = rng.random(len(moves)) < p.shell_hop_share
+    pick = rng.random(len(moves))
+    shell = kind == "shell"
+    clusters = {
+        region: np.unique(address[shell & (sim.region == region)])
+        for region in np.unique(sim.region[shell])
+    }
     current = address.copy()
-    for i, where in zip(moves, new_address, strict=True):  # in order of entity and day
-        e = changes["entity"][i]
+    in_shell = shell.copy()
+    for i, where, hops, u in zip(moves, new_address, hop, pick, strict=True):
+        e = changes["entity"][i]  # in order of entity and day
+        others = clusters.get(sim.region[e], np.empty(0, np.int64))
+        others = others[others != current[e]]
+        if in_shell[e] and hops and len(others):
+            where = others[int(u * len(others))]
+        else:
+            in_shell[e] = False
         old_value[i], new_value[i] = current[e], where
         current[e] = where
     is_address = changes["kind"] == CHANGE_KINDS.index("address")
