@@ -242,7 +242,40 @@ def expected_records(tables: EventTables, entity_id: str, as_of) -> dict[str, li
         if pd.notna(e.removed_on) and e.removed_on < as_of:
             text += f"; removed on {day(e.removed_on)} ({words(e.removal_reason)})"
         out["list_entries"].append((e.listed_on, text))
+    out.update(expected_indicator_records(own, tables, as_of))
     return {k: sorted((pd.Timestamp(d), t) for d, t in v) for k, v in out.items() if v}
+
+
+def expected_indicator_records(own, tables: EventTables, as_of) -> dict[str, list]:
+    """The records of roles, changes, complaints and other departments' lists, by hand."""
+    out: dict[str, list] = {"roles": [], "changes": [], "complaints": [], "external_lists": []}
+    for r in own(tables.roles).itertuples():
+        if r.published_on < as_of:
+            share = "" if pd.isna(r.share) else f" ({round(100 * r.share)}% of the capital)"
+            ended = f" to {day(r.to_on)}" if pd.notna(r.to_on) and r.to_on < as_of else ""
+            text = f"{r.person_id} {words(r.role)}{share} from {day(r.from_on)}{ended}"
+            out["roles"].append((r.from_on, text))
+    for c in own(tables.changes).itertuples():
+        if c.published_on < as_of:
+            text = f"Registration change of {words(c.kind)}"
+            if pd.notna(c.old_value) or pd.notna(c.new_value):
+                old = c.old_value if pd.notna(c.old_value) else "not recorded"
+                new = c.new_value if pd.notna(c.new_value) else "not recorded"
+                text += f": {words(old)} -> {words(new)}"
+            out["changes"].append((c.changed_on, text))
+    verdicts = {"yes": "substantiated", "no": "not substantiated"}
+    for c in own(tables.complaints).itertuples():
+        if c.recorded_on < as_of:
+            done = pd.notna(c.concluded_on) and c.concluded_on < as_of
+            verdict = f"{verdicts[c.substantiated]} on {day(c.concluded_on)}" if done else "pending"
+            out["complaints"].append((c.received_on, f"Complaint ({words(c.category)}): {verdict}"))
+    for e in own(tables.external_lists).itertuples():
+        if e.published_on < as_of:
+            text = f"Put on another department's list: {words(e.list)}"
+            if pd.notna(e.removed_on) and e.removed_on < as_of:
+                text += f"; removed on {day(e.removed_on)}"
+            out["external_lists"].append((e.listed_on, text))
+    return out
 
 
 def check_records(frame: pd.DataFrame, expected: dict[str, list], as_of) -> None:

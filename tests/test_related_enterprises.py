@@ -121,3 +121,23 @@ def test_many_entities_at_once_give_each_its_own_list(world, features) -> None:
     )
     pd.testing.assert_frame_equal(together, apart)
     assert together["entity_id"].nunique() >= 5
+
+
+def test_card_records_list_the_indicator_tables_known_before_as_of(world) -> None:
+    from creditrisk.report.card import records
+
+    t = world.tables
+    busy = t.changes["entity_id"].value_counts().index[0]
+    rows = records(t, busy, AS_OF)
+    mine = t.changes[(t.changes["entity_id"] == busy) & (t.changes["published_on"] < AS_OF)]
+    assert (rows["source"] == "changes").sum() == len(mine) > 0
+    shown = rows[rows["source"] == "roles"]["record"]
+    people = t.roles.loc[
+        (t.roles["entity_id"] == busy) & (t.roles["published_on"] < AS_OF), "person_id"
+    ]
+    assert len(shown) == len(people) and all(p in " ".join(shown) for p in people)
+    for table, column in (("complaints", "recorded_on"), ("external_lists", "published_on")):
+        frame = getattr(t, table)
+        who = frame["entity_id"].value_counts().index[0]
+        known = frame[(frame["entity_id"] == who) & (frame[column] < AS_OF)]
+        assert (records(t, who, AS_OF)["source"] == table).sum() == len(known)

@@ -178,14 +178,14 @@ def test_indicator_params_change_the_world_as_asked(plain):
     assert 0 < decided.sum() <= n_complaint_inspections
 
 
-def test_the_command_line_generates_them_on_request(tmp_path):
+def test_the_command_line_generates_them_unless_told_not_to(tmp_path):
     from typer.testing import CliRunner
 
     from creditrisk.cli import app
 
     args = ["generate", "--n", "300", "--seed", "3", "--start", START, "--end", END]
-    plain = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "plain")])
-    rich = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "rich"), "--indicators"])
+    plain = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "plain"), "--no-indicators"])
+    rich = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "rich")])
     assert plain.exit_code == 0 and rich.exit_code == 0, (plain.output, rich.output)
     assert not any((tmp_path / "plain" / f"{n}.parquet").exists() for n in INDICATOR_TABLES)
     read = cr.EventTables.read(tmp_path / "rich").validate()

@@ -48,6 +48,7 @@ from creditrisk.data.spine import data_span, spine
 from creditrisk.data.tables import EventTables, atomic_file, load_sample
 from creditrisk.features.builder import FeatureSpec, build_features
 from creditrisk.features.labels import build_labels
+from creditrisk.features.related import COUNTS as RELATED_COUNTS
 from creditrisk.inspection.draw import PlanMismatch
 from creditrisk.jobs import monitoring, scoring, tracking
 from creditrisk.jobs.tracking import TrainConfig
@@ -254,9 +255,10 @@ def generate(
         bool,
         typer.Option(
             help="Also the indicator system's tables (roles, changes, complaints, "
-            "external_lists) and enterprises' addresses."
+            "external_lists) and enterprises' addresses; --no-indicators: the six "
+            "event tables only."
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Generate a synthetic register (six event tables + inspectors) into a directory."""
     if format not in ("parquet", "csv"):
@@ -1084,6 +1086,17 @@ def _example_card(model, scores: pd.DataFrame, tables, as_of):
     return first
 
 
+def _related_card(model, scores: pd.DataFrame, tables, as_of):
+    """The card of the riskiest entity with a related-party reason (None without one)."""
+    reasons = [c for c in scores.columns if c.startswith("reason_") and c.endswith("_feature")]
+    relational = set(RELATED_COUNTS) - {"linked_enterprises"}
+    hit = scores[reasons].apply(lambda c: c.astype("str").isin(relational)).any(axis=1)
+    if not hit.any():
+        return None
+    riskiest = scores[hit].sort_values("probability", ascending=False, kind="stable")
+    return explain_card(model, str(riskiest["entity_id"].iloc[0]), tables=tables, as_of=as_of)
+
+
 @app.command()
 def demo(
     n: Annotated[
@@ -1212,6 +1225,20 @@ def demo(
         f"Explanation card of {card.entity_id}: tier {card.tier}, "
         f"{len(card.helpful_plans())} way(s) to a lower tier"
     )
+    related = _related_card(model, current, tables, today)
+    if related is not None:
+        related_file = related.write(out_dir / f"card-{related.entity_id}.html")
+        related.write(related_file.with_suffix(".txt"))
+        up = related.raising()
+        reason = "; ".join(up.loc[up["feature"].isin(list(RELATED_COUNTS)), "sentence"])
+        named = related.related if related.related is not None else pd.DataFrame({"related_id": []})
+        out.print(
+            f"Explanation card of {related.entity_id}, with a related-party reason "
+            f"({escape(reason)}): {len(named)} related enterprise(s) named, "
+            f"{', '.join(named['related_id'].head(5))}"
+        )
+    else:
+        out.print("No entity has a related-party reason: the register keeps no roles or addresses")
     out.print(
         f"Everything went to {out_dir}: scores.parquet (+ manifest), plan.parquet; the "
         f"MLflow run, model versions and artifacts are in {store} (browse with "
@@ -1219,6 +1246,8 @@ def demo(
     )
     out.print(f"Report: {report_file.resolve()}")
     out.print(f"Card:   {card_file.resolve()} (text: {card_file.with_suffix('.txt').name})")
+    if related is not None:
+        out.print(f"Card:   {related_file.resolve()} (related enterprises named)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

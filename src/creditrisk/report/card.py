@@ -610,9 +610,48 @@ def records(tables, entity_id: str, as_of) -> pd.DataFrame:
         if _known(e.removed_on, as_of):
             text += f"; removed on {_d(e.removed_on)} ({_w(e.removal_reason)})"
         rows.append((e.listed_on, "list_entries", text))
+    rows += _indicator_records(own, as_of)
     frame = pd.DataFrame(rows, columns=["date", "source", "record"])
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def _indicator_records(own, as_of: pd.Timestamp) -> list[tuple]:
+    """Roles, registration changes, complaints and other departments' listings known
+    before ``as_of``, in words (each at the date it happened)."""
+    rows: list[tuple] = []
+    for r in own.roles.itertuples():
+        if not _known(r.published_on, as_of):
+            continue
+        share = f" ({r.share:.0%} of the capital)" if pd.notna(r.share) else ""
+        text = f"{r.person_id} {_w(r.role)}{share} from {_d(r.from_on)}"
+        if _known(r.to_on, as_of):
+            text += f" to {_d(r.to_on)}"
+        rows.append((r.from_on, "roles", text))
+    for c in own.changes.itertuples():
+        if not _known(c.published_on, as_of):
+            continue
+        values = ""
+        if pd.notna(c.old_value) or pd.notna(c.new_value):
+            values = f": {_w(c.old_value) or 'not recorded'} -> {_w(c.new_value) or 'not recorded'}"
+        rows.append((c.changed_on, "changes", f"Registration change of {_w(c.kind)}{values}"))
+    for c in own.complaints.itertuples():
+        if not _known(c.recorded_on, as_of):
+            continue
+        verdict = "pending"
+        if _known(c.concluded_on, as_of):
+            verdict = {"yes": "substantiated", "no": "not substantiated"}.get(
+                str(c.substantiated), _w(c.substantiated)
+            ) + f" on {_d(c.concluded_on)}"
+        rows.append((c.received_on, "complaints", f"Complaint ({_w(c.category)}): {verdict}"))
+    for e in own.external_lists.itertuples():
+        if not _known(e.published_on, as_of):
+            continue
+        text = f"Put on another department's list: {_w(e.list)}"
+        if _known(e.removed_on, as_of):
+            text += f"; removed on {_d(e.removed_on)}"
+        rows.append((e.listed_on, "external_lists", text))
+    return rows
 
 
 def _w(value) -> str:

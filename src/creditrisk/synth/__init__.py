@@ -76,7 +76,7 @@ def generate(
     seed: int = 7,
     params: WorldParams | None = None,
     progress: Callable[[int, int], None] | None = None,
-    indicators: bool | IndicatorParams = False,
+    indicators: bool | IndicatorParams = True,
 ) -> World:
     """Simulate ``n_enterprises`` entities from ``start`` to ``end``; deterministic per seed.
 
@@ -92,12 +92,12 @@ def generate(
         Rates and effects; defaults are the calibrated world (see WorldParams).
     progress : callable, optional
         Called as ``progress(months_done, months_total)``.
-    indicators : bool or IndicatorParams, default False
+    indicators : bool or IndicatorParams, default True
         Also draw the indicator system's optional tables (roles, changes, complaints,
         external_lists) and ``enterprises.address_id``, with these rates (True: the
         defaults); see :mod:`creditrisk.synth.indicators`. The six tables are the same
-        either way. (False by default until the packaged sample is regenerated with
-        them.)
+        either way; False leaves the four empty and the addresses unknown (a register
+        that does not keep them).
 
     Returns
     -------
