@@ -157,7 +157,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
             )
     n = src.n
     registered = src.days("enterprises", "registered_on")
-    known = ~(registered >= as_of)  # empty registration dates count as registered
+    known = (registered < as_of) | (registered == FAR)  # empty: registered all along
     gone = src.days("enterprises", "deregistered_on")
     alive = known & ~(gone < as_of)
     on_list, abnormal, serious_ever, penalised = _states(src, as_of)
