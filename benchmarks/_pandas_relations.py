@@ -89,7 +89,7 @@ def relations(tables, as_of) -> pd.DataFrame:
 
     # roles holding on as_of, between enterprises registered by then
     roles = _table(tables, "roles")
-    roles = roles.assign(entity_id=roles["entity_id"].astype(str))
+    roles = roles.assign(entity_id=roles["entity_id"].astype(str)).dropna(subset=["person_id"])
     roles = roles.merge(state[["entity_id", "known"]], on="entity_id", how="inner")
     published = _before(roles["published_on"], as_of)
     current = roles[published & ~_before(roles["to_on"], as_of)]

@@ -13,11 +13,14 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,11 +29,21 @@ from creditrisk.data.schema import LISTS
 from creditrisk.features import relations
 from creditrisk.features.catalogue import FeatureSpec
 from creditrisk.features.source import Source, to_day
+from creditrisk.jobs.scoring import ChunkedRegister
 
-_HELPER = Path(__file__).resolve().parent.parent / "benchmarks" / "_pandas_relations.py"
-_spec = importlib.util.spec_from_file_location("_pandas_relations", _HELPER)
-reference = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference)
+_BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _helper(name: str):
+    """A helper module of benchmarks/ (not a package), loaded from its file."""
+    spec = importlib.util.spec_from_file_location(name, _BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = _helper("_pandas_relations")
+draw = _helper("_register_draw")
 
 AS_OF = pd.Timestamp("2022-07-01")
 NAMES = [f.name for f in relations.FEATURES]
@@ -120,7 +133,7 @@ def _creditrisk(tables, as_of=AS_OF) -> pd.DataFrame:
 
 
 PROPERTY = settings(
-    max_examples=80,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -165,3 +178,87 @@ def test_an_enterprise_without_a_registration_date_counts_as_registered():
     late = _creditrisk(_by_hand("2023-01-01"))
     assert late["linked_enterprises"].tolist() == [0, 0]
     assert late["address_cluster_size"].tolist() == [1, 1]  # E0 alone is there
+
+
+# -- chunks carrying the whole register -----------------------------------------------------
+SPEC = cr.FeatureSpec(features=tuple(NAMES))
+DAY1, DAY2 = pd.Timestamp("2024-07-01"), pd.Timestamp("2025-01-01")
+
+
+def _drawn(seed: int) -> cr.EventTables:
+    """2,000 enterprises drawn as the benchmark draws them (the ids do not depend on seed)."""
+    return cr.EventTables(**draw.draw_register(2_000, seed=seed))
+
+
+def _chunked(tables, as_of, chunk_size=500) -> pd.DataFrame:
+    """The features built chunk by chunk, as batch scoring builds them."""
+    span = cr.data.data_span(tables)
+    spine = cr.spine(tables, as_of)
+    parts = []
+    for chunk in ChunkedRegister(tables, chunk_size=chunk_size):
+        assert chunk.is_part and chunk.whole is tables
+        mine = spine[spine["entity_id"].isin(chunk.enterprises["entity_id"])]
+        parts.append(cr.build_features(chunk, mine, SPEC, span=span))
+    return pd.concat(parts).set_index("entity_id")[NAMES]
+
+
+def _whole(tables, as_of) -> pd.DataFrame:
+    out = cr.build_features(tables, cr.spine(tables, as_of), SPEC)
+    return out.set_index("entity_id")[NAMES]
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times the features of a whole register are computed."""
+    calls = []
+    compute = relations._values
+
+    def counting(src, as_of):
+        calls.append((id(src.tables), as_of))
+        return compute(src, as_of)
+
+    monkeypatch.setattr(relations, "_values", counting)
+    monkeypatch.setitem(relations._WHOLE, "dates", relations.OrderedDict())
+    monkeypatch.setitem(relations._WHOLE, "ref", None)
+    return calls
+
+
+def test_chunks_give_the_whole_registers_features_computed_once(counted):
+    tables = _drawn(1)
+    whole = _whole(tables, DAY1)
+    assert len(counted) == 1  # the whole register, directly
+    got = _chunked(tables, DAY1)
+    pd.testing.assert_frame_equal(got.loc[whole.index], whole)
+    assert counted == [counted[0], (id(tables), to_day(DAY1))]  # once for the 4 chunks
+    assert (whole > 0).any().all()  # every feature counts something here: not vacuous
+    assert len(whole) > 1_000
+
+
+def test_another_register_or_date_is_not_read_from_the_kept_values(counted):
+    one, two = _drawn(1), _drawn(2)  # the same enterprise ids, other people and addresses
+    assert one.enterprises["entity_id"].equals(two.enterprises["entity_id"])
+    want = {(t, d): _whole(t, d) for t in (one, two) for d in (DAY1, DAY2)}
+    assert not want[one, DAY1].equals(want[two, DAY1])  # so a stale value would show
+    counted.clear()
+    runs = [(one, DAY1), (two, DAY1), (one, DAY1), (one, DAY2), (one, DAY1)]
+    for tables, as_of in runs:
+        got = _chunked(tables, as_of)
+        pd.testing.assert_frame_equal(got.loc[want[tables, as_of].index], want[tables, as_of])
+    # computed again when another register came between; both dates of the last one kept
+    day1, day2 = to_day(DAY1), to_day(DAY2)
+    assert counted == [(id(one), day1), (id(two), day1), (id(one), day1), (id(one), day2)]
+
+
+def test_the_kept_values_are_bounded_and_go_with_the_register(counted):
+    tables = _drawn(3)
+    chunk = next(iter(ChunkedRegister(tables, chunk_size=500)))
+    src = Source(chunk)
+    days = [to_day(DAY1) + 30 * i for i in range(relations._KEEP_DATES + 2)]
+    for day in days:
+        relations.compute(src, np.arange(10), day, FeatureSpec())
+    assert list(relations._WHOLE["dates"]) == days[-relations._KEEP_DATES :]
+    alive = weakref.ref(tables)
+    del tables, chunk, src
+    gc.collect()
+    assert alive() is None  # the kept values do not keep the register alive...
+    assert not relations._WHOLE["dates"]  # ...and are dropped with it
