@@ -49,6 +49,7 @@ import json
 import math
 import os
 import pickle
+import resource
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,12 @@ AS_OF = "2024-07-01"
 TARGET_SECONDS = 10.0
 SEED = 18
 JOBS = ("compute", "build", "chunked", "chunked_each", "pandas", "main")
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process so far, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _hwm() -> int:
@@ -140,7 +147,7 @@ def _child(args) -> None:
     loaded = rss()
     reset = reset_peak_rss()
     detail = ""
-    tick = time.perf_counter()
+    tick, cpu = time.perf_counter(), _cpu()
     if args.child in ("compute", "main"):
         n = len(ids)
         out = relations.compute(Source(tables), np.arange(n), to_day(args.as_of), FeatureSpec())
@@ -179,10 +186,11 @@ def _child(args) -> None:
         x = pandas_relations(tables, args.as_of)
         out = {name: x[name].to_numpy() for name in names}
         rows = pd.Index(ids).get_indexer(x.index)
-    seconds = time.perf_counter() - tick
+    seconds, cpu = time.perf_counter() - tick, _cpu() - cpu
     peak = _hwm() if reset else 0
     np.savez(args.values, rows=rows, **{k: np.asarray(v, dtype=np.int64) for k, v in out.items()})
-    print(json.dumps({"seconds": seconds, "loaded": loaded, "peak": peak, "detail": detail}))
+    result = {"seconds": seconds, "cpu": cpu, "loaded": loaded, "peak": peak, "detail": detail}
+    print(json.dumps(result))
 
 
 def _load() -> str:
@@ -274,6 +282,7 @@ def main() -> None:
             {
                 "run": labels[job],
                 "wall s": f"{result['seconds']:.2f}",
+                "CPU s": f"{result['cpu']:.2f}",
                 "peak RSS GiB (tables loaded)": f"{result['peak'] / GIB:.2f} "
                 f"({result['loaded'] / GIB:.2f})",
                 "same values": same,
@@ -294,8 +303,10 @@ def main() -> None:
         f"`{' '.join(['.venv/bin/python', 'benchmarks/bench_relations.py', *sys.argv[1:]])}` "
         f"on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}, {source_commit()}, "
         f"creditrisk {cr.__version__}. Each run a fresh process; wall time of the job alone "
-        "(loading the pickled tables not timed); peak RSS of the job's process after its "
-        "high-water mark was reset with the tables loaded. Load: the 1-, 5- and 15-minute "
+        "(loading the pickled tables not timed), and its CPU time (user + system, all "
+        "threads: less sensitive than the wall time to other work on the machine); peak "
+        "RSS of the job's process after its high-water mark was reset with the tables "
+        "loaded. Load: the 1-, 5- and 15-minute "
         "load averages just before each run (2 cores: a load above 2 means other work "
         "shared the cores).",
         "",

@@ -220,6 +220,7 @@ def counted(monkeypatch):
     monkeypatch.setattr(relations, "_values", counting)
     monkeypatch.setitem(relations._WHOLE, "dates", relations.OrderedDict())
     monkeypatch.setitem(relations._WHOLE, "ref", None)
+    monkeypatch.setitem(relations._WHOLE, "index", None)
     return calls
 
 
@@ -262,3 +263,21 @@ def test_the_kept_values_are_bounded_and_go_with_the_register(counted):
     gc.collect()
     assert alive() is None  # the kept values do not keep the register alive...
     assert not relations._WHOLE["dates"]  # ...and are dropped with it
+
+
+def test_a_part_finds_its_enterprises_in_the_whole_register_or_refuses():
+    tables = _by_hand(None)
+    part = tables.subset(["E1"])
+    out = relations.compute(Source(part), np.array([0]), to_day(AS_OF), FeatureSpec())
+    assert out["linked_enterprises"].tolist() == [1]  # E0, outside the part
+    assert relations._in_whole(tables, pd.Series(["E1", "E7", "E0"])).tolist() == [1, -1, 0]
+    stranger = cr.EventTables(
+        enterprises=pd.DataFrame({"entity_id": ["E7"], "address_id": ["A0"]})
+    ).part_of(tables)
+    with pytest.raises(ValueError, match="not in the whole register"):
+        relations.compute(Source(stranger), np.array([0]), to_day(AS_OF), FeatureSpec())
+    # a repeated id in the whole register: its first row, as everywhere else
+    twice = cr.EventTables(
+        enterprises=pd.DataFrame({"entity_id": ["E0", "E1", "E0"], "address_id": "A0"})
+    )
+    assert relations._in_whole(twice, pd.Series(["E0", "E1"])).tolist() == [0, 1]

@@ -136,7 +136,8 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     ------
     ValueError
         The tables are a part of a register (a chunk) that holds roles or addresses
-        and does not carry the whole register: the linked enterprises may lie outside.
+        and does not carry the whole register: the linked enterprises may lie outside;
+        or an enterprise of the part is not in the whole register it carries.
 
     Examples
     --------
@@ -157,9 +158,7 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
         if whole is not None:  # the whole register rides along: read it
             at = src.cached(
                 ("relations", "in whole"),
-                lambda: positions(
-                    src.tables.enterprises["entity_id"], whole.enterprises["entity_id"]
-                ),
+                lambda: _in_whole(whole, src.tables.enterprises["entity_id"]),
             )[pos]
             if (at < 0).any():
                 raise ValueError(
@@ -183,7 +182,7 @@ _NAMES = [f.name for f in FEATURES]
 #: the whole register's features of its last few as-of dates (parts read them)
 _KEEP_DATES = 4
 _LOCK = threading.Lock()
-_WHOLE: dict = {"ref": None, "frames": None, "dates": OrderedDict()}
+_WHOLE: dict = {"ref": None, "frames": None, "dates": OrderedDict(), "index": None}
 _READS = ("enterprises", "roles", "changes", "list_entries", "penalties")
 
 
@@ -197,25 +196,45 @@ def _frames(tables) -> tuple:
 
 
 def _forget(ref) -> None:
-    """The whole register is gone: drop its features (called by the garbage collector)."""
+    """The whole register is gone: drop what was kept of it (the garbage collector calls
+    this)."""
     if _WHOLE["ref"] is ref:
-        _WHOLE["dates"] = OrderedDict()
+        _WHOLE.update(dates=OrderedDict(), index=None)
+
+
+def _kept(whole) -> dict:
+    """What is kept of ``whole`` (call with the lock held): emptied first if ``whole``
+    is not the register kept (by identity: a weak reference, so a register no longer used
+    is not kept alive, and another register never reads what was kept of one)."""
+    ref = _WHOLE["ref"]
+    if ref is None or ref() is not whole or _WHOLE["frames"] != _frames(whole):
+        _WHOLE.update(
+            ref=weakref.ref(whole, _forget),
+            frames=_frames(whole),
+            dates=OrderedDict(),
+            index=None,
+        )
+    return _WHOLE
+
+
+def _in_whole(whole, ids: pd.Series) -> np.ndarray:
+    """Positions of ``ids`` in ``whole.enterprises`` (-1 where absent); the whole
+    register's ids are hashed once for all its parts (pyarrow hashes them on every call)."""
+    with _LOCK:
+        kept = _kept(whole)
+        if kept["index"] is None:
+            index = pd.Index(whole.enterprises["entity_id"].astype("str"))
+            kept["index"] = index if index.is_unique else False
+        if kept["index"] is False:  # a repeated id: its first row, as positions() gives
+            return positions(ids, whole.enterprises["entity_id"])
+        return kept["index"].get_indexer(ids.astype("str")).astype(np.int64)
 
 
 def _whole_values(whole, as_of: int, source) -> dict:
-    """Features of every enterprise of ``whole`` as of one day, computed once per day.
-
-    Kept for the last whole register only (by identity: a weak reference, so a register
-    no longer used is not kept alive, and another register never reads its values), for
-    its last ``_KEEP_DATES`` as-of dates. ``source()`` gives its Source when needed.
-    """
+    """Features of every enterprise of ``whole`` as of one day, computed once per day
+    for its last ``_KEEP_DATES`` as-of dates. ``source()`` gives its Source when needed."""
     with _LOCK:
-        ref = _WHOLE["ref"]
-        if ref is None or ref() is not whole or _WHOLE["frames"] != _frames(whole):
-            _WHOLE["dates"] = OrderedDict()
-            _WHOLE["ref"] = weakref.ref(whole, _forget)
-            _WHOLE["frames"] = _frames(whole)
-        dates = _WHOLE["dates"]
+        dates = _kept(whole)["dates"]
         if as_of in dates:
             dates.move_to_end(as_of)
         else:
