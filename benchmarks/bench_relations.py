@@ -50,6 +50,7 @@ import math
 import os
 import pickle
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -260,10 +261,14 @@ def main() -> None:
     if "main" in jobs:
         paths["main"] = str(extract_source("main", work / "main"))
     results = {}
-    for job in jobs:
-        print(f"{job} ...", flush=True)
-        results[job] = _run(args, job, work / f"{job}.npz", paths[job])
-    reference = dict(np.load(work / "compute.npz")) if "compute" in results else None
+    try:
+        for job in jobs:
+            print(f"{job} ...", flush=True)
+            results[job] = _run(args, job, work / f"{job}.npz", paths[job])
+        reference = dict(np.load(work / "compute.npz")) if "compute" in results else None
+        same = {job: _same(reference, work / f"{job}.npz") for job in results if reference}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the values (and git main's source)
 
     labels = {
         "compute": "creditrisk `relations.compute` (all enterprises)",
@@ -275,9 +280,7 @@ def main() -> None:
     }
     table = []
     for job, result in results.items():
-        same = _same(reference, work / f"{job}.npz") if reference is not None else "?"
-        if job == "compute":
-            same = "(reference)"
+        agree = "(reference)" if job == "compute" else same.get(job, "?")
         table.append(
             {
                 "run": labels[job],
@@ -285,7 +288,7 @@ def main() -> None:
                 "CPU s": f"{result['cpu']:.2f}",
                 "peak RSS GiB (tables loaded)": f"{result['peak'] / GIB:.2f} "
                 f"({result['loaded'] / GIB:.2f})",
-                "same values": same,
+                "same values": agree,
                 "load before": result["load"].removeprefix("load average "),
                 "note": result["detail"],
             }
