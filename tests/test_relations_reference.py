@@ -133,7 +133,7 @@ def _creditrisk(tables, as_of=AS_OF) -> pd.DataFrame:
 
 
 PROPERTY = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
