@@ -10,11 +10,15 @@ else ``enterprises.address_id`` (the address at extraction); a change that does 
 record the address needed is passed over. Enterprises registered and not deregistered
 on the as-of date make up its address's cluster.
 
-The links are sparse matrices (person x enterprise, then enterprise x enterprise), so a
-register of millions of roles takes seconds. These features read other enterprises:
-they are computed on the whole register: a part of it (a subset, a chunk) reads the
-whole register it carries (``EventTables.whole``), and refuses them without it when it
-holds roles or addresses.
+The links are sparse matrices (enterprise x person times person x enterprise), and ids
+are coded by pyarrow's hashing, so a register of a million enterprises and three million
+roles takes a few seconds (``benchmarks/bench_relations.py``). These features read other
+enterprises: they are computed on the whole register: a part of it (a subset, a chunk)
+reads the whole register it carries (``EventTables.whole``), and refuses them without it
+when it holds roles or addresses. The whole register's features are computed once per
+as-of date and reused by every part that carries the same whole register (the last
+few dates of the last whole register are kept, and dropped with it); its tables must not
+be changed in place meanwhile.
 
 Examples
 --------
@@ -24,8 +28,14 @@ Examples
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from creditrisk.data.keys import positions
@@ -126,7 +136,8 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     ------
     ValueError
         The tables are a part of a register (a chunk) that holds roles or addresses
-        and does not carry the whole register: the linked enterprises may lie outside.
+        and does not carry the whole register: the linked enterprises may lie outside;
+        or an enterprise of the part is not in the whole register it carries.
 
     Examples
     --------
@@ -145,35 +156,123 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     if getattr(src.tables, "is_part", False):
         whole = getattr(src.tables, "whole", None)
         if whole is not None:  # the whole register rides along: read it
-            ids = src.tables.enterprises["entity_id"].to_numpy()[pos]
-            everything = src.cached(("relations", "whole"), lambda: Source(whole))
-            at = positions(pd.Series(ids, dtype="str"), whole.enterprises["entity_id"])
-            return compute(everything, at, as_of, spec)
+            at = src.cached(
+                ("relations", "in whole"),
+                lambda: _in_whole(whole, src.tables.enterprises["entity_id"]),
+            )[pos]
+            if (at < 0).any():
+                raise ValueError(
+                    "an enterprise of the part is not in the whole register it carries"
+                )
+            values = _whole_values(
+                whole, as_of, lambda: src.cached(("relations", "whole"), lambda: Source(whole))
+            )
+            return {name: values[name][at].astype(np.int64) for name in _NAMES}
         if len(src.tables.roles) or src.tables.enterprises["address_id"].notna().any():
             raise ValueError(
                 "related-party features (linked_*, address_cluster_*) read other "
                 "enterprises: compute them on the whole register, or on a part that "
                 "carries it (EventTables.part_of(whole))"
             )
+    values = _values(src, as_of)
+    return {name: values[name][pos].astype(np.int64) for name in _NAMES}
+
+
+_NAMES = [f.name for f in FEATURES]
+#: the whole register's features of its last few as-of dates (parts read them)
+_KEEP_DATES = 4
+_LOCK = threading.Lock()
+_WHOLE: dict = {"ref": None, "frames": None, "dates": OrderedDict(), "index": None}
+_READS = ("enterprises", "roles", "changes", "list_entries", "penalties")
+
+
+def _frames(tables) -> tuple:
+    """The identity and length of each table these features read."""
+    return tuple(
+        (id(frame), len(frame))
+        for frame in (getattr(tables, name, None) for name in _READS)
+        if frame is not None
+    )
+
+
+def _forget(ref) -> None:
+    """The whole register is gone: drop what was kept of it (the garbage collector calls
+    this)."""
+    if _WHOLE["ref"] is ref:
+        _WHOLE.update(dates=OrderedDict(), index=None)
+
+
+def _kept(whole) -> dict:
+    """What is kept of ``whole`` (call with the lock held): emptied first if ``whole``
+    is not the register kept (by identity: a weak reference, so a register no longer used
+    is not kept alive, and another register never reads what was kept of one)."""
+    ref = _WHOLE["ref"]
+    if ref is None or ref() is not whole or _WHOLE["frames"] != _frames(whole):
+        _WHOLE.update(
+            ref=weakref.ref(whole, _forget),
+            frames=_frames(whole),
+            dates=OrderedDict(),
+            index=None,
+        )
+    return _WHOLE
+
+
+def _in_whole(whole, ids: pd.Series) -> np.ndarray:
+    """Positions of ``ids`` in ``whole.enterprises`` (-1 where absent); the whole
+    register's ids are hashed once for all its parts (pyarrow hashes them on every call)."""
+    with _LOCK:
+        kept = _kept(whole)
+        if kept["index"] is None:
+            index = pd.Index(whole.enterprises["entity_id"].astype("str"))
+            kept["index"] = index if index.is_unique else False
+        if kept["index"] is False:  # a repeated id: its first row, as positions() gives
+            return positions(ids, whole.enterprises["entity_id"])
+        return kept["index"].get_indexer(ids.astype("str")).astype(np.int64)
+
+
+def _whole_values(whole, as_of: int, source) -> dict:
+    """Features of every enterprise of ``whole`` as of one day, computed once per day
+    for its last ``_KEEP_DATES`` as-of dates. ``source()`` gives its Source when needed."""
+    with _LOCK:
+        dates = _kept(whole)["dates"]
+        if as_of in dates:
+            dates.move_to_end(as_of)
+        else:
+            dates[as_of] = _values(source(), as_of)
+            while len(dates) > _KEEP_DATES:
+                dates.popitem(last=False)
+        return dates[as_of]
+
+
+def _values(src: Source, as_of: int) -> dict:
+    """Every feature of every enterprise of ``src`` as of one day (int32, read-only)."""
     n = src.n
     registered = src.days("enterprises", "registered_on")
-    known = ~(registered >= as_of)  # empty registration dates count as registered
+    known = (registered < as_of) | (registered == FAR)  # empty: registered all along
     gone = src.days("enterprises", "deregistered_on")
     alive = known & ~(gone < as_of)
     on_list, abnormal, serious_ever, penalised = _states(src, as_of)
     young = (gone < as_of) & (gone - registered <= 365) & (registered < FAR)
 
     out: dict[str, np.ndarray] = {}
-    links = _links(src, as_of, n, known)
-    out["linked_enterprises"] = np.diff(links.indptr)
-    out["linked_on_list"] = links @ on_list.astype(np.int64)
-    out["linked_penalised_3y"] = links @ penalised.astype(np.int64)
-    out["linked_deregistered_young"] = links @ young.astype(np.int64)
+    links, linked = _links(src, as_of, n, known)
+    # counts of linked enterprises with each state: one pass over the links, less the
+    # enterprise itself (every enterprise with a current person links to itself)
+    states = np.column_stack([on_list, penalised, young]).astype(np.int32)
+    counts = links @ states - states * linked[:, None]
+    out["linked_enterprises"] = np.diff(links.indptr) - linked
+    out["linked_on_list"] = counts[:, 0]
+    out["linked_penalised_3y"] = counts[:, 1]
+    out["linked_deregistered_young"] = counts[:, 2]
     out["person_serious_history"] = _serious_history(src, as_of, n, serious_ever)
     size, abnormal_at = _address_clusters(src, as_of, n, alive, abnormal)
     out["address_cluster_size"] = size
     out["address_cluster_abnormal"] = abnormal_at
-    return {f.name: np.asarray(out[f.name], dtype=np.int64)[pos] for f in FEATURES}
+    values = {}
+    for name in _NAMES:
+        values[name] = np.ascontiguousarray(out[name], dtype=np.int32)
+        values[name].flags.writeable = False
+    return values
 
 
 def _states(src: Source, as_of: int):
@@ -194,23 +293,26 @@ def _states(src: Source, as_of: int):
     return on_list, abnormal, serious_ever, per_entity(n, ent[recent]) > 0
 
 
+def _text_codes(*columns: pd.Series) -> np.ndarray:
+    """Codes of the values of the columns put end to end: equal text, equal code; -1 for
+    an empty value (pyarrow's hashing: no Python objects)."""
+    parts = []
+    for column in columns:
+        values = pa.array(column.astype("str").array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        parts.append(values.cast(pa.large_string()))
+    if not parts or not sum(len(p) for p in parts):
+        return np.empty(0, dtype=np.int64)
+    coded = pc.dictionary_encode(pa.concat_arrays(parts)).indices
+    return coded.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _person_codes(src: Source) -> np.ndarray:
+    """Each role's person as a code 0.. (-1: no person)."""
     return src.cached(
-        ("roles", "person_id", "codes"),
-        lambda: pd.factorize(src.frame("roles")["person_id"])[0].astype(np.int64),
+        ("roles", "person_id", "codes"), lambda: _text_codes(src.frame("roles")["person_id"])
     )
-
-
-def _incidence(src: Source, rows: np.ndarray, n: int) -> sparse.csr_matrix:
-    """Person x enterprise, 1 where the person holds one of ``rows``' roles in it."""
-    person = _person_codes(src)
-    people = int(person.max()) + 1 if len(person) else 0
-    matrix = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.int64), (person[rows], src.pos("roles")[rows])),
-        shape=(people, n),
-    )
-    matrix.data[:] = 1  # duplicates summed: one link however many roles
-    return matrix
 
 
 def _current_roles(src: Source, as_of: int) -> np.ndarray:
@@ -218,47 +320,53 @@ def _current_roles(src: Source, as_of: int) -> np.ndarray:
     ent = src.pos("roles")
     holds = (ent >= 0) & (src.days("roles", "published_on") < as_of)
     holds &= ~(src.days("roles", "to_on") < as_of)
+    holds &= _person_codes(src) >= 0  # a role without a person links nothing
     return np.flatnonzero(holds)
 
 
-def _links(src: Source, as_of: int, n: int, known: np.ndarray) -> sparse.csr_matrix:
-    """Enterprise x enterprise, 1 where a current person links two (not the diagonal)."""
+def _links(src: Source, as_of: int, n: int, known: np.ndarray):
+    """Enterprise x enterprise, True where a current person links two (the diagonal
+    included), and whether each enterprise has a current person (its diagonal)."""
     rows = _current_roles(src, as_of)
-    rows = rows[known[src.pos("roles")[rows]]]
-    holds = _incidence(src, rows, n)
-    links = (holds.T @ holds).tocsr()
-    links = (links - sparse.diags(links.diagonal(), dtype=links.dtype)).tocsr()  # no self-link
-    links.eliminate_zeros()
-    links.data[:] = 1
-    return links
+    ent = src.pos("roles")[rows]
+    rows, ent = rows[known[ent]], ent[known[ent]]
+    person = _person_codes(src)[rows]
+    people = int(person.max()) + 1 if len(person) else 0
+    ones = np.ones(len(rows), dtype=bool)  # booleans: duplicates and sums are "or"
+    holds = sparse.csr_matrix((ones, (ent, person)), shape=(n, people))
+    held = sparse.csr_matrix((ones, (person, ent)), shape=(people, n))
+    links = holds @ held
+    linked = (np.bincount(ent, minlength=n) > 0).astype(np.int32)
+    return links, linked
 
 
 def _serious_history(src: Source, as_of: int, n: int, serious_ever: np.ndarray) -> np.ndarray:
     """1 where a current legal representative led another serious-list enterprise."""
     ent = src.pos("roles")
+    person = _person_codes(src)
     legal = src.codes("roles", "role", ROLES) == _LEGAL
-    ever = np.flatnonzero((ent >= 0) & legal & (src.days("roles", "published_on") < as_of))
-    led = _incidence(src, ever, n)  # person x enterprise: ever legal representative
-    serious_led = led @ serious_ever.astype(np.int64)  # per person
+    ever = (ent >= 0) & (person >= 0) & legal & (src.days("roles", "published_on") < as_of)
+    # per person: the serious-list enterprises they were ever legal representative of
+    led = np.flatnonzero(ever)
+    led = led[serious_ever[ent[led]]]
+    pairs = np.unique(person[led] * np.int64(n) + ent[led])  # one per (person, enterprise)
+    serious_led = np.bincount(pairs // max(n, 1), minlength=int(person.max(initial=-1)) + 1)
     current = _current_roles(src, as_of)
     current = current[legal[current]]
-    person = _person_codes(src)[current]
     own = serious_ever[ent[current]].astype(np.int64)  # its own listing is not "another"
-    flagged = current[serious_led[person] - own > 0]
+    flagged = current[serious_led[person[current]] - own > 0]
     return (per_entity(n, ent[flagged]) > 0).astype(np.int64)
 
 
 def _address_codes(src: Source, as_of: int) -> np.ndarray:
     """Each enterprise's address on the as-of date, as a code (-1: unknown)."""
-    frame = src.frame("enterprises")
-    snapshot = frame["address_id"]
     changes = src.frame("changes")
     ent = src.pos("changes")
     moves = np.flatnonzero((ent >= 0) & (src.codes("changes", "kind", CHANGE_KINDS) == _ADDRESS))
-    old = changes["old_value"].to_numpy(dtype=object)[moves]
-    new = changes["new_value"].to_numpy(dtype=object)[moves]
-    codes, _ = pd.factorize(
-        np.concatenate([snapshot.to_numpy(dtype=object), old, new]), use_na_sentinel=True
+    codes = _text_codes(
+        src.frame("enterprises")["address_id"],
+        changes["old_value"].take(moves),
+        changes["new_value"].take(moves),
     )
     n = src.n
     address = codes[:n].copy()
