@@ -30,7 +30,7 @@ complaints and external listings.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_relations_auc.py            # 200,000 (about 10 min)
+    .venv/bin/python benchmarks/bench_relations_auc.py            # 200,000 (26 min, loaded)
     .venv/bin/python benchmarks/bench_relations_auc.py --n 40000  # a quick look
 """
 
