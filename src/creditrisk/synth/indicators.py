@@ -44,10 +44,10 @@ signs, not from what a model gains with them. On the default world the latent ri
 1.0 and its riskiest hundredth near 2.1, so an effect ``b`` makes the riskiest tenth
 ``exp(0.8 b)`` and the riskiest hundredth about ``exp(1.9 b)`` times as frequent as the
 median enterprise. Each rate at ``r = 0`` is set so that the register-wide rate stays
-at its realistic level (about 4 changes of legal representative and 5 of address
-per 100 enterprise-years; 3.6 complaints per 100 enterprise-years; 5% ever on another
-department's list over eight years): a stronger effect concentrates the events on the
-risky, it does not add events.
+at its realistic level (per 100 enterprise-years of registration, about 6 changes
+of legal representative and 7 of address, 5.5 complaints; about 5% of enterprises in a
+year with a complaint, 1.3% on another department's list at any time): a stronger
+effect concentrates the events on the risky, it does not add events.
 
 - Changes of legal representative and of address (``b = 1.5``: 3.3x for the riskiest
   tenth, about 17x for the riskiest hundredth). SAMR's 2022 opinion names abnormal
