@@ -12,7 +12,7 @@ a heavy tail up to a few hundred), 350,000 address changes (old and new values, 
 missing) and as many of other kinds, 210,000 list entries, 210,000 penalties, 18% of
 the enterprises deregistered (a third within a year). ``creditrisk.synth`` draws fewer
 roles than that (about 1.9 per enterprise, 1.4 people); ``--synth`` measures its world
-instead (``generate(..., indicators=True)``). The tables are cached as a pickle under
+instead (``generate(..., indicators=True)``). The tables are cached as parquet files under
 the system temp dir (``creditrisk-bench-relations``), keyed by the size, seed and a
 hash of the drawing code and of ``creditrisk.data``; ``--fresh`` redraws them.
 
@@ -48,7 +48,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import resource
 import shutil
 import subprocess
@@ -104,7 +103,7 @@ def _cache(args) -> Path:
     if args.synth:
         key += "-" + source_hash(SRC / "synth")
     root = Path(tempfile.gettempdir()) / "creditrisk-bench-relations"
-    return root / f"{kind}-{args.n}-seed{args.seed}-{key}.pkl"
+    return root / f"{kind}-{args.n}-seed{args.seed}-{key}"
 
 
 def _make(args) -> dict:
@@ -127,10 +126,7 @@ def _make(args) -> dict:
 
         tables = cr.EventTables(**draw_register(args.n, seed=args.seed))
     seconds = time.perf_counter() - tick
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(tables, f, protocol=5)
-    tmp.replace(path)
+    tables.write(path, overwrite=True)  # parquet files, written whole or not at all
     return {"made": str(path), "seconds": seconds}
 
 
@@ -141,8 +137,7 @@ def _child(args) -> None:
     from creditrisk.features.catalogue import FeatureSpec
     from creditrisk.features.source import Source, to_day
 
-    with open(_cache(args), "rb") as f:
-        tables = pickle.load(f)
+    tables = cr.EventTables.read(_cache(args))
     names = [f.name for f in relations.FEATURES]
     ids = tables.enterprises["entity_id"]
     loaded = rss()
@@ -244,8 +239,7 @@ def main() -> None:
     from creditrisk.features import relations
 
     made = _make(args)
-    with open(_cache(args), "rb") as f:
-        tables = pickle.load(f)
+    tables = cr.EventTables.read(_cache(args))
     rows = {name: len(frame) for name, frame in tables}
     people = tables.roles["person_id"].nunique()
     per_person = tables.roles.groupby("person_id", observed=True)["entity_id"].nunique()
@@ -306,7 +300,7 @@ def main() -> None:
         f"`{' '.join(['.venv/bin/python', 'benchmarks/bench_relations.py', *sys.argv[1:]])}` "
         f"on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}, {source_commit()}, "
         f"creditrisk {cr.__version__}. Each run a fresh process; wall time of the job alone "
-        "(loading the pickled tables not timed), and its CPU time (user + system, all "
+        "(loading the cached tables not timed), and its CPU time (user + system, all "
         "threads: less sensitive than the wall time to other work on the machine); peak "
         "RSS of the job's process after its high-water mark was reset with the tables "
         "loaded. Load: the 1-, 5- and 15-minute "

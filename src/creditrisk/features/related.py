@@ -25,12 +25,15 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data.keys import positions
-from creditrisk.data.schema import CHANGE_KINDS, LISTS, ROLES
+from creditrisk.data.schema import LISTS, ROLES
 from creditrisk.features.relations import (
     _address_codes,
+    _address_keys,
     _current_roles,
     _person_codes,
+    _registered,
     _states,
+    _text_codes,
 )
 from creditrisk.features.source import FAR, Source, to_day
 
@@ -47,7 +50,6 @@ COUNTS = {
     "address_cluster_abnormal": "at the same address and on the abnormal list",
 }
 _LEGAL = ROLES.index("legal_representative")
-_ADDRESS = CHANGE_KINDS.index("address")
 
 
 def related_enterprises(tables, entity_ids: str | Sequence[str], as_of) -> pd.DataFrame:
@@ -103,7 +105,7 @@ def related_enterprises(tables, entity_ids: str | Sequence[str], as_of) -> pd.Da
         raise ValueError(f"enterprises has no entity_id {asked[int(np.argmax(at < 0))]!r}")
     day = to_day(as_of)
     registered = src.days("enterprises", "registered_on")
-    known = ~(registered >= day)
+    known = _registered(src, day)
     gone = src.days("enterprises", "deregistered_on")
     on_list, abnormal, serious_ever, penalised = _states(src, day)
     young = (gone < day) & (gone - registered <= 365) & (registered < FAR)
@@ -209,19 +211,15 @@ def _by_address(src, e, day, alive, abnormal):
 
 
 def _address_key(src: Source, code: int) -> str:
-    """The register's key of an address code of :func:`relations._address_codes`, which
-    numbers the snapshot's keys, then the address changes' old and new keys, in order
-    of first appearance."""
-    changes = src.frame("changes")
-    moves = (src.pos("changes") >= 0) & (src.codes("changes", "kind", CHANGE_KINDS) == _ADDRESS)
-    keys = np.concatenate(
-        [
-            src.frame("enterprises")["address_id"].to_numpy(dtype=object),
-            changes["old_value"].to_numpy(dtype=object)[moves],
-            changes["new_value"].to_numpy(dtype=object)[moves],
-        ]
-    )
-    return str(pd.factorize(keys, use_na_sentinel=True)[1][code])
+    """The register's key of an address code of :func:`relations._address_codes`."""
+    _, keys = _address_keys(src)
+    codes = _text_codes(*keys)
+    at = int(np.flatnonzero(codes == code)[0])
+    for column in keys:  # the position's key, in the column it falls in
+        if at < len(column):
+            return str(column.iloc[at])
+        at -= len(column)
+    raise AssertionError("an address code without a key")  # pragma: no cover
 
 
 def _role(roles: np.ndarray, rows: np.ndarray) -> str:

@@ -248,7 +248,7 @@ def _values(src: Source, as_of: int) -> dict:
     """Every feature of every enterprise of ``src`` as of one day (int32, read-only)."""
     n = src.n
     registered = src.days("enterprises", "registered_on")
-    known = (registered < as_of) | (registered == FAR)  # empty: registered all along
+    known = _registered(src, as_of)
     gone = src.days("enterprises", "deregistered_on")
     alive = known & ~(gone < as_of)
     on_list, abnormal, serious_ever, penalised = _states(src, as_of)
@@ -358,16 +358,31 @@ def _serious_history(src: Source, as_of: int, n: int, serious_ever: np.ndarray) 
     return (per_entity(n, ent[flagged]) > 0).astype(np.int64)
 
 
-def _address_codes(src: Source, as_of: int) -> np.ndarray:
-    """Each enterprise's address on the as-of date, as a code (-1: unknown)."""
+def _address_keys(src: Source) -> tuple[np.ndarray, tuple[pd.Series, ...]]:
+    """The rows of address changes, and the address keys :func:`_address_codes` codes
+    in order (the snapshot's, then those changes' old and new keys)."""
     changes = src.frame("changes")
     ent = src.pos("changes")
     moves = np.flatnonzero((ent >= 0) & (src.codes("changes", "kind", CHANGE_KINDS) == _ADDRESS))
-    codes = _text_codes(
+    keys = (
         src.frame("enterprises")["address_id"],
         changes["old_value"].take(moves),
         changes["new_value"].take(moves),
     )
+    return moves, keys
+
+
+def _registered(src: Source, as_of: int) -> np.ndarray:
+    """Enterprises registered before the as-of date (an empty date: registered all along)."""
+    registered = src.days("enterprises", "registered_on")
+    return (registered < as_of) | (registered == FAR)
+
+
+def _address_codes(src: Source, as_of: int) -> np.ndarray:
+    """Each enterprise's address on the as-of date, as a code (-1: unknown)."""
+    moves, keys = _address_keys(src)
+    ent = src.pos("changes")
+    codes = _text_codes(*keys)
     n = src.n
     address = codes[:n].copy()
     old_code, new_code = codes[n : n + len(moves)], codes[n + len(moves) :]
