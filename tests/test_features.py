@@ -97,15 +97,21 @@ def test_catalogue_matches_the_columns_one_to_one_in_order(sample_features, samp
     catalogue = cr.feature_catalogue(sample)
     assert columns[2:] == [n for n in names if catalogue.loc[n, "built"]]
     # the sample has no routine, follow-up or other inspection: those counts are not
-    # built; nor are the features of the indicator tables it does not hold
+    # built; it holds the indicator tables, so their features are
     assert set(names) - set(columns) == {
         "inspections_routine",
         "inspections_follow_up",
         "inspections_other",
-        *(f.name for f in CATALOGUE if f.source in INDICATOR_TABLES),
-        "address_cluster_size",  # the sample has no address_id
-        "address_cluster_abnormal",
     }
+    # without the indicator tables and addresses, their features are not built
+    bare = sample.replace(
+        **{name: getattr(sample, name).iloc[:0] for name in INDICATOR_TABLES},
+        enterprises=sample.enterprises.assign(address_id=None),
+    )
+    plain = cr.feature_catalogue(bare)
+    lacking = {f.name for f in CATALOGUE if f.source in INDICATOR_TABLES}
+    lacking |= {"address_cluster_size", "address_cluster_abnormal"}
+    assert not plain.loc[sorted(lacking), "built"].any()
 
 
 def test_catalogue_entries_are_documented():

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import creditrisk as cr
-from creditrisk.data.schema import TABLE_NAMES
+from creditrisk.data.schema import ALL_TABLE_NAMES, TABLE_NAMES
 from creditrisk.data.spine import data_span
 from creditrisk.jobs.scoring import (
     ChunkedRegister,
@@ -238,10 +238,13 @@ def test_manifest(tables, tmp_path) -> None:
     assert manifest["model"]["signature"]["verified"] is False
     assert manifest["model"]["source"] == str(model_dir)
     assert manifest["model"]["version"] is None
+    # every table file of the sample: the six and the indicator system's four
     assert manifest["data"]["files"] == {
-        f"{name}.parquet": sha256(SAMPLE_DIR / f"{name}.parquet") for name in TABLE_NAMES
+        f"{name}.parquet": sha256(SAMPLE_DIR / f"{name}.parquet") for name in ALL_TABLE_NAMES
     }
-    assert manifest["data"]["rows"] == {name: len(getattr(tables, name)) for name in TABLE_NAMES}
+    assert manifest["data"]["rows"] == {
+        name: len(getattr(tables, name)) for name in ALL_TABLE_NAMES
+    }
     assert manifest["data"]["span"] == [str(d.date()) for d in data_span(tables)]
     assert manifest["entities"]["in_register"] == len(tables.enterprises)
     assert manifest["chunks"] == math.ceil(len(tables.enterprises) / chunk_size)

@@ -28,7 +28,19 @@ SAMPLE = ROOT / "data" / "sample"
 MODEL = Path(cr.sample_model_path())
 AS_OF = "2025-01-01"
 BAD_INPUT = 2
-TABLES = ("enterprises", "annual_reports", "licenses", "penalties", "inspections", "list_entries")
+#: the sample's tables: the six, and the indicator system's four
+TABLES = (
+    "enterprises",
+    "annual_reports",
+    "licenses",
+    "penalties",
+    "inspections",
+    "list_entries",
+    "roles",
+    "changes",
+    "complaints",
+    "external_lists",
+)
 
 runner = CliRunner()
 

@@ -256,7 +256,10 @@ class EventTables:
         Returns
         -------
         EventTables
-            New tables, coerced again; ``self`` is unchanged.
+            New tables, coerced again; ``self`` is unchanged. A part of a register (a
+            subset, a chunk) stays a part of the same whole: the features that read the
+            whole register (coverage, related parties) read it as it is, not the
+            replaced tables.
 
         Examples
         --------
@@ -265,6 +268,9 @@ class EventTables:
         >>> len(t.replace(penalties=t.penalties.head(3)).penalties)
         3
         >>> len(t.penalties) > 3
+        True
+        >>> part = t.subset(["E0000001"])
+        >>> part.replace(penalties=part.penalties.head(0)).whole is t
         True
         """
         current = dict(self.extra)
@@ -275,7 +281,11 @@ class EventTables:
         arguments |= {"extra": current, "register": self.register}
         result = EventTables(**{**arguments, **frames})
         kept = {k: v for k, v in self.files.items() if k not in frames and k not in current}
-        return result._read_from(self.sources, kept)
+        result = result._read_from(self.sources, kept)
+        if self.is_part:  # still a part of the same register, with its facts
+            result.part_of(self.coverage)
+            object.__setattr__(result, "whole", self.whole)
+        return result
 
     def subset(self, entity_ids: Iterable[str]) -> EventTables:
         """The tables restricted to some entities (rows of other entities dropped).
