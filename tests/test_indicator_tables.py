@@ -248,13 +248,6 @@ def test_the_register_mapping_renames_and_translates_indicator_tables(tmp_path):
         cr.data.register.Register.read(mapping)
 
 
-def test_spark_refuses_the_indicator_tables_rather_than_drop_them(tables):
-    from creditrisk.jobs import spark
-
-    with pytest.raises(ValueError, match="does not carry roles, changes, complaints, external"):
-        spark.score(None, tables, cr.sample_model_path(), "2023-01-01")
-
-
 def test_the_data_dictionary_documents_the_indicator_tables():
     text = data_dictionary()
     for name in INDICATOR_TABLES:

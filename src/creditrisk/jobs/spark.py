@@ -76,17 +76,31 @@ from creditrisk.data.schema import (
     SchemaError,
     empty_table,
 )
-from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates
+from creditrisk.data.spine import (
+    INDICATOR_KNOWN_DATE_COLUMNS,
+    KNOWN_DATE_COLUMNS,
+    as_of_list,
+    check_dates,
+)
 from creditrisk.data.tables import EventTables
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
-from creditrisk.jobs.scoring import manifest_path, resolve_model, score_chunk
+from creditrisk.features import relations
+from creditrisk.jobs.scoring import feature_spec, manifest_path, resolve_model, score_chunk
 from creditrisk.model.estimator import RiskModel
 
 __all__ = ["SparkJobError", "local_session", "output_schema", "score"]
 
 _TABLE = "_table"
 _BUCKET = "_bucket"
+_ROW = "_row"  # a row's place in its table, so a bucket sees its rows in the input's order
+_NEIGHBOUR = "_neighbour"  # True: a row of another bucket's entity, for related parties
+_KEY = "_key"
 _SEP = "__"
+#: what related-party features read of the enterprises linked to one
+_RELATED = ("enterprises", "roles", "changes", "list_entries", "penalties")
+#: an enterprise that never lives, added to a bucket's related parties when the register
+#: has addresses but none of them does (see _related_parties)
+_NOWHERE = "\x00creditrisk-no-address"
 _MODELS: dict[str, RiskModel] = {}  # per worker process: the model, rebuilt once
 
 
@@ -209,11 +223,13 @@ def output_schema(model: RiskModel, features: bool = True, top_k: int | None = N
 
 
 def _read_tables(spark, source) -> dict:
-    """Spark DataFrames of the six tables from a directory, a dict or EventTables."""
-    _refuse_indicator_tables(source)
+    """Spark DataFrames of the tables a register holds, from a directory, a dict or
+    EventTables: the six tables always, the indicator tables when present."""
     if isinstance(source, EventTables):
         frames = {}
         for name, frame in source:
+            if name not in TABLES:  # an extra table: declared features are not carried
+                continue
             plain = frame.copy()
             for column in plain.columns:
                 if (
@@ -231,29 +247,23 @@ def _read_tables(spark, source) -> dict:
             for name, value in source.items()
         }
     root = str(source).rstrip("/")
-    return {name: spark.read.parquet(f"{root}/{name}.parquet") for name in TABLE_NAMES}
+    held = []
+    for name in INDICATOR_TABLES:
+        if _exists(spark, f"{root}/{name}.parquet"):
+            held.append(name)
+        elif _exists(spark, f"{root}/{name}.csv"):  # never scored without it in silence
+            raise ValueError(
+                f"the Spark engine reads parquet: {root}/{name}.csv would be left out; write "
+                "the register as parquet (EventTables.read(...).write(..., format='parquet'))"
+            )
+    return {name: spark.read.parquet(f"{root}/{name}.parquet") for name in (*TABLE_NAMES, *held)}
 
 
-def _refuse_indicator_tables(source) -> None:
-    """The Spark path carries the six tables only: a register with the indicator
-    system's tables (roles, changes, complaints, external_lists) is refused, never
-    scored without them in silence."""
-    if isinstance(source, EventTables):
-        held = [name for name in INDICATOR_TABLES if len(getattr(source, name))]
-    elif isinstance(source, dict):
-        held = [name for name in INDICATOR_TABLES if name in source]
-    else:
-        root = Path(str(source))
-        held = [
-            n
-            for n in INDICATOR_TABLES
-            if any(root.glob(f"{n}.parquet")) or any(root.glob(f"{n}.csv"))
-        ]
-    if held:
-        raise ValueError(
-            f"the Spark engine does not carry {', '.join(held)} yet (issue 18); score this "
-            "register with the pandas engine (creditrisk score), or leave those tables out"
-        )
+def _exists(spark, path: str) -> bool:
+    if _local(path):
+        return _path(path).exists()
+    fs, target = _filesystem(spark, path)
+    return bool(fs.exists(target))
 
 
 def _table_schema(name: str):
@@ -267,13 +277,20 @@ def _table_schema(name: str):
 
 
 def _span(frames: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The register's span as :func:`creditrisk.data.spine.data_span` gives it (one job:
+    each table's dates aggregated, the one-row results joined)."""
     from pyspark.sql import functions as F
 
-    first = frames["enterprises"].agg(F.min("registered_on")).first()[0]
-    lasts = []
-    for table, columns in KNOWN_DATE_COLUMNS.items():
-        row = frames[table].agg(*[F.max(c) for c in columns]).first()
-        lasts += [pd.Timestamp(v) for v in row if v is not None]
+    dated = {**KNOWN_DATE_COLUMNS, **INDICATOR_KNOWN_DATE_COLUMNS}
+    row = frames["enterprises"].agg(F.min("registered_on").alias("_first"))
+    for table, columns in dated.items():
+        present = [c for c in columns if table in frames and c in frames[table].columns]
+        if present:
+            row = row.crossJoin(
+                frames[table].agg(*[F.max(c).alias(f"{table}{_SEP}{c}") for c in present])
+            )
+    first, *values = row.first()
+    lasts = [pd.Timestamp(v) for v in values if v is not None]
     return pd.Timestamp(first).normalize(), max(lasts).normalize()
 
 
@@ -287,69 +304,233 @@ def _coverage(frames: dict, source) -> dict:
     return {} if first is None else {"first_report_year": int(first)}
 
 
+def _cross_entity_keys(frames: dict) -> dict[str, list[str]]:
+    """Keys that are not per entity, of the tables held, where the register has them
+    (a table without its key column gets ids made per entity, in its bucket)."""
+    keys = dict(cross_entity_keys())
+    keys |= {
+        name: list(TABLES[name].key)
+        for name in INDICATOR_TABLES
+        if "entity_id" not in TABLES[name].key
+    }
+    return {
+        name: key
+        for name, key in keys.items()
+        if name in frames and all(c in frames[name].columns for c in key)
+    }
+
+
 def _check_keys(frames: dict) -> None:
-    """Identifiers that are not per entity must be unique across buckets too."""
+    """Identifiers that are not per entity must be unique across buckets too (one job
+    over every such key; the examples of a repeated one in a second)."""
     from pyspark.sql import functions as F
 
+    keys = _cross_entity_keys(frames)
+    if not keys:
+        return
+    parts = [
+        frames[name].select(F.lit(name).alias(_TABLE), F.to_json(F.struct(*key)).alias(_KEY))
+        for name, key in keys.items()
+    ]
+    every = parts[0]
+    for part in parts[1:]:
+        every = every.unionByName(part)
+    counts = every.groupBy(_TABLE, _KEY).agg(F.count("*").alias("_rows"))
+    repeated = counts.filter(F.col("_rows") > 1).groupBy(_TABLE).agg(F.sum("_rows"))
     problems = []
-    for name, key in cross_entity_keys().items():
-        if name not in frames:  # an indicator table: refused before (see _read_tables)
-            continue
-        counts = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
-        repeated = counts.filter(F.col("_rows") > 1)
-        total = repeated.agg(F.sum("_rows")).first()[0]
-        if total:
-            # the problem as validation words it, with example rows and the true count
-            examples = frames[name].join(repeated.select(*key).limit(5), on=key)
-            sample = examples.select(*key, "entity_id").toPandas()
-            problems += [
-                dataclasses.replace(p, n_rows=int(total)) for p in duplicate_keys(sample, name, key)
-            ]
+    for name, total in sorted(repeated.collect(), key=lambda r: list(keys).index(r[0])):
+        key = keys[name]
+        # the problem as validation words it, with example rows and the true count
+        counted = frames[name].groupBy(*key).agg(F.count("*").alias("_rows"))
+        examples = frames[name].join(
+            counted.filter(F.col("_rows") > 1).select(*key).limit(5), on=key
+        )
+        sample = examples.select(*key, "entity_id").toPandas()
+        problems += [
+            dataclasses.replace(p, n_rows=int(total)) for p in duplicate_keys(sample, name, key)
+        ]
     if problems:
         raise SchemaError(problems)
 
 
-def _tagged(frames: dict, buckets: int):
-    """All six tables in one frame: prefixed columns, the table's name and the bucket."""
-    from pyspark.sql import functions as F
-
-    parts = []
-    for name in TABLE_NAMES:
+def _columns(frames: dict) -> dict[str, list[str]]:
+    """Per table held, the data model's columns its source has (others stay absent, as
+    they are when the pandas engine reads the files: ids are then made, optional
+    columns empty)."""
+    columns = {}
+    for name in (*TABLE_NAMES, *INDICATOR_TABLES):
+        if name not in frames:
+            continue
         frame = frames[name]
         missing = [
             c.name for c in TABLES[name].columns if c.name not in frame.columns and not c.optional
         ]
         if missing:
             raise ValueError(f"table {name} lacks columns {missing}")
-        columns = [F.col("entity_id").cast("string").alias("entity_id")]
-        for column in TABLES[name].columns:
-            if column.name == "entity_id":
-                continue
-            if column.name in frame.columns:
-                value = F.col(column.name)
-            else:  # an optional column the files lack (address_id, say): all empty
-                value = F.lit(None).cast(_table_schema(name)[column.name].dataType)
-            columns.append(value.alias(f"{name}{_SEP}{column.name}"))
-        parts.append(frame.select(F.lit(name).alias(_TABLE), *columns))
+        columns[name] = [c.name for c in TABLES[name].columns if c.name in frame.columns]
+    return columns
+
+
+def _bucket_of(column, buckets: int):
+    """The bucket of an entity id (text): the same expression wherever it is asked."""
+    from pyspark.sql import functions as F
+
+    return F.pmod(F.xxhash64(column), F.lit(buckets))
+
+
+def _tagged(frames: dict, columns: dict, buckets: int):
+    """All tables in one frame: prefixed columns, the table's name, each row's place in
+    its table, and the bucket."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for name, present in columns.items():
+        frame = frames[name]
+        selected = [F.col("entity_id").cast("string").alias("entity_id")]
+        selected += [
+            F.col(column).alias(f"{name}{_SEP}{column}")
+            for column in present
+            if column != "entity_id"
+        ]
+        parts.append(
+            frame.select(
+                F.lit(name).alias(_TABLE), F.monotonically_increasing_id().alias(_ROW), *selected
+            )
+        )
     tagged = parts[0]
     for part in parts[1:]:
         tagged = tagged.unionByName(part, allowMissingColumns=True)
-    return tagged.withColumn(_BUCKET, F.pmod(F.xxhash64("entity_id"), F.lit(buckets)))
+    return tagged.withColumn(_BUCKET, _bucket_of("entity_id", buckets))
+
+
+def _needs_related_parties(model: RiskModel, frames: dict, source) -> tuple[bool, bool]:
+    """(whether buckets need their related parties, whether the register has addresses).
+
+    Only for a model with related-party features, on a register with roles or
+    addresses: without them those features read nothing outside the entity."""
+    wanted = feature_spec(model).features
+    names = {f.name for f in relations.FEATURES}
+    if wanted is not None and not names & set(wanted):
+        return False, False
+    if isinstance(source, EventTables):
+        addresses = bool(source.enterprises["address_id"].notna().any())
+    elif "address_id" in frames["enterprises"].columns:
+        held = frames["enterprises"].filter(frames["enterprises"]["address_id"].isNotNull())
+        addresses = bool(held.limit(1).count())
+    else:
+        addresses = False
+    return ("roles" in frames or addresses), addresses
+
+
+def _neighbourhood(frames: dict, tagged, buckets: int):
+    """The rows of every bucket's related parties, tagged with that bucket.
+
+    An entity's related parties are the enterprises that ever share a person with it (any
+    role, any time) or an address (``address_id``, or a value of an address change):
+    pairs of (entity, key) are joined on the key, once per bucket, not per entity. Of
+    each related party of another bucket, the rows related-party features read
+    (:data:`_RELATED`; of changes, the address changes) follow, flagged as neighbours.
+    """
+    from pyspark.sql import functions as F
+
+    def ends(frame, key, prefix):
+        return frame.select(
+            F.col("entity_id").cast("string").alias("entity_id"),
+            F.concat(F.lit(prefix), F.col(key).cast("string")).alias(_KEY),
+        )
+
+    parts = []
+    if "roles" in frames:
+        parts.append(ends(frames["roles"], "person_id", "person:"))
+    if "address_id" in frames["enterprises"].columns:
+        parts.append(ends(frames["enterprises"], "address_id", "address:"))
+    if "changes" in frames:
+        moves = frames["changes"].filter(F.col("kind") == "address")
+        parts += [
+            ends(moves, column, "address:")
+            for column in ("old_value", "new_value")
+            if column in frames["changes"].columns
+        ]
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys.unionByName(part)
+    keys = keys.filter(F.col(_KEY).isNotNull() & F.col("entity_id").isNotNull()).distinct()
+    owned = keys.select(_bucket_of("entity_id", buckets).alias(_BUCKET), _KEY).distinct()
+    near = owned.join(keys, on=_KEY).select(_BUCKET, "entity_id").distinct()
+    near = near.filter(_bucket_of("entity_id", buckets) != F.col(_BUCKET))
+    wanted = F.col(_TABLE).isin(*[n for n in _RELATED if n != "changes"])
+    if "changes" in frames:
+        wanted |= (F.col(_TABLE) == "changes") & (F.col(f"changes{_SEP}kind") == "address")
+    rows = tagged.filter(wanted).drop(_BUCKET)
+    return rows.join(near, on="entity_id").withColumn(_NEIGHBOUR, F.lit(True))
+
+
+def _frames(rows: pd.DataFrame, columns: dict) -> dict[str, pd.DataFrame]:
+    """Rows of the tagged frame back into one plain table each, in the input's order."""
+    frames = {}
+    for name, present in columns.items():
+        part = rows[rows[_TABLE] == name]
+        if _ROW in part.columns:
+            part = part.sort_values(_ROW, kind="stable")
+        table = {"entity_id": part["entity_id"]}
+        for column in present:
+            if column != "entity_id":
+                table[column] = part[f"{name}{_SEP}{column}"]
+        frames[name] = pd.DataFrame(table).reset_index(drop=True)
+    return frames
 
 
 def _tables_of(
-    group: pd.DataFrame, register: Register | None = None, coverage: dict | None = None
+    group: pd.DataFrame,
+    register: Register | None = None,
+    coverage: dict | None = None,
+    columns: dict | None = None,
+    addresses: bool = False,
 ) -> EventTables:
-    """One bucket's rows back into EventTables (coerced to the data model's dtypes)."""
-    frames = {}
-    for name in TABLE_NAMES:
-        rows = group[group[_TABLE] == name]
-        columns = {"entity_id": rows["entity_id"]}
-        for column in TABLES[name].columns:
-            if column.name != "entity_id":
-                columns[column.name] = rows[f"{name}{_SEP}{column.name}"]
-        frames[name] = pd.DataFrame(columns).reset_index(drop=True)
-    return EventTables(**frames, register=register or Register()).part_of(coverage or {})
+    """One bucket's rows back into EventTables (coerced to the data model's dtypes).
+
+    With neighbour rows in the group, the bucket is a part of an EventTables of the
+    bucket and its related parties (``EventTables.part_of``), which related-party
+    features read."""
+    if columns is None:
+        columns = {name: [c.name for c in TABLES[name].columns] for name in TABLE_NAMES}
+    register = register or Register()
+    if _NEIGHBOUR in group.columns:
+        neighbour = group[_NEIGHBOUR].fillna(False).to_numpy(dtype=bool)
+    else:
+        neighbour = None
+    own = group if neighbour is None else group[~neighbour]
+    tables = EventTables(**_frames(own, columns), register=register)
+    if neighbour is None:
+        return tables.part_of(coverage or {})
+    return tables.part_of(_related_parties(group, columns, register, addresses)).part_of(
+        coverage or {}
+    )
+
+
+def _related_parties(
+    group: pd.DataFrame, columns: dict, register: Register, addresses: bool
+) -> EventTables:
+    """The bucket's entities and their related parties: what related-party features read.
+
+    For them the bucket's related parties are the whole register: every enterprise a
+    bucket's entity can be linked to on any date is among them, with its rows. One
+    difference is mended: where the register has addresses and none of these
+    enterprises has ``address_id``, the features would take the addresses as absent
+    (the whole register's are not); an enterprise that never lives, at an address of
+    its own, says they are not, and counts in no cluster and no link."""
+    related = {name: columns[name] for name in _RELATED if name in columns}
+    frames = _frames(group, related)
+    enterprises = frames["enterprises"]
+    if addresses and not enterprises.get("address_id", pd.Series(dtype=object)).notna().any():
+        nowhere = {
+            "entity_id": [_NOWHERE],
+            "registered_on": [pd.Timestamp("1970-01-01")],
+            "deregistered_on": [pd.Timestamp("1970-01-02")],
+            "address_id": [_NOWHERE],
+        }
+        frames["enterprises"] = pd.concat([enterprises, pd.DataFrame(nowhere)], ignore_index=True)
+    return EventTables(**frames, register=register)
 
 
 def score(
@@ -447,6 +628,8 @@ def score(
     ['entity_id', 'as_of', 'probability', 'score_tier', 'tier']
     """
 
+    from pyspark.sql import functions as F
+
     started = time.perf_counter()
     model, model_info = resolve_model(model)
     model_text, meta = model._parts()
@@ -463,6 +646,7 @@ def score(
         else:
             _refuse_foreign(spark, out)
     frames = _read_tables(spark, tables_or_paths)
+    columns = _columns(frames)
     span = _span(frames)
     check_dates(dates, *span)
     if validate:
@@ -474,11 +658,12 @@ def score(
         buckets = max(2 * parallelism, -(-entities // 50_000))
     schema = output_schema(model, features, top_k)
     digest = meta["files"]["model.txt"]
+    related, addresses = _needs_related_parties(model, frames, tables_or_paths)
 
     def score_bucket(group: pd.DataFrame) -> pd.DataFrame:
         if digest not in _MODELS:
             _MODELS[digest] = RiskModel._from_parts(model_text, meta)
-        tables = _tables_of(group, register, coverage)
+        tables = _tables_of(group, register, coverage, columns, addresses)
         rows = score_chunk(
             tables,
             _MODELS[digest],
@@ -493,7 +678,11 @@ def score(
                 rows[name] = rows[name].astype(object).where(rows[name].notna(), None)
         return rows
 
-    result = _tagged(frames, buckets).groupBy(_BUCKET).applyInPandas(score_bucket, schema)
+    tagged = _tagged(frames, columns, buckets)
+    if related:  # each bucket's related parties ride along in its group
+        tagged = tagged.withColumn(_NEIGHBOUR, F.lit(False))
+        tagged = tagged.unionByName(_neighbourhood(frames, tagged, buckets))
+    result = tagged.groupBy(_BUCKET).applyInPandas(score_bucket, schema)
     if sort:
         result = result.orderBy("entity_id", "as_of")
     if out is None:
