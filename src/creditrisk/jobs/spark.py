@@ -1,13 +1,55 @@
 """The scoring job on Apache Spark: the same pandas code, run per bucket of entities.
 
-:func:`score` reads the six event tables (parquet paths, Spark DataFrames or an
-:class:`~creditrisk.EventTables`), tags every event row with its entity's bucket
-(a hash of entity_id), gathers each bucket's rows of all six tables into one group
-(``groupBy(bucket).applyInPandas``), and on the worker rebuilds the bucket's
-:class:`EventTables` and runs :func:`creditrisk.jobs.scoring.score_chunk`: the very
-function the pandas engine runs per chunk. Every feature uses only the entity's own
-events, so the two engines give the same rows; the test suite checks it in
+:func:`score` reads the event tables (parquet paths, Spark DataFrames or an
+:class:`~creditrisk.EventTables`): the six tables, and the indicator system's optional
+tables (``roles``, ``changes``, ``complaints``, ``external_lists``) and
+``enterprises.address_id`` when the register holds them. It tags every row with its
+entity's bucket (a hash of entity_id) and its place in its table, gathers each bucket's
+rows of all tables into one group (``groupBy(bucket).applyInPandas``), and on the worker
+rebuilds the bucket's :class:`EventTables` (rows in the input's order) and runs
+:func:`creditrisk.jobs.scoring.score_chunk`: the very function the pandas engine runs
+per chunk. So the two engines give the same rows; the test suite checks it in
 ``local[2]``.
+
+Own records. Most features read only the entity's own rows (the six tables, and the
+changes, complaints and external listings of :mod:`creditrisk.features.indicators`):
+those rows travel in the entity's bucket and nothing else is needed.
+
+Related parties. The features of :mod:`creditrisk.features.relations` read other
+enterprises: those linked to the entity through a person holding a current role in
+both, and those at its address on the as-of date. A bucket therefore also receives its
+*neighbourhood*: every enterprise that ever shares a person with one of the bucket's
+enterprises (any role row, any date), and every enterprise that ever had an address
+(``address_id``, or an old or new value of an address change) that one of the bucket's
+enterprises ever had; with their rows that those features read (``enterprises``,
+``roles``, the address ``changes``, ``list_entries``, ``penalties``). The pairs are
+found with Spark joins, once per bucket rather than per entity ((bucket, person or
+address) joined to (entity, person or address)), and the neighbours' rows are tagged
+with the bucket and flagged as neighbours, never scored there. On the worker the
+bucket's tables are a part of the tables of the bucket and its neighbours
+(:meth:`EventTables.part_of`), which the features read as the whole register.
+
+One hop suffices, feature by feature, since every enterprise a feature reads for an
+entity is a neighbour, and what it reads of that enterprise is its own rows:
+
+- ``linked_enterprises``, ``linked_on_list``, ``linked_penalised_3y``,
+  ``linked_deregistered_young``: the enterprises in which a person holding a current
+  role in the entity also holds one, so sharing a person with it; of each, its
+  registration, roles (the person's), list entries, penalties and deregistration: its
+  own rows;
+- ``person_serious_history``: the enterprises the entity's current legal
+  representatives ever led, so sharing a person with it; of each, its list entries;
+- ``address_cluster_size``, ``address_cluster_abnormal``: the enterprises at the
+  entity's address on the as-of date. That address is one the entity ever had, and each
+  of them has it then, so ever had it: they share an address with the entity; of each,
+  its address on that date (from its own address changes and ``address_id``), its
+  registration, deregistration and list entries.
+
+A person or an address shared by very many enterprises (a registered agent's office)
+puts all of them in the group of every bucket that touches it: size ``buckets`` so
+that a bucket's entities and their neighbours fit an executor's memory. Related parties
+are gathered only for a model with related-party features, on a register with roles or
+addresses; any other register runs as it did before them, with no join.
 
 The model travels to the workers as its LightGBM text and JSON metadata (no pickle
 of the booster), checked against its SHA-256 on arrival.
