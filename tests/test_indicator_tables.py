@@ -298,3 +298,68 @@ def test_a_database_scored_chunk_by_chunk_carries_the_related_parties(tmp_path):
     chunked = pd.read_parquet(tmp_path / "db.parquet")
     pd.testing.assert_frame_equal(chunked, pd.read_parquet(tmp_path / "whole.parquet"))
     assert len(chunked) > 1000  # more than one chunk
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_under_its_own_names_carries_the_indicator_tables(backend, tmp_path):
+    """The register mapping renames a database's indicator tables, their columns and
+    enterprises.address_id, and translates their values, on SQLite and PostgreSQL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    frames = register()
+    theirs = {
+        "qy_enterprises": frames["enterprises"].rename(
+            columns={"entity_id": "uscc", "address_id": "dz"}
+        ),
+        "qy_roles": frames["roles"].rename(columns={"person_id": "zjhm", "role": "zw"}),
+        "qy_changes": frames["changes"].rename(columns={"old_value": "bgq", "new_value": "bgh"}),
+        "qy_complaints": frames["complaints"].rename(columns={"substantiated": "sfsl"}),
+        "qy_external": frames["external_lists"].rename(columns={"list": "md"}),
+    }
+    theirs["qy_roles"]["zw"] = theirs["qy_roles"]["zw"].map(
+        {"legal_representative": "法定代表人", "shareholder": "股东", "manager": "经理"}
+    )
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[tables.enterprises]\ntable = "qy_enterprises"\n'
+        'columns = { uscc = "entity_id", dz = "address_id" }\n'
+        '[tables.roles]\ntable = "qy_roles"\ncolumns = { zjhm = "person_id", zw = "role" }\n'
+        "[tables.roles.values.role]\n"
+        '"法定代表人" = "legal_representative"\n"股东" = "shareholder"\n"经理" = "manager"\n'
+        '[tables.changes]\ntable = "qy_changes"\n'
+        'columns = { bgq = "old_value", bgh = "new_value" }\n'
+        '[tables.complaints]\ntable = "qy_complaints"\ncolumns = { sfsl = "substantiated" }\n'
+        '[tables.external_lists]\ntable = "qy_external"\ncolumns = { md = "list" }\n',
+        encoding="utf-8",
+    )
+    if backend == "sqlite":
+        url, cleanup = f"sqlite:///{tmp_path}/register.db", None
+    else:
+        from _postgres import postgres_url
+
+        base = postgres_url()
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        admin = sa.create_engine(base)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        url = url.render_as_string(hide_password=False)
+
+        def cleanup():
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+    try:
+        for name, frame in theirs.items():
+            cr.io.write_sql(frame, url, name)
+        read = EventTables.read_sql(url, register=mapping)
+        assert [name for name, _ in read] == [*TABLE_NAMES, *INDICATOR_TABLES]
+        assert read.fingerprint() == EventTables(**frames).fingerprint()
+        assert read.enterprises["address_id"].tolist() == ["A1", "A1", "A2"]
+        assert read.roles["role"].astype(str).tolist()[-1] == "manager"
+    finally:
+        if cleanup is not None:
+            cleanup()
