@@ -144,3 +144,17 @@ def test_a_csv_indicator_table_beside_parquet_is_refused(world, model, tmp_path)
     (data / "roles.parquet").unlink()
     with pytest.raises(ValueError, match=r"roles\.csv would be left out"):
         engine.score(None, data, model, DATES[1])
+
+
+def test_a_part_reads_its_related_parties_in_the_whole_register_it_carries(spark, world, model):
+    """A subset of the register (EventTables.part_of) draws related parties from the
+    whole register, as the pandas engine does; a part without it is refused."""
+    part = world.tables.subset(world.tables.enterprises["entity_id"].iloc[::3])
+    expected = scoring.score_chunk(part, model, DATES[1])
+    alone = cr.EventTables(**{name: frame for name, frame in part})  # forgets the whole
+    own = scoring.score_chunk(alone, model, DATES[1])
+    assert not own[RELATED].equals(expected[RELATED])  # the whole register matters
+    got = engine.score(spark, part, model, DATES[1], buckets=BUCKETS, validate=False)
+    assert_same_rows(got.toPandas(), expected)
+    with pytest.raises(ValueError, match=r"carries it \(EventTables.part_of\(whole\)\)"):
+        engine.score(spark, alone.part_of(part.coverage), model, DATES[1])

@@ -45,6 +45,11 @@ entity is a neighbour, and what it reads of that enterprise is its own rows:
   its address on that date (from its own address changes and ``address_id``), its
   registration, deregistration and list entries.
 
+An :class:`EventTables` that is a part of a register (:meth:`EventTables.subset`)
+draws its related parties from the whole register it carries (``EventTables.whole``),
+as the pandas engine does; a part without it is refused when the features need it. A
+directory or a dict is a register of its own: its related parties are its own.
+
 A person or an address shared by very many enterprises (a registered agent's office)
 puts all of them in the group of every bucket that touches it: size ``buckets`` so
 that a bucket's entities and their neighbours fit an executor's memory. Related parties
@@ -264,14 +269,15 @@ def output_schema(model: RiskModel, features: bool = True, top_k: int | None = N
     )
 
 
-def _read_tables(spark, source) -> dict:
+def _read_tables(spark, source, only: tuple[str, ...] | None = None) -> dict:
     """Spark DataFrames of the tables a register holds, from a directory, a dict or
-    EventTables: the six tables always, the indicator tables when present."""
+    EventTables: the six tables always, the indicator tables when present (``only``:
+    these of an EventTables)."""
     if isinstance(source, EventTables):
         frames = {}
         for name, frame in source:
-            if name not in TABLES:  # an extra table: declared features are not carried
-                continue
+            if name not in TABLES or (only is not None and name not in only):
+                continue  # an extra table: declared features are not carried
             plain = frame.copy()
             for column in plain.columns:
                 if (
@@ -445,34 +451,34 @@ def _tagged(frames: dict, columns: dict, buckets: int):
     return tagged.withColumn(_BUCKET, _bucket_of("entity_id", buckets))
 
 
-def _needs_related_parties(model: RiskModel, frames: dict, source) -> tuple[bool, bool]:
+def _needs_related_parties(model: RiskModel, related: dict, source) -> tuple[bool, bool]:
     """(whether buckets need their related parties, whether the register has addresses).
 
     Only for a model with related-party features, on a register with roles or
-    addresses: without them those features read nothing outside the entity."""
+    addresses: without them those features read nothing outside the entity. ``related``:
+    the tables related parties are drawn from; ``source``: what they were read from."""
     wanted = feature_spec(model).features
     names = {f.name for f in relations.FEATURES}
     if wanted is not None and not names & set(wanted):
         return False, False
     if isinstance(source, EventTables):
         addresses = bool(source.enterprises["address_id"].notna().any())
-    elif "address_id" in frames["enterprises"].columns:
-        held = frames["enterprises"].filter(frames["enterprises"]["address_id"].isNotNull())
+    elif "address_id" in related["enterprises"].columns:
+        held = related["enterprises"].filter(related["enterprises"]["address_id"].isNotNull())
         addresses = bool(held.limit(1).count())
     else:
         addresses = False
-    return ("roles" in frames or addresses), addresses
+    needed = "roles" in related or addresses
+    if needed and isinstance(source, EventTables) and source.is_part and source.whole is None:
+        raise ValueError(  # as the pandas engine refuses it (features.relations)
+            "related-party features (linked_*, address_cluster_*) read other enterprises: "
+            "score the whole register, or a part that carries it (EventTables.part_of(whole))"
+        )
+    return needed, addresses
 
 
-def _neighbourhood(frames: dict, tagged, buckets: int):
-    """The rows of every bucket's related parties, tagged with that bucket.
-
-    An entity's related parties are the enterprises that ever share a person with it (any
-    role, any time) or an address (``address_id``, or a value of an address change):
-    pairs of (entity, key) are joined on the key, once per bucket, not per entity. Of
-    each related party of another bucket, the rows related-party features read
-    (:data:`_RELATED`; of changes, the address changes) follow, flagged as neighbours.
-    """
+def _keys(frames: dict):
+    """(entity_id, key) pairs: each person an entity ever had, each address it ever had."""
     from pyspark.sql import functions as F
 
     def ends(frame, key, prefix):
@@ -493,17 +499,42 @@ def _neighbourhood(frames: dict, tagged, buckets: int):
             for column in ("old_value", "new_value")
             if column in frames["changes"].columns
         ]
+    if not parts:  # neither persons nor addresses: no pairs
+        parts.append(ends(frames["enterprises"].withColumn("_none", F.lit(None)), "_none", ""))
     keys = parts[0]
     for part in parts[1:]:
         keys = keys.unionByName(part)
-    keys = keys.filter(F.col(_KEY).isNotNull() & F.col("entity_id").isNotNull()).distinct()
-    owned = keys.select(_bucket_of("entity_id", buckets).alias(_BUCKET), _KEY).distinct()
+    return keys.filter(F.col(_KEY).isNotNull() & F.col("entity_id").isNotNull()).distinct()
+
+
+def _neighbourhood(frames: dict, related: dict, rows, buckets: int, own=None):
+    """The rows of every bucket's related parties, tagged with that bucket.
+
+    An entity's related parties are the enterprises that ever share a person with it (any
+    role, any time) or an address (``address_id``, or a value of an address change):
+    (bucket, key) pairs of the tables scored (``frames``) are joined on the key to the
+    (entity, key) pairs of the tables related parties are drawn from (``related``: the
+    same tables, or the whole register a part of it carries), once per bucket, not per
+    entity. Of each related party not already in the bucket, the rows of ``rows`` (the
+    tagged ``related``) that related-party features read (:data:`_RELATED`; of changes,
+    the address changes) follow, flagged as neighbours. ``own``: the scored (entity,
+    bucket) pairs, when ``related`` is not ``frames`` (else a bucket holds exactly the
+    entities hashed to it).
+    """
+    from pyspark.sql import functions as F
+
+    keys = _keys(related)
+    owned = keys if related is frames else _keys(frames)
+    owned = owned.select(_bucket_of("entity_id", buckets).alias(_BUCKET), _KEY).distinct()
     near = owned.join(keys, on=_KEY).select(_BUCKET, "entity_id").distinct()
-    near = near.filter(_bucket_of("entity_id", buckets) != F.col(_BUCKET))
+    if own is None:
+        near = near.filter(_bucket_of("entity_id", buckets) != F.col(_BUCKET))
+    else:
+        near = near.join(own, on=["entity_id", _BUCKET], how="left_anti")
     wanted = F.col(_TABLE).isin(*[n for n in _RELATED if n != "changes"])
-    if "changes" in frames:
+    if "changes" in related:
         wanted |= (F.col(_TABLE) == "changes") & (F.col(f"changes{_SEP}kind") == "address")
-    rows = tagged.filter(wanted).drop(_BUCKET)
+    rows = rows.filter(wanted).drop(_BUCKET, _NEIGHBOUR)
     return rows.join(near, on="entity_id").withColumn(_NEIGHBOUR, F.lit(True))
 
 
@@ -528,6 +559,7 @@ def _tables_of(
     coverage: dict | None = None,
     columns: dict | None = None,
     addresses: bool = False,
+    related: dict | None = None,
 ) -> EventTables:
     """One bucket's rows back into EventTables (coerced to the data model's dtypes).
 
@@ -545,9 +577,8 @@ def _tables_of(
     tables = EventTables(**_frames(own, columns), register=register)
     if neighbour is None:
         return tables.part_of(coverage or {})
-    return tables.part_of(_related_parties(group, columns, register, addresses)).part_of(
-        coverage or {}
-    )
+    parties = _related_parties(group, related or columns, register, addresses)
+    return tables.part_of(parties).part_of(coverage or {})
 
 
 def _related_parties(
@@ -561,8 +592,7 @@ def _related_parties(
     enterprises has ``address_id``, the features would take the addresses as absent
     (the whole register's are not); an enterprise that never lives, at an address of
     its own, says they are not, and counts in no cluster and no link."""
-    related = {name: columns[name] for name in _RELATED if name in columns}
-    frames = _frames(group, related)
+    frames = _frames(group, {name: columns[name] for name in _RELATED if name in columns})
     enterprises = frames["enterprises"]
     if addresses and not enterprises.get("address_id", pd.Series(dtype=object)).notna().any():
         nowhere = {
@@ -689,6 +719,12 @@ def score(
             _refuse_foreign(spark, out)
     frames = _read_tables(spark, tables_or_paths)
     columns = _columns(frames)
+    # related parties are drawn from the whole register an EventTables part carries
+    whole = getattr(tables_or_paths, "whole", None)
+    others = frames if whole is None else _read_tables(spark, whole, only=_RELATED)
+    source = tables_or_paths if whole is None else whole
+    related, addresses = _needs_related_parties(model, others, source)
+    related_columns = {n: c for n, c in _columns(others).items() if n in _RELATED}
     span = _span(frames)
     check_dates(dates, *span)
     if validate:
@@ -700,12 +736,11 @@ def score(
         buckets = max(2 * parallelism, -(-entities // 50_000))
     schema = output_schema(model, features, top_k)
     digest = meta["files"]["model.txt"]
-    related, addresses = _needs_related_parties(model, frames, tables_or_paths)
 
     def score_bucket(group: pd.DataFrame) -> pd.DataFrame:
         if digest not in _MODELS:
             _MODELS[digest] = RiskModel._from_parts(model_text, meta)
-        tables = _tables_of(group, register, coverage, columns, addresses)
+        tables = _tables_of(group, register, coverage, columns, addresses, related_columns)
         rows = score_chunk(
             tables,
             _MODELS[digest],
@@ -723,7 +758,13 @@ def score(
     tagged = _tagged(frames, columns, buckets)
     if related:  # each bucket's related parties ride along in its group
         tagged = tagged.withColumn(_NEIGHBOUR, F.lit(False))
-        tagged = tagged.unionByName(_neighbourhood(frames, tagged, buckets))
+        if whole is None:
+            rows, own = tagged, None
+        else:
+            rows = _tagged(others, related_columns, buckets)
+            own = tagged.select("entity_id", _BUCKET).distinct()
+        near = _neighbourhood(frames, others, rows, buckets, own)
+        tagged = tagged.unionByName(near, allowMissingColumns=True)
     result = tagged.groupBy(_BUCKET).applyInPandas(score_bucket, schema)
     if sort:
         result = result.orderBy("entity_id", "as_of")
