@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import creditrisk as cr
 from creditrisk.cli import app
-from creditrisk.data.schema import TABLE_NAMES
+from creditrisk.data.schema import INDICATOR_TABLES, TABLE_NAMES
 
 runner = CliRunner()
 COMMANDS = typer.main.get_command(app).commands
@@ -27,7 +27,11 @@ def files(directory: Path) -> list[str]:
 
 def expected_files(fmt: str) -> list[str]:
     return sorted(
-        [*(f"{t}.{fmt}" for t in TABLE_NAMES), f"inspectors.{fmt}", f"inspector_conflicts.{fmt}"]
+        [
+            *(f"{t}.{fmt}" for t in (*TABLE_NAMES, *INDICATOR_TABLES)),
+            f"inspectors.{fmt}",
+            f"inspector_conflicts.{fmt}",
+        ]
     )
 
 

@@ -56,6 +56,7 @@ TABLES = (
     "frequency",
     "plan-tiers",
     "plan-regions",
+    "related",
 )
 
 
@@ -495,3 +496,28 @@ def test_the_report_and_a_card_render_in_headless_chromium(run, tmp_path) -> Non
                 page.close()
         finally:
             browser.close()
+
+
+def test_related_party_reasons_name_the_enterprises_behind_them(run) -> None:
+    """The riskiest entities with a related-party reason, and exactly the enterprises
+    that count for that reason (issue 18: an enterprise may know what its tier rests on)."""
+    from creditrisk.features.related import COUNTS, related_enterprises
+
+    report, today, tables = run["report"], run["today"], run["tables"]
+    related = report.tables["related"]
+    relational = set(COUNTS) - {"linked_enterprises"}
+    ranks = [c for c in today.columns if c.startswith("reason_") and c.endswith("_feature")]
+    hit = today[ranks].apply(lambda c: c.astype(str).isin(relational)).any(axis=1)
+    assert 0 < len(related) == min(int(hit.sum()), 20)
+    riskiest = today[hit].sort_values("probability", ascending=False, kind="stable")
+    assert related["entity_id"].tolist() == riskiest["entity_id"].head(20).tolist()
+    for _, row in related.head(5).iterrows():
+        mine = today[today["entity_id"] == row["entity_id"]].iloc[0]
+        first = next(c for c in ranks if str(mine[c]) in relational)  # its first such reason
+        assert row["reason"] == mine[first.removesuffix("_feature")]
+        rel = related_enterprises(tables, row["entity_id"], TODAY)
+        counts = rel["counts_for"].str.split("; ")
+        behind = rel.loc[counts.map(lambda c, f=mine[first]: f in c), "related_id"]
+        shown = row["related enterprises"].split(" (+")[0].split(", ")
+        assert shown == behind.head(5).tolist()
+    assert 'id="related"' in report.html

@@ -186,6 +186,7 @@ def test_context_never_a_reason_and_its_sum_reported(fitted, data) -> None:
         "key_sector",
         "region",
         "registered_capital",
+        "linked_enterprises",  # how many enterprises its people hold roles in: context
     }
     for i in range(1, len(fitted.feature_names_in_) + 1):
         assert not scores[f"reason_{i}_feature"].astype(str).isin(context).any()

@@ -14,7 +14,7 @@ Examples
 >>> tables.validate() is tables
 True
 >>> sorted(tables.summary().index)[:2]
-['annual_reports', 'enterprises']
+['annual_reports', 'changes']
 """
 
 from __future__ import annotations

@@ -675,7 +675,7 @@ def feature_spec(model: RiskModel) -> FeatureSpec:
     >>> import creditrisk as cr
     >>> spec = feature_spec(cr.RiskModel.load(cr.sample_model_path()))
     >>> len(spec.features), spec.declared
-    (65, ())
+    (78, ())
     """
     declared = tuple(Declared(**d) for d in getattr(model, "declared_", {}).values())
     return dataclasses.replace(

@@ -699,7 +699,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         >>> t = cr.load_sample()
         >>> phi = m.contributions(cr.build_features(t, cr.spine(t, "2024-07-01")).head(2))
         >>> list(phi.columns[-2:]), len(phi)
-        (['list_removals_restored', 'base_value'], 2)
+        (['address_cluster_abnormal', 'base_value'], 2)
         """
         self._check_fitted()
         X = self._frame(X)
