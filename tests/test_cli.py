@@ -240,7 +240,8 @@ def test_demo_prints_the_summary(tmp_path, monkeypatch) -> None:
     for section in ("tier-distribution", "tier-migration", "inspection", "fairness"):
         assert f'<section id="{section}">' in html
     assert f"{len(plan):,} to {plan['entity_id'].nunique():,} entities" in html
-    (card,) = tmp_path.glob("card-*.html")
+    cards = sorted(tmp_path.glob("card-*.html"), key=lambda p: flat.index(p.name))
+    card, related = cards  # the example card, then one with a related-party reason
     entity = card.stem.removeprefix("card-")
     assert f"Card: {card.resolve()}" in flat
     text = card.with_suffix(".txt").read_text(encoding="utf-8")
@@ -248,3 +249,13 @@ def test_demo_prints_the_summary(tmp_path, monkeypatch) -> None:
     tier = scores.loc[scores["entity_id"] == entity, "tier"].astype(str).item()
     assert f"Tier {tier} (" in text
     assert f"Explanation card of {entity}: tier {tier}" in flat
+    # the second card names the enterprises behind its related-party reason
+    other = related.stem.removeprefix("card-")
+    text = related.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "Related enterprises behind these reasons" in text
+    named = text.split("Related enterprises behind these reasons\n")[1].split("\n\n")[0]
+    ids = [line.split()[0] for line in named.splitlines()]
+    expected = cr.features.related_enterprises(cr.load_sample(), other, "2026-01-01")
+    assert ids and set(ids) <= set(expected["related_id"])
+    assert f"Explanation card of {other}, with a related-party reason" in flat
+    assert ", ".join(ids[:5]) in flat
