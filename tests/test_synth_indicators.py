@@ -20,7 +20,7 @@ N, START, END, SEED = 3_000, "2019-01-01", "2024-12-31", 11
 
 @pytest.fixture(scope="module")
 def plain() -> cr.synth.World:
-    return cr.synth.generate(N, START, END, seed=SEED)
+    return cr.synth.generate(N, START, END, seed=SEED, indicators=False)
 
 
 @pytest.fixture(scope="module")

@@ -222,7 +222,7 @@ def check_model_text(text: str, meta: Mapping, name: str = "model.txt") -> str:
     ...     check_model_text(text, {"features": ["age_years"]})
     ... except IntegrityError as err:
     ...     print(str(err)[:60])
-    model.txt names 65 features (feature_names); metadata.json 1
+    model.txt names 78 features (feature_names); metadata.json 1
     """
     header = _header(text)
     if not text.startswith("tree\n") or "feature_names" not in header:

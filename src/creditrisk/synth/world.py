@@ -333,7 +333,7 @@ class World:
         >>> w = cr.synth.generate(300, "2021-01-01", "2022-12-31", seed=5)
         >>> with tempfile.TemporaryDirectory() as d:
         ...     sorted(os.listdir(w.write(d)))[:3]
-        ['annual_reports.parquet', 'enterprises.parquet', 'inspections.parquet']
+        ['annual_reports.parquet', 'changes.parquet', 'complaints.parquet']
         """
         target = self.tables.write(path, format=format, overwrite=overwrite)
         for name, frame in (
