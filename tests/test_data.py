@@ -510,7 +510,9 @@ def test_round_trip_is_exact(
     sample: EventTables, parquet_dir: Path, csv_dir: Path, fmt: str
 ) -> None:
     directory = parquet_dir if fmt == "parquet" else csv_dir
-    assert sorted(p.name for p in directory.iterdir()) == sorted(f"{t}.{fmt}" for t in ALL_TABLE_NAMES)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        f"{t}.{fmt}" for t in ALL_TABLE_NAMES
+    )
     back = EventTables.read(directory)
     for name, frame in sample:
         pd.testing.assert_frame_equal(getattr(back, name), frame, check_exact=True)

@@ -27,7 +27,7 @@ from pandas.io import sql as pandas_sql
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
 from creditrisk.data import sql as sql_module
-from creditrisk.data.schema import ALL_TABLE_NAMES, TABLE_NAMES, TABLES
+from creditrisk.data.schema import ALL_TABLE_NAMES, TABLES
 from creditrisk.data.sql import FILTERS, is_url, read_mapping, run_identifiers, write_sql
 from creditrisk.jobs.scoring import resolve_model, score_chunk, score_register
 

@@ -166,8 +166,7 @@ def test_sources_give_the_same_scores(sources, model, whole_two_dates, tmp_path,
         directory = sources[source]
         assert data["source"] == str(directory)
         assert data["files"] == {
-            f"{name}.{source}": sha256(directory / f"{name}.{source}")
-            for name in ALL_TABLE_NAMES
+            f"{name}.{source}": sha256(directory / f"{name}.{source}") for name in ALL_TABLE_NAMES
         }
 
 
