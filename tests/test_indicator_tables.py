@@ -370,3 +370,36 @@ def test_a_database_under_its_own_names_carries_the_indicator_tables(backend, tm
     finally:
         if cleanup is not None:
             cleanup()
+
+
+def test_chunked_files_check_indicator_keys_and_dates_as_the_whole(tmp_path):
+    """A file register scored chunk by chunk refuses a role id repeated across chunks
+    (a chunk alone cannot see it) and spans the indicator tables' known dates, as the
+    whole register in memory and the Spark engine do."""
+    from creditrisk.data.spine import data_span
+    from creditrisk.jobs.scoring import ChunkedRegister
+
+    sample = cr.load_sample()
+    roles = sample.roles.sort_values("entity_id").reset_index(drop=True)
+    assert roles["entity_id"].iloc[0] != roles["entity_id"].iloc[-1]
+    roles.loc[len(roles) - 1, "role_id"] = roles.loc[0, "role_id"]
+    late = sample.changes.iloc[[0]].assign(
+        change_id="CHG-LATE", changed_on="2026-02-01", published_on="2026-02-03"
+    )
+    changes = pd.concat([sample.changes, late], ignore_index=True)
+    bad = sample.replace(roles=roles)
+    bad.write(tmp_path / "bad")
+    register = ChunkedRegister(tmp_path / "bad", chunk_size=2_000)
+    assert len(register) > 1
+    with pytest.raises(cr.SchemaError, match=r"roles\.role_id \[duplicate key\]"):
+        register.check_keys()
+    out = tmp_path / "scores.parquet"
+    model = cr.RiskModel.load(cr.sample_model_path())
+    with pytest.raises(cr.SchemaError, match=r"role_id"):
+        cr.score_register(tmp_path / "bad", model, "2025-07-01", out, chunk_size=2_000)
+    assert not out.exists()
+    later = sample.replace(changes=changes)
+    later.write(tmp_path / "later")
+    span = ChunkedRegister(tmp_path / "later", chunk_size=2_000).span()
+    assert span == data_span(later)
+    assert span[1] == pd.Timestamp("2026-02-03")

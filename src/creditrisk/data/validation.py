@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data.keys import positions
-from creditrisk.data.schema import TABLE_NAMES, TABLES, Problem, offending_rows
+from creditrisk.data.schema import ALL_TABLE_NAMES, TABLES, Problem, offending_rows
 
 __all__ = ["check", "cross_entity_keys", "duplicate_keys"]
 
@@ -322,18 +322,20 @@ def cross_entity_keys() -> dict[str, list[str]]:
     Returns
     -------
     dict of str to list of str
-        Table name -> its key columns, for every table whose key does not include
-        ``entity_id``.
+        Table name -> its key columns, for every table of the data model (the six and
+        the indicator system's four) whose key does not include ``entity_id``.
 
     Examples
     --------
-    >>> cross_entity_keys()["penalties"]
-    ['penalty_id']
+    >>> cross_entity_keys()["penalties"], cross_entity_keys()["roles"]
+    (['penalty_id'], ['role_id'])
     >>> "annual_reports" in cross_entity_keys()  # keyed by entity and year
     False
     """
     return {
-        name: list(TABLES[name].key) for name in TABLE_NAMES if "entity_id" not in TABLES[name].key
+        name: list(TABLES[name].key)
+        for name in ALL_TABLE_NAMES
+        if "entity_id" not in TABLES[name].key
     }
 
 

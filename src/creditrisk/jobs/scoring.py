@@ -54,7 +54,14 @@ from creditrisk.data.schema import (
     as_dates,
     offending_rows,
 )
-from creditrisk.data.spine import KNOWN_DATE_COLUMNS, as_of_list, check_dates, data_span, spine
+from creditrisk.data.spine import (
+    INDICATOR_KNOWN_DATE_COLUMNS,
+    KNOWN_DATE_COLUMNS,
+    as_of_list,
+    check_dates,
+    data_span,
+    spine,
+)
 from creditrisk.data.sql import is_url, read_columns, read_frames
 from creditrisk.data.tables import EventTables, file_problems, read_parquet
 from creditrisk.data.validation import cross_entity_keys, duplicate_keys
@@ -519,9 +526,10 @@ class ChunkedRegister:
             except TypeError:  # not dates: the chunk's validation says so
                 return pd.Series([], dtype="datetime64[s]")
 
+        dated = {**KNOWN_DATE_COLUMNS, **INDICATOR_KNOWN_DATE_COLUMNS}  # as data_span
         known = [
             value
-            for table, columns in KNOWN_DATE_COLUMNS.items()
+            for table, columns in dated.items()
             for column in columns
             if pd.notna(value := dates(table, column).max())
         ]
@@ -531,7 +539,7 @@ class ChunkedRegister:
         if pd.isna(first):  # a register without registration dates: its first known record
             first = min(
                 value
-                for table, columns in KNOWN_DATE_COLUMNS.items()
+                for table, columns in dated.items()
                 for column in columns
                 if pd.notna(value := dates(table, column).min())
             ) - pd.Timedelta(days=1)

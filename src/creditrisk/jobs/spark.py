@@ -355,12 +355,7 @@ def _coverage(frames: dict, source) -> dict:
 def _cross_entity_keys(frames: dict) -> dict[str, list[str]]:
     """Keys that are not per entity, of the tables held, where the register has them
     (a table without its key column gets ids made per entity, in its bucket)."""
-    keys = dict(cross_entity_keys())
-    keys |= {
-        name: list(TABLES[name].key)
-        for name in INDICATOR_TABLES
-        if "entity_id" not in TABLES[name].key
-    }
+    keys = cross_entity_keys()
     return {
         name: key
         for name, key in keys.items()
