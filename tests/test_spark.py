@@ -85,6 +85,27 @@ def sample() -> cr.EventTables:
 
 
 @pytest.fixture(scope="module")
+def plain(sample: cr.EventTables) -> cr.RiskModel:
+    """A small model without related-party features (trained on the sample stripped of
+    roles and addresses): the tests of the job's behaviour (outputs, failures, the
+    command) run without the related parties' joins, which the reference model's
+    equality tests here and tests/test_spark_indicators.py exercise."""
+    bare = sample.replace(
+        roles=sample.roles.iloc[:0], enterprises=sample.enterprises.assign(address_id=None)
+    )
+    spine = cr.spine(bare, ["2022-07-01", "2023-01-01", "2023-07-01", "2024-01-01"])
+    y = cr.build_labels(bare, spine)
+    fitted = cr.RiskModel(n_estimators=30, num_threads=1).fit(cr.build_features(bare, spine), y)
+    assert not {"linked_enterprises", "address_cluster_size"} & set(fitted.feature_names_in_)
+    return fitted
+
+
+@pytest.fixture(scope="module")
+def plain_dir(plain: cr.RiskModel, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(plain.save(tmp_path_factory.mktemp("plain") / "model"))
+
+
+@pytest.fixture(scope="module")
 def part(sample: cr.EventTables) -> cr.EventTables:
     """A quarter of the sample (2,500 enterprises): enough rows, a quarter of the time."""
     return sample.subset(sample.enterprises["entity_id"].iloc[::4])
@@ -115,7 +136,8 @@ def test_in_memory_tables_equal_pandas_engine(spark, part, model) -> None:
     assert_same_rows(got, expected)
 
 
-def test_two_dates_and_any_bucket_count_give_the_same_rows(spark, part, model) -> None:
+def test_two_dates_and_any_bucket_count_give_the_same_rows(spark, part, plain) -> None:
+    model = plain
     expected = scoring.score_chunk(part, model, TWO_DATES)
     assert sorted(expected["as_of"].unique()) == [pd.Timestamp(d) for d in TWO_DATES]
     assert expected["entity_id"].duplicated().any()  # entities alive at both dates
@@ -141,8 +163,9 @@ def test_output_schema_is_the_pandas_engines_columns(part, model, features, top_
 
 # -- writing an output -----------------------------------------------------------------
 def test_out_writes_a_directory_and_a_manifest_and_overwrites(
-    spark, part, part_dir, model, tmp_path
+    spark, part, part_dir, plain, tmp_path
 ) -> None:
+    model = plain
     out = tmp_path / "scores.parquet"
     # the files hold the part alone: their related parties are the part's own
     expected = scoring.score_chunk(cr.EventTables.read(part_dir), model, TWO_DATES)
@@ -190,8 +213,9 @@ def _negative_fine(tables: cr.EventTables) -> cr.EventTables:
     ids=["negative-fine", "as-of-outside-the-data"],
 )
 def test_a_failing_job_leaves_no_output(
-    spark, part, model, tmp_path, breaker, as_of, message
+    spark, part, plain, tmp_path, breaker, as_of, message
 ) -> None:
+    model = plain
     small = part.subset(part.enterprises["entity_id"].iloc[:400])
     assert len(small.penalties) > 0
     out = tmp_path / "scores.parquet"
@@ -202,7 +226,8 @@ def test_a_failing_job_leaves_no_output(
     assert not scoring.manifest_path(out).exists()
 
 
-def test_a_failing_job_keeps_the_previous_output(spark, part, model, tmp_path) -> None:
+def test_a_failing_job_keeps_the_previous_output(spark, part, plain, tmp_path) -> None:
+    model = plain
     small = part.subset(part.enterprises["entity_id"].iloc[:400])
     assert len(small.penalties) > 0
     out = tmp_path / "scores.parquet"
@@ -217,8 +242,8 @@ def test_a_failing_job_keeps_the_previous_output(spark, part, model, tmp_path) -
 
 
 # -- the command -----------------------------------------------------------------------
-def test_cli_spark_engine_equals_pandas_engine(spark, part_dir, tmp_path) -> None:
-    model_dir = str(cr.sample_model_path())
+def test_cli_spark_engine_equals_pandas_engine(spark, part_dir, plain_dir, tmp_path) -> None:
+    model_dir = plain_dir
     outputs = {}
     for name, extra in (("spark", ["--spark-master", "local[2]"]), ("pandas", [])):
         out = tmp_path / f"{name}.parquet"
@@ -240,7 +265,9 @@ def test_cli_spark_engine_equals_pandas_engine(spark, part_dir, tmp_path) -> Non
     assert spark.sparkContext.master == "local[2]"
 
 
-def test_cli_spark_engine_reports_bad_tables_as_bad_input(spark, part_dir, tmp_path) -> None:
+def test_cli_spark_engine_reports_bad_tables_as_bad_input(
+    spark, part_dir, plain_dir, tmp_path
+) -> None:
     """As with --engine pandas: exit code 2 and a message naming the rule, no traceback."""
     data = tmp_path / "register"
     shutil.copytree(part_dir, data)
@@ -251,7 +278,7 @@ def test_cli_spark_engine_reports_bad_tables_as_bad_input(spark, part_dir, tmp_p
     results = {}
     for name in ("pandas", "spark"):
         args = ["score", "--engine", name, "--spark-master", "local[2]",
-                "--model", str(cr.sample_model_path()), "--data", str(data),
+                "--model", plain_dir, "--data", str(data),
                 "--as-of", AS_OF, "--out", str(out)]  # fmt: skip
         results[name] = runner.invoke(app, args)
     assert results["pandas"].exit_code == BAD_INPUT  # the reference behaviour
@@ -264,8 +291,9 @@ def test_cli_spark_engine_reports_bad_tables_as_bad_input(spark, part_dir, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["register"]
 
 
-def test_a_key_repeated_across_buckets_is_refused(spark, part, model, tmp_path) -> None:
+def test_a_key_repeated_across_buckets_is_refused(spark, part, plain, tmp_path) -> None:
     """Buckets validate alone; ids that are not per entity are checked register-wide."""
+    model = plain
     small = part.subset(part.enterprises["entity_id"].iloc[:400])
     penalties = small.penalties.sort_values("entity_id").reset_index(drop=True)
     assert penalties["entity_id"].iloc[0] != penalties["entity_id"].iloc[-1]
