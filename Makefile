@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 # Two workers (pytest-xdist), a file's tests in one of them: both cores busy.
 test: $(STAMP)
+	tools/test-services.sh
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)

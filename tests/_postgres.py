@@ -3,8 +3,8 @@
 ``CREDITRISK_TEST_POSTGRES_URL`` when set (``.ci/run`` starts Debian's server and sets
 it). Otherwise, when PostgreSQL's programs are installed, a private throwaway cluster:
 ``initdb`` into a temporary directory, started on a free loopback port and stopped when
-the test process ends. Only a machine without PostgreSQL at all skips these tests, with
-the reason.
+the test process ends. On a machine without PostgreSQL at all these tests fail, with the
+reason (``make test`` installs it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from _services import unavailable
 
 PG_ENV = "CREDITRISK_TEST_POSTGRES_URL"
-_found: dict[str, str] = {}  # "url" or "skip" -> text, decided once per process
+_found: dict[str, str] = {}  # "url" or "missing" -> text, decided once per process
 
 
 def _programs() -> Path | None:
@@ -97,24 +97,24 @@ def _decide() -> None:
     raw = os.environ.get(PG_ENV, "").strip()
     if raw:
         problem = _answers(raw)
-        _found.update({"skip": problem} if problem else {"url": raw})
+        _found.update({"missing": problem} if problem else {"url": raw})
         return
     bin_dir = _programs()
     if bin_dir is None:
-        _found["skip"] = f"{PG_ENV} is not set and PostgreSQL is not installed (no initdb)"
+        _found["missing"] = f"{PG_ENV} is not set and PostgreSQL is not installed (no initdb)"
         return
     try:
         _found["url"] = _private_cluster(bin_dir)
     except (OSError, subprocess.CalledProcessError, sa.exc.SQLAlchemyError) as exc:
         detail = getattr(exc, "stderr", "") or exc
-        _found["skip"] = f"{PG_ENV} is not set and a private PostgreSQL did not start: {detail}"
+        _found["missing"] = f"{PG_ENV} is not set and a private PostgreSQL did not start: {detail}"
 
 
 def postgres_url() -> sa.URL:
-    """The test server's URL; without one, skip with the reason (fail where CI asks for
-    every service, :mod:`_services`)."""
+    """The test server's URL; without one, the test fails with the reason
+    (:mod:`_services`)."""
     if not _found:
         _decide()
-    if "skip" in _found:
-        unavailable(_found["skip"])
+    if "missing" in _found:
+        unavailable(_found["missing"])
     return sa.make_url(_found["url"])

@@ -1,22 +1,16 @@
 """Servers and programs some tests need beyond the venv: PostgreSQL and Chromium.
 
-``.ci/run`` installs and starts both and sets ``CREDITRISK_REQUIRE_SERVICES=1``: there a
-missing one fails its tests, so a green CI run has run every one of them. On a
-developer's machine without them, those tests skip and say why.
+``make test`` installs both where they are missing (``tools/test-services.sh``); a test
+whose service is still missing fails and says why, so a green run has run every test.
 """
 
 from __future__ import annotations
 
-import os
 from typing import NoReturn
 
 import pytest
 
-REQUIRE_ENV = "CREDITRISK_REQUIRE_SERVICES"
-
 
 def unavailable(reason: str) -> NoReturn:
-    """Fail where CI provides every service, else skip, with ``reason``."""
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason} ({REQUIRE_ENV} is set: this run must provide it)")
-    pytest.skip(reason)
+    """Fail the test with ``reason``: a service it needs is missing."""
+    pytest.fail(f"{reason} (`make test` installs it: tools/test-services.sh)")
