@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 import creditrisk as cr
 from creditrisk.cli import app
+from creditrisk.data.schema import ALL_TABLE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -29,18 +30,7 @@ MODEL = Path(cr.sample_model_path())
 AS_OF = "2025-01-01"
 BAD_INPUT = 2
 #: the sample's tables: the six, and the indicator system's four
-TABLES = (
-    "enterprises",
-    "annual_reports",
-    "licenses",
-    "penalties",
-    "inspections",
-    "list_entries",
-    "roles",
-    "changes",
-    "complaints",
-    "external_lists",
-)
+TABLES = ALL_TABLE_NAMES
 
 runner = CliRunner()
 

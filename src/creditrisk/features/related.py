@@ -33,7 +33,6 @@ from creditrisk.features.relations import (
     _person_codes,
     _registered,
     _states,
-    _text_codes,
 )
 from creditrisk.features.source import FAR, Source, to_day
 
@@ -109,11 +108,19 @@ def related_enterprises(tables, entity_ids: str | Sequence[str], as_of) -> pd.Da
     gone = src.days("enterprises", "deregistered_on")
     on_list, abnormal, serious_ever, penalised = _states(src, day)
     young = (gone < day) & (gone - registered <= 365) & (registered < FAR)
+    # what every entity asked about reads: made once per call
+    current = _current_roles(src, day)
+    current = current[known[src.pos("roles")[current]]]
+    lists = _lists_now(src, day)
+    addresses = src.frame("enterprises")["address_id"].notna().any()
+    address = _address_codes(src, day) if addresses else None
     columns = ["entity_id", "related_id", "link", "via", "counts_for", "why"]
     frames = []
     for e in at.tolist():
-        rows = _by_person(src, e, day, known, on_list, penalised, young, serious_ever)
-        rows += _by_address(src, e, day, known & ~(gone < day), abnormal)
+        rows = _by_person(src, e, day, known, current, lists, on_list, penalised, young)
+        rows += _by_serious_history(src, e, day, current, serious_ever)
+        if address is not None:
+            rows += _by_address(src, e, address, known & ~(gone < day), abnormal)
         if rows:
             one = pd.DataFrame(rows, columns=["position", *columns[2:]])
             one.insert(0, "related_id", ids[one.pop("position").to_numpy()])
@@ -138,19 +145,17 @@ def _lists_now(src: Source, day: int) -> dict[int, list[str]]:
     return out
 
 
-def _by_person(src, e, day, known, on_list, penalised, young, serious_ever):
-    current = _current_roles(src, day)
-    ent = src.pos("roles")
-    current = current[known[ent[current]]]
+def _by_person(src, e, day, known, current, lists, on_list, penalised, young):
+    """The enterprises linked to ``e`` through a current person (``current`` roles)."""
     if not known[e] or not len(current):
         return []
+    ent = src.pos("roles")
     person = _person_codes(src)
     roles = src.codes("roles", "role", ROLES)
-    names = src.frame("roles")["person_id"].astype("str").to_numpy()
+    names = _person_names(src)
     here = current[ent[current] == e]
     people = np.unique(person[here])
     theirs = current[np.isin(person[current], people) & (ent[current] != e)]
-    lists = _lists_now(src, day)
     out = []
     for other in np.unique(ent[theirs]):
         links = theirs[ent[theirs] == other]
@@ -172,8 +177,18 @@ def _by_person(src, e, day, known, on_list, penalised, young, serious_ever):
                 f"deregistered on {_date(src.days('enterprises', 'deregistered_on')[other])}"
             )
         out.append((int(other), "person", via, "; ".join(counts), "; ".join(why)))
-    # person_serious_history: what a current legal representative ever led onto the list
+    return out
+
+
+def _by_serious_history(src, e, day, current, serious_ever):
+    """What a current legal representative of ``e`` ever led onto the serious list."""
+    ent = src.pos("roles")
+    person = _person_codes(src)
+    roles = src.codes("roles", "role", ROLES)
+    names = _person_names(src)
+    here = current[ent[current] == e]
     legal_here = here[roles[here] == _LEGAL]
+    out = []
     led = np.flatnonzero((ent >= 0) & (roles == _LEGAL) & (src.days("roles", "published_on") < day))
     led = led[np.isin(person[led], person[legal_here]) & (ent[led] != e)]
     led = led[serious_ever[ent[led]]]
@@ -191,10 +206,8 @@ def _by_person(src, e, day, known, on_list, penalised, young, serious_ever):
     return out
 
 
-def _by_address(src, e, day, alive, abnormal):
-    if not src.frame("enterprises")["address_id"].notna().any():
-        return []
-    address = _address_codes(src, day)
+def _by_address(src, e, address, alive, abnormal):
+    """The enterprises alive at ``e``'s address (``address``: codes on the day)."""
     if address[e] < 0 or not alive[e]:
         return []
     key = _address_key(src, int(address[e]))
@@ -212,14 +225,21 @@ def _by_address(src, e, day, alive, abnormal):
 
 def _address_key(src: Source, code: int) -> str:
     """The register's key of an address code of :func:`relations._address_codes`."""
-    _, keys = _address_keys(src)
-    codes = _text_codes(*keys)
+    _, keys, codes = _address_keys(src)
     at = int(np.flatnonzero(codes == code)[0])
     for column in keys:  # the position's key, in the column it falls in
         if at < len(column):
             return str(column.iloc[at])
         at -= len(column)
     raise AssertionError("an address code without a key")  # pragma: no cover
+
+
+def _person_names(src: Source) -> np.ndarray:
+    """Each role's person id as text, made once per Source."""
+    return src.cached(
+        ("roles", "person_id", "text"),
+        lambda: src.frame("roles")["person_id"].astype("str").to_numpy(),
+    )
 
 
 def _role(roles: np.ndarray, rows: np.ndarray) -> str:

@@ -358,18 +358,24 @@ def _serious_history(src: Source, as_of: int, n: int, serious_ever: np.ndarray) 
     return (per_entity(n, ent[flagged]) > 0).astype(np.int64)
 
 
-def _address_keys(src: Source) -> tuple[np.ndarray, tuple[pd.Series, ...]]:
-    """The rows of address changes, and the address keys :func:`_address_codes` codes
-    in order (the snapshot's, then those changes' old and new keys)."""
-    changes = src.frame("changes")
-    ent = src.pos("changes")
-    moves = np.flatnonzero((ent >= 0) & (src.codes("changes", "kind", CHANGE_KINDS) == _ADDRESS))
-    keys = (
-        src.frame("enterprises")["address_id"],
-        changes["old_value"].take(moves),
-        changes["new_value"].take(moves),
-    )
-    return moves, keys
+def _address_keys(src: Source) -> tuple[np.ndarray, tuple[pd.Series, ...], np.ndarray]:
+    """The rows of address changes, the address keys :func:`_address_codes` codes in
+    order (the snapshot's, then those changes' old and new keys), and their codes; made
+    once per Source (every as-of date shares them)."""
+
+    def make():
+        changes = src.frame("changes")
+        ent = src.pos("changes")
+        kind = src.codes("changes", "kind", CHANGE_KINDS)
+        moves = np.flatnonzero((ent >= 0) & (kind == _ADDRESS))
+        keys = (
+            src.frame("enterprises")["address_id"],
+            changes["old_value"].take(moves),
+            changes["new_value"].take(moves),
+        )
+        return moves, keys, _text_codes(*keys)
+
+    return src.cached(("changes", "address keys"), make)
 
 
 def _registered(src: Source, as_of: int) -> np.ndarray:
@@ -380,9 +386,8 @@ def _registered(src: Source, as_of: int) -> np.ndarray:
 
 def _address_codes(src: Source, as_of: int) -> np.ndarray:
     """Each enterprise's address on the as-of date, as a code (-1: unknown)."""
-    moves, keys = _address_keys(src)
+    moves, _, codes = _address_keys(src)
     ent = src.pos("changes")
-    codes = _text_codes(*keys)
     n = src.n
     address = codes[:n].copy()
     old_code, new_code = codes[n : n + len(moves)], codes[n + len(moves) :]
