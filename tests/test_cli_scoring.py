@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -177,6 +178,20 @@ def test_score_prints_rows_and_tiers(tmp_path) -> None:
     for tier, count in manifest["tiers"].items():
         assert f"{tier} {count:,}" in text
     assert manifest["chunks"] == math.ceil(len(cr.load_sample().enterprises) / 4000)
+    assert manifest["processes"] == min(len(os.sched_getaffinity(0)), manifest["chunks"])
+
+
+def test_score_jobs_write_the_file_of_one_process(tmp_path) -> None:
+    """--jobs -1 (the default) scores chunks in one process per core; --jobs 1 in one."""
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs / "scores.parquet"
+        result = runner.invoke(app, score_args(out, "--chunk-size", "3000", "-j", jobs))
+        assert_clean_exit(result, 0)
+        runs[jobs] = json.loads(manifest_path(out).read_text(encoding="utf-8"))
+    assert (runs["1"]["processes"], runs["2"]["processes"]) == (1, 2)
+    assert runs["1"]["output"]["sha256"] == runs["2"]["output"]["sha256"]
+    assert runs["1"]["tiers"] == runs["2"]["tiers"]
 
 
 def test_score_without_features(scored, tmp_path) -> None:
@@ -206,6 +221,7 @@ def _negative_fine(directory: Path) -> None:
         ("as_of outside", ["outside the data", "2035-01-01"]),
         ("invalid tables", ["does not hold valid event tables", "penalties.fine_amount"]),
         ("unknown engine", ["--engine", "dask"]),
+        ("no processes", ["--jobs", "must not be 0"]),
     ],
 )
 def test_score_bad_input(tmp_path, case, words) -> None:
@@ -221,6 +237,8 @@ def test_score_bad_input(tmp_path, case, words) -> None:
         shutil.copytree(SAMPLE_DIR, data)
         _negative_fine(data)
         args = score_args(out, data=data)
+    elif case == "no processes":
+        args = score_args(out, "--jobs", "0")
     else:
         args = score_args(out, "--engine", "dask")
     result = runner.invoke(app, args)

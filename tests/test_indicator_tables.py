@@ -300,7 +300,11 @@ def test_a_database_scored_chunk_by_chunk_carries_the_related_parties(tmp_path):
     assert len(world.tables.inspections) and not len(related.inspections)
     assert len(related.list_entries) == len(world.tables.list_entries)
     model = cr.RiskModel.load(cr.sample_model_path())
-    cr.score_register(url, model, "2024-06-01", tmp_path / "db.parquet", chunk_size=1000)
+    # in two scoring processes: they inherit the related parties, read once before
+    run = cr.score_register(
+        url, model, "2024-06-01", tmp_path / "db.parquet", chunk_size=1000, n_jobs=2
+    )
+    assert run["processes"] == 2
     cr.score_register(world.tables, model, "2024-06-01", tmp_path / "whole.parquet")
     chunked = pd.read_parquet(tmp_path / "db.parquet")
     pd.testing.assert_frame_equal(chunked, pd.read_parquet(tmp_path / "whole.parquet"))

@@ -431,3 +431,160 @@ def test_an_error_in_the_chunk_read_ahead_leaves_no_output(
     if overlap == "thread":  # a forked worker counts in its own memory
         assert len(calls) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- several scoring processes ------------------------------------------------------------
+@pytest.mark.parametrize("source", ["parquet", "memory"])
+def test_scoring_processes_write_the_one_process_file_byte_for_byte(
+    sources, tmp_path: Path, source: str
+) -> None:
+    """Forked processes score whole chunks while the parent writes them in order: the
+    file, the tiers and the counts are those of one process, whatever the processes."""
+    import os
+
+    model = cr.RiskModel.load(cr.sample_model_path()).set_params(num_threads=2)
+    runs = {}
+    for n_jobs in (None, 2, 3, -1):
+        out = tmp_path / f"jobs-{n_jobs}.parquet"
+        runs[n_jobs] = score_register(
+            sources[source], model, TWO_DATES, out, chunk_size=1_500, n_jobs=n_jobs
+        )
+    cores = len(os.sched_getaffinity(0))
+    assert [runs[n]["processes"] for n in (None, 2, 3, -1)] == [1, 2, 3, min(cores, 7)]
+    alone = (tmp_path / "jobs-None.parquet").read_bytes()
+    for n_jobs in (2, 3, -1):
+        assert (tmp_path / f"jobs-{n_jobs}.parquet").read_bytes() == alone
+        for key in ("output", "rows", "tiers", "score_tiers", "overridden", "entities"):
+            assert runs[n_jobs][key] == runs[None][key] or key == "output"
+        assert runs[n_jobs]["output"]["sha256"] == runs[None]["output"]["sha256"]
+        assert runs[n_jobs]["data"]["rows"] == runs[None]["data"]["rows"]
+    assert model.num_threads == 2  # the workers took their share in their own copy
+
+
+def test_more_processes_than_chunks_score_in_as_many_as_chunks(tables, model, tmp_path) -> None:
+    manifest = score_register(tables, model, AS_OF, tmp_path / "s.parquet", n_jobs=4)
+    assert (manifest["chunks"], manifest["processes"]) == (1, 1)
+
+
+@pytest.mark.parametrize("chunk_size", [777, 100_000])
+@pytest.mark.parametrize("breaker", [negative_fine, duplicate_penalty_id])
+def test_scoring_processes_refuse_bad_tables_as_one_process_does(
+    tables, model, tmp_path, breaker, chunk_size
+) -> None:
+    bad = breaker(tables)
+    out = tmp_path / "scores.parquet"
+    errors = {}
+    for n_jobs in (1, 2):
+        with pytest.raises(cr.SchemaError) as info:
+            score_register(bad, model, AS_OF, out, chunk_size=chunk_size, n_jobs=n_jobs)
+        errors[n_jobs] = [
+            (p.table, p.column, p.rule, p.detail, p.n_rows, p.file, _records(p.rows))
+            for p in info.value.problems
+        ] + [str(info.value)]
+        assert listing(tmp_path) == []
+    assert errors[2] == errors[1] and len(errors[1]) > 1
+
+
+def test_an_error_in_a_scoring_process_reaches_the_caller_and_leaves_no_output(
+    sources, model, tmp_path: Path, monkeypatch
+) -> None:
+    chunk = ChunkedRegister.chunk
+
+    def fails_late(self, low, high):
+        if low is not None and low >= "E0007000":
+            raise OSError("the disk went away in a scoring process")
+        return chunk(self, low, high)
+
+    monkeypatch.setattr(ChunkedRegister, "chunk", fails_late)
+    out = tmp_path / "scores.parquet"
+    done = []
+    with pytest.raises(OSError, match="in a scoring process"):
+        score_register(
+            sources["parquet"],
+            model,
+            AS_OF,
+            out,
+            chunk_size=1_500,
+            n_jobs=2,
+            progress=lambda n, total: done.append(n),
+        )
+    assert done and done[-1] < 7_000  # the chunks before were written, then given up
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_n_jobs_must_be_a_non_zero_integer(tables, model, tmp_path, n_jobs) -> None:
+    with pytest.raises(ValueError, match="n_jobs"):
+        score_register(tables, model, AS_OF, tmp_path / "s.parquet", n_jobs=n_jobs)
+    assert listing(tmp_path) == []
+
+
+def _records(rows: pd.DataFrame | None) -> list | None:
+    return None if rows is None else rows.astype("str").to_dict("records")
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter from /proc (Z: a zombie), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+_HANGS = """
+import sys, time
+import creditrisk as cr
+from creditrisk.jobs.scoring import score_register
+
+def progress(done, total):
+    print("scoring", flush=True)
+    time.sleep(600)  # killed here
+
+model = cr.RiskModel.load(cr.sample_model_path())
+score_register(sys.argv[1], model, "2025-01-01", sys.argv[2], chunk_size=1_500, n_jobs=2,
+               progress=progress)
+"""
+
+
+def test_scoring_processes_die_with_a_job_killed_alone(sources, tmp_path: Path) -> None:
+    """SIGKILL of the job's process alone (not its group, as a scheduler may do): its
+    scoring processes end too, instead of living on as orphans (Linux, from /proc)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hangs.py"
+    script.write_text(_HANGS)
+    job = subprocess.Popen(
+        [sys.executable, str(script), str(sources["parquet"]), str(tmp_path / "out.parquet")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert job.stdout.readline().strip() == "scoring"  # a chunk written, workers busy
+        workers = _children(job.pid)
+        assert len(workers) == 2
+        job.send_signal(signal.SIGKILL)
+        job.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(_state(pid) in (None, "Z") for pid in workers):
+                break
+            time.sleep(0.1)
+        assert [_state(pid) for pid in workers if _state(pid) not in (None, "Z")] == []
+    finally:
+        if job.poll() is None:
+            job.kill()

@@ -463,6 +463,14 @@ def score(
     ] = True,
     top_k: Annotated[int | None, typer.Option(min=0, help="Reasons per entity.")] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="Threads for explanations.")] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Processes scoring chunks side by side (-1: one per core; 1: one process).",
+        ),
+    ] = -1,
     engine: Annotated[str, typer.Option(help="pandas (one machine) or spark.")] = "pandas",
     spark_master: Annotated[str, typer.Option(help="Spark master for --engine spark.")] = (
         "local[*]"
@@ -494,6 +502,8 @@ def score(
     """
     if engine not in ("pandas", "spark"):
         raise _fail(f"--engine must be pandas or spark, not {engine!r}")
+    if jobs == 0:
+        raise _fail("--jobs must not be 0: -1 for one process per core, 1 for one process")
     if engine == "spark" and (io.is_url(data) or io.is_url(out_file)):
         raise _fail("--engine spark reads and writes parquet: export the tables first")
     if if_exists not in io.IF_EXISTS:
@@ -531,7 +541,16 @@ def score(
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "scores.parquet"
             manifest = _score_pandas(
-                chosen, source, as_of, target, chunk_size, features, top_k, extracted_on, register
+                chosen,
+                source,
+                as_of,
+                target,
+                chunk_size,
+                features,
+                top_k,
+                extracted_on,
+                register,
+                jobs,
             )
             rows = pd.read_parquet(target)
         ids = io.run_identifiers(manifest)
@@ -539,7 +558,16 @@ def score(
         _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
         return
     manifest = _score_pandas(
-        chosen, source, as_of, Path(out_file), chunk_size, features, top_k, extracted_on, register
+        chosen,
+        source,
+        as_of,
+        Path(out_file),
+        chunk_size,
+        features,
+        top_k,
+        extracted_on,
+        register,
+        jobs,
     )
     _print_scoring(manifest, Path(out_file))
 
@@ -566,6 +594,7 @@ def _score_pandas(
     top_k,
     extracted_on=None,
     register=None,
+    jobs: int = -1,
 ) -> dict:
     columns = (
         TextColumn("{task.description}"),
@@ -592,6 +621,7 @@ def _score_pandas(
                 progress=progress,
                 extracted_on=extracted_on if isinstance(source, Path) else None,
                 register=register,
+                n_jobs=jobs,
             )
     except SchemaError as exc:
         raise _fail(f"{_shown(source)} does not hold valid event tables\n{exc}") from None

@@ -709,6 +709,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def _contributions(self, matrix: np.ndarray) -> np.ndarray:
         if getattr(self, "_explainer", None) is None:
             self._explainer = TreeContributions(self.booster_, num_threads=self.num_threads)
+        self._explainer.num_threads = self.num_threads  # set_params after the first call
         return self._explainer.contributions(matrix)
 
     def score(self, X: pd.DataFrame, y, sample_weight=None) -> float:
