@@ -964,8 +964,13 @@ def score_register(
         register = _with_extraction(register or data, extracted_on)
     register = ChunkedRegister(data, chunk_size, register)
     dates = as_of_list(as_of)
-    _check_whole(register, dates, validate)
-    data_info = register.fingerprint()
+    hashing = ThreadPoolExecutor(1, "creditrisk-fingerprint")
+    try:  # the files are hashed (the GIL released) while the register is checked
+        fingerprint = hashing.submit(register.fingerprint)
+        _check_whole(register, dates, validate)
+        data_info = fingerprint.result()
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
     total, done, rows, table_rows = len(register.entity_ids), 0, 0, dict.fromkeys(TABLE_NAMES, 0)
     tiers: dict[str, int] = {}
     score_tiers: dict[str, int] = {}
