@@ -4,8 +4,9 @@
 reads each table from a database table or a SQL query through SQLAlchemy, renaming the
 register's own column names to ours, in chunks that are coerced to the data model's
 compact dtypes as they arrive (so the register is never held twice as raw Python
-objects); ``EventTables.read_sql`` then validates the result with the same
-:class:`~creditrisk.SchemaError` rules as files. Filters on enterprises
+objects); from PostgreSQL, each table arrives whole as Arrow (ADBC), already compact,
+and is cast to those dtypes in Arrow; ``EventTables.read_sql`` then validates the
+result with the same :class:`~creditrisk.SchemaError` rules as files. Filters on enterprises
 (region, entity type, key sector, industry, registered before a date) run in the
 database, and the other tables keep only the rows of the enterprises kept.
 
@@ -139,22 +140,6 @@ def _sql_text(connection, query) -> str:
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _arrow_batches(fast, connection, query):
-    """The record batches of a query read through ADBC (binary COPY into Arrow)."""
-    import sqlalchemy as sa
-    from adbc_driver_postgresql import dbapi
-
-    sql = _sql_text(connection, query)
-    cursor = fast.cursor()
-    try:
-        cursor.execute(sql)
-        yield from cursor.fetch_record_batch()
-    except dbapi.Error as exc:
-        raise sa.exc.ProgrammingError(sql, None, exc) from None
-    finally:
-        cursor.close()
-
-
 def _fetch_arrow(fast, connection, query):
     """A whole query's result as one Arrow table, through ADBC."""
     import sqlalchemy as sa
@@ -176,66 +161,88 @@ def _arrow_frame(table) -> pd.DataFrame:
     return table.to_pandas(date_as_object=False)
 
 
-def _chunks(connection, query, chunksize: int, fast):
-    """A query's rows as DataFrames of about ``chunksize`` rows."""
-    if fast is None:
-        # a server-side cursor, so the driver never holds a whole table's result; and
-        # Arrow-backed chunks: dates and numbers arrive as typed arrays, not Python
-        # objects, and coerce about 5x faster (benchmarks/bench_sql.py)
-        streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
-        yield from pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
-        return
+#: integers up to this size go through float64 exactly (how nullable ones arrive)
+_EXACT_FLOAT = 2**53
+
+
+def _typed_frame(table, name: str, register) -> pd.DataFrame:
+    """An Arrow result of a data-model table as a DataFrame, its columns already of the
+    model's dtypes where coercion would only cast them (so it has nothing left to do).
+
+    Only casts that give exactly what :func:`coerce_table` makes of
+    :func:`_arrow_frame`'s columns: dates to ``datetime64[s]``, whole numbers to
+    ``int64``/``Int64``, text to categories (sorted; a closed vocabulary only when every
+    value is in it). Anything else (columns whose values the mapping translates, other
+    types, values to report) is left as :func:`_arrow_frame` gives it, for
+    :func:`coerce_table` to coerce or refuse as before.
+    """
+    skip = set(register.mapping(name).values)
+    names = table.column_names
+    if len(set(names)) != len(names):  # duplicate columns: as they were, to be reported
+        return _arrow_frame(table)
+    schema = TABLES[name]
+    typed = {}
+    for column_name, column in zip(names, table.columns, strict=True):
+        if column_name in schema.names and column_name not in skip:
+            series = _typed_column(column, schema.column(column_name))
+            if series is not None:
+                typed[column_name] = series
+    rest = table.drop_columns(list(typed)) if typed else table
+    frame = _arrow_frame(rest)
+    for column_name, series in typed.items():
+        frame[column_name] = series
+    return frame[names] if typed else frame
+
+
+def _typed_column(column, col) -> pd.Series | None:
+    """One Arrow column as a Series of ``col``'s dtype, or None (left to coerce_table)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    pending, rows = [], 0
-    for batch in _prefetched(_arrow_batches(fast, connection, query)):
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= chunksize:  # the driver's batches are sized in bytes: cut in rows
-            table = pa.Table.from_batches(pending)
-            while len(table) >= chunksize:
-                yield _arrow_frame(table.slice(0, chunksize))
-                table = table.slice(chunksize)
-            pending, rows = table.to_batches(), len(table)
-    if rows:
-        yield _arrow_frame(pa.Table.from_batches(pending))
+    kind, arrow = col.kind, column.type
+    if kind == "date" and (pa.types.is_date32(arrow) or pa.types.is_date64(arrow)):
+        return column.cast(pa.timestamp("s")).to_pandas()
+    if kind in ("integer", "count") and pa.types.is_signed_integer(arrow):
+        column = column.cast(pa.int64())
+        if column.null_count:
+            if kind == "integer":
+                return None  # a required column with nulls: coerce_table says which
+            low, high = pc.min_max(column).as_py().values()
+            if low is not None and max(-low, high) > _EXACT_FLOAT:
+                return None  # nullable numbers arrive as float64, which rounds these
+        elif kind == "integer":
+            return column.to_pandas()
+        return column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    if kind == "category" and (pa.types.is_string(arrow) or pa.types.is_large_string(arrow)):
+        if column.null_count == len(column):
+            return None  # no values: no categories to sort
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        words = encoded.dictionary.to_pylist()
+        if col.values is None:
+            order = np.asarray(pc.sort_indices(encoded.dictionary))  # code points: sorted()
+            dtype = pd.CategoricalDtype(pd.Index([words[i] for i in order], dtype="str"))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+        else:
+            dtype = col.dtype
+            rank = dtype.categories.get_indexer(pd.Index(words, dtype="str"))
+            if (rank < 0).any():
+                return None  # values outside the vocabulary: coerce_table reports them
+        indices = pc.fill_null(encoded.indices, -1).to_numpy()
+        codes = np.where(indices < 0, -1, rank[np.maximum(indices, 0)])
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
+    return None
 
 
-def _prefetched(batches, depth: int = 4):
-    """``batches`` read ahead by a thread, so the driver fetches (outside the GIL) while
-    the caller coerces the rows already there; an error is raised where it happened."""
-    import queue
-    import threading
+def _chunks(connection, query, chunksize: int):
+    """A query's rows through SQLAlchemy as DataFrames of about ``chunksize`` rows.
 
-    done = object()
-    ahead: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            for batch in batches:
-                if stop.is_set():
-                    break
-                ahead.put(batch)
-        except BaseException as exc:  # handed to the caller
-            ahead.put(exc)
-            return
-        ahead.put(done)
-
-    thread = threading.Thread(target=fetch, name="creditrisk-sql-fetch", daemon=True)
-    thread.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a fetcher waiting on a full queue
-            try:
-                ahead.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
+    A server-side cursor, so the driver never holds a whole table's result; and
+    Arrow-backed chunks: dates and numbers arrive as typed arrays, not Python objects,
+    and coerce about 5x faster (benchmarks/bench_sql.py).
+    """
+    streamed = query.execution_options(stream_results=True, max_row_buffer=chunksize)
+    yield from pd.read_sql(streamed, connection, chunksize=chunksize, dtype_backend="pyarrow")
 
 
 def _whole(connection, query, fast) -> pd.DataFrame:
@@ -294,6 +301,11 @@ def _filters(enterprises, renamed: dict[str, str], where: dict[str, Any]):
     return conditions
 
 
+#: Arrow reads fetch the largest table and the others on two connections at once
+#: (tests turn it off to compare with one connection)
+_TWO_CONNECTIONS = True
+
+
 def read_frames(
     source,
     tables: dict[str, str] | None = None,
@@ -327,7 +339,8 @@ def read_frames(
         ``key_sector``, ``industry`` (a value or a list), ``registered_before`` (a
         date). The other tables keep the rows of the enterprises kept.
     chunksize : int, default 200_000
-        Rows fetched and coerced at a time.
+        Rows fetched and coerced at a time through SQLAlchemy's driver. Arrow reads
+        (below) take each table whole: it arrives compact, one array per column.
     register : Register, optional
         A register mapping (:mod:`creditrisk.data.register`): tables, columns,
         vocabularies, known dates and tables outside the data model. ``tables``,
@@ -380,7 +393,7 @@ def read_frames(
         queries = _queries(connection, register, where, entities)
         if only is not None:
             queries = {name: query for name, query in queries.items() if name in only}
-        if fast is None or len(queries) < 2:
+        if fast is None or len(queries) < 2 or not _TWO_CONNECTIONS:
             for name, query in queries.items():
                 frames[name] = _read_table(connection, query, name, chunksize, register, fast)
             return frames
@@ -621,12 +634,12 @@ def _order(name: str, register, renamed: dict[str, str]) -> list[str]:
 
 
 def _read_table(connection, query, name: str, chunksize: int, register, fast=None) -> pd.DataFrame:
-    """One table, chunk by chunk, each chunk mapped and coerced to compact dtypes.
+    """One table, mapped and coerced to compact dtypes: through SQLAlchemy chunk by chunk,
+    through ADBC (``fast``, an ADBC connection) whole (:func:`_read_arrow_table`).
 
     A chunk that does not coerce is re-read whole, so the error names every bad row of
     the table exactly as reading a file would. A table whose ids are made here
-    (surrogates) or that lies outside the data model is coerced once, whole. ``fast``:
-    an ADBC connection to read through (Arrow), or None for SQLAlchemy's driver.
+    (surrogates) or that lies outside the data model is coerced once, whole.
     """
     from creditrisk.data.schema import coerce_extra
 
@@ -639,12 +652,14 @@ def _read_table(connection, query, name: str, chunksize: int, register, fast=Non
     if any(k not in [c.name for c in query.selected_columns] for k in key):
         raw = _whole(connection, query, fast)  # ids made whole
         return coerce_table(register.apply(name, raw, renamed=True), name)
+    if fast is not None:
+        return _read_arrow_table(connection, query, name, register, fast)
     parts = []
     open_categories = [
         c.name for c in TABLES[name].columns if c.kind == "category" and c.values is None
     ]
     try:
-        for chunk in _chunks(connection, query, chunksize, fast):
+        for chunk in _chunks(connection, query, chunksize):
             parts.append(coerce_table(register.apply(name, chunk, renamed=True), name))
     except SchemaError:
         raw = _whole(connection, query, fast)
@@ -662,9 +677,42 @@ def _read_table(connection, query, name: str, chunksize: int, register, fast=Non
     frame = pd.concat([part.drop(columns=list(merged)) for part in parts], ignore_index=True)
     for column, values in merged.items():
         frame[column] = values
-    frame = frame[list(parts[0].columns)]
-    # ordered by key as files are, whatever the database's collation (when the database
-    # gave that order already, as its primary key often does, the check is all it costs)
+    return _key_ordered(frame[list(parts[0].columns)], key)
+
+
+def _read_arrow_table(connection, query, name: str, register, fast) -> pd.DataFrame:
+    """One table of the data model read whole through ADBC, cast in Arrow, coerced once.
+
+    The Arrow result is already compact (no Python object per value), so there is no
+    need to coerce it in chunks: one conversion, its dates, whole numbers and
+    categories already of the model's dtypes (:func:`_typed_frame`), then one
+    :func:`coerce_table`. When that refuses the table, the plain conversion of the same
+    rows is coerced instead, so the error is the one reading it unconverted gives.
+    """
+    arrow = _fetch_arrow(fast, connection, query)
+    if not arrow.num_rows:
+        return empty_table(name)
+    try:
+        frame = coerce_table(_mapped(register, name, _typed_frame(arrow, name, register)), name)
+    except SchemaError:
+        return coerce_table(register.apply(name, _arrow_frame(arrow), renamed=True), name)
+    return _key_ordered(frame, TABLES[name].key)
+
+
+def _mapped(register, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``register.apply(name, frame, renamed=True)``, without its copy of ``frame`` when
+    the mapping has nothing to do to a table of unique, renamed columns (no values to
+    translate, no known date to fill): then it is that copy, unchanged."""
+    spec = register.mapping(name)
+    if name in TABLES and not spec.values and not spec.known_date and frame.columns.is_unique:
+        return frame
+    return register.apply(name, frame, renamed=True)
+
+
+def _key_ordered(frame: pd.DataFrame, key) -> pd.DataFrame:
+    """Rows ordered by key as files are, whatever the database's collation (when the
+    database gave that order already, as its primary key often does, the check is all
+    it costs)."""
     if _in_order(frame, list(key)):
         return frame
     return frame.sort_values(list(key), kind="stable", ignore_index=True)

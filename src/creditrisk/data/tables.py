@@ -535,7 +535,8 @@ class EventTables:
         where : dict, optional
             Filters on enterprises run in the database.
         chunksize : int, default 200_000
-            Rows fetched at a time.
+            Rows fetched at a time through SQLAlchemy (PostgreSQL's Arrow reads take
+            each table whole).
         validate : bool, default True
             Check the rules between rows (:meth:`validate`).
         register : Register, or a path to its TOML file, optional
