@@ -276,10 +276,34 @@ def per_entity(n: int, index: np.ndarray, weights: np.ndarray | None = None) -> 
 
 
 def last_per_entity(ent: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Row numbers of each entity's row with the largest ``key`` (entities with rows)."""
+    """Row numbers of each entity's row with the largest ``key`` (entities with rows).
+
+    Rows come in entity order; of rows tied on the largest key, the last one is taken.
+    """
     if not len(ent):
         return np.empty(0, dtype=np.int64)
+    if (fast := _last_by_maximum(ent, key)) is not None:
+        return fast
     order = np.lexsort((key, ent))
     sorted_ent = ent[order]
     last = np.r_[sorted_ent[1:] != sorted_ent[:-1], True]
     return order[last]
+
+
+def _last_by_maximum(ent: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """:func:`last_per_entity` for integer keys and positions, without a sort.
+
+    Each row's key and row number become one integer ``(key - min) * rows + row``,
+    whose largest value per entity is that entity's largest key, ties going to the last
+    row, as the stable sort gives; ``np.maximum.at`` finds it in one pass. None where
+    that integer could overflow, or for float keys or negative positions.
+    """
+    if not (np.issubdtype(key.dtype, np.signedinteger) and np.issubdtype(ent.dtype, np.integer)):
+        return None
+    low, rows = int(key.min()), len(ent)
+    if int(ent.min()) < 0 or (int(key.max()) - low + 1) * rows >= 2**62:
+        return None
+    coded = (key.astype(np.int64) - low) * rows + np.arange(rows, dtype=np.int64)
+    best = np.full(int(ent.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(best, ent, coded)
+    return best[best >= 0] % rows
