@@ -656,6 +656,23 @@ def test_last_inspection_of_a_day_is_the_later_row_whatever_the_row_order():
     assert row["inspection_last_outcome"] == "compliant"
 
 
+def test_source_positions_are_each_tables_own_lookup(sample: EventTables):
+    # the event tables' entities are looked up together: each table still gets its own
+    from creditrisk.data.keys import positions
+    from creditrisk.features.source import Source
+
+    ids = sample.enterprises["entity_id"]
+    stranger = sample.penalties.head(3).assign(entity_id=["E_NOBODY", ids.iloc[5], "E_NONE"])
+    tables = sample.replace(penalties=pd.concat([sample.penalties, stranger], ignore_index=True))
+    names = ["list_entries", "annual_reports", "penalties", "licenses", "inspections"]
+    for order in (names, names[::-1]):
+        src = Source(tables)
+        for name in order:
+            frame = getattr(tables, name)
+            np.testing.assert_array_equal(src.pos(name), positions(frame["entity_id"], ids))
+    assert src.pos("penalties")[-3:].tolist() == [-1, 5, -1]
+
+
 def test_last_per_entity_matches_a_stable_sort():
     from creditrisk.features.source import last_per_entity
 

@@ -20,11 +20,15 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data.keys import positions
+from creditrisk.data.schema import TABLE_NAMES
 
 __all__ = ["FAR", "Source", "to_day"]
 
 #: an empty date: later than any real date
 FAR = np.int64(10**9)
+
+#: the event tables of the data model, whose entities' positions are found together
+_EVENT_TABLES = tuple(t for t in TABLE_NAMES if t != "enterprises")
 
 
 def to_day(value) -> int:
@@ -157,8 +161,24 @@ class Source:
         """
         if table == "enterprises":
             return self.cached((table, "pos"), lambda: np.arange(self.n))
-        ids = self.tables.enterprises["entity_id"]
-        return self.cached((table, "pos"), lambda: positions(self.frame(table)["entity_id"], ids))
+        if (table, "pos") not in self._cache:
+            names = [table]
+            if table in _EVENT_TABLES:  # looked up at once: the ids to find are hashed once
+                names += [t for t in _EVENT_TABLES if t != table and self._unplaced(t)]
+            ids = [self.frame(t)["entity_id"].astype("str") for t in names]
+            found = positions(
+                pd.concat(ids, ignore_index=True), self.tables.enterprises["entity_id"]
+            )
+            ends = np.cumsum([len(i) for i in ids])[:-1]
+            self._cache.update(
+                {(t, "pos"): part for t, part in zip(names, np.split(found, ends), strict=True)}
+            )
+        return self._cache[(table, "pos")]
+
+    def _unplaced(self, table: str) -> bool:
+        """A table with entity ids whose positions are not known yet."""
+        frame = getattr(self.tables, table, None)
+        return (table, "pos") not in self._cache and "entity_id" in getattr(frame, "columns", ())
 
     def days(self, table: str, column: str) -> np.ndarray:
         """A date column as int days; empty dates are FAR.
