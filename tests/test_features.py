@@ -634,6 +634,63 @@ def test_hand_inspections(hand: EventTables):
     )
 
 
+def test_last_inspection_of_a_day_is_the_later_row_whatever_the_row_order():
+    # two inspections of A on one day, rows of B between them: the later row is the last
+    rows = [
+        inspection("a1", "A", "random", "compliant", "2022-03-01", "2022-03-05"),
+        inspection("b1", "B", "random", "issues_found", "2022-04-01", "2022-04-05"),
+        inspection("a2", "A", "targeted", "issues_found", "2022-03-01", "2022-03-06"),
+        inspection("b2", "B", "joint", "compliant", "2021-01-01", "2021-01-05"),
+    ]
+    people = [enterprise("A"), enterprise("B")]
+    as_of = "2022-08-01"
+    row = feature_row(make_tables(people, inspections=rows), "A", as_of)
+    assert row["inspection_last_outcome"] == "issues_found"
+    assert row["inspection_days_since_last"] == days_between("2022-03-01", as_of)
+    assert (
+        feature_row(make_tables(people, inspections=rows), "B", as_of)["inspection_last_outcome"]
+        == "issues_found"
+    )
+    swapped = [rows[2], rows[1], rows[0], rows[3]]
+    row = feature_row(make_tables(people, inspections=swapped), "A", as_of)
+    assert row["inspection_last_outcome"] == "compliant"
+
+
+def test_source_positions_are_each_tables_own_lookup(sample: EventTables):
+    # the event tables' entities are looked up together: each table still gets its own
+    from creditrisk.data.keys import positions
+    from creditrisk.features.source import Source
+
+    ids = sample.enterprises["entity_id"]
+    stranger = sample.penalties.head(3).assign(entity_id=["E_NOBODY", ids.iloc[5], "E_NONE"])
+    tables = sample.replace(penalties=pd.concat([sample.penalties, stranger], ignore_index=True))
+    names = ["list_entries", "annual_reports", "penalties", "licenses", "inspections"]
+    for order in (names, names[::-1]):
+        src = Source(tables)
+        for name in order:
+            frame = getattr(tables, name)
+            np.testing.assert_array_equal(src.pos(name), positions(frame["entity_id"], ids))
+    assert src.pos("penalties")[-3:].tolist() == [-1, 5, -1]
+
+
+def test_last_per_entity_matches_a_stable_sort():
+    from creditrisk.features.source import last_per_entity
+
+    def by_sort(ent, key):  # the definition: sort by entity then key, keep each last
+        order = np.lexsort((key, ent))
+        return order[np.r_[ent[order][1:] != ent[order][:-1], True]]
+
+    rng = np.random.default_rng(7)
+    for size, keys in [(1, 3), (50, 2), (5_000, 40), (5_000, 10**12)]:
+        ent = rng.integers(0, 300, size)
+        key = rng.integers(-keys, keys, size)
+        np.testing.assert_array_equal(last_per_entity(ent, key), by_sort(ent, key))
+        # float keys, unknown entities (-1) and keys too wide to code in 64 bits
+        for e, k in [(ent, key + 0.5), (ent - 1, key), (ent, key * 2**20)]:
+            np.testing.assert_array_equal(last_per_entity(e, k), by_sort(e, k))
+    assert last_per_entity(np.array([], dtype=np.int64), np.array([])).tolist() == []
+
+
 @pytest.mark.parametrize(
     ("entity_id", "as_of", "expected"),
     [

@@ -23,7 +23,13 @@ from typer.testing import CliRunner
 import creditrisk as cr
 from creditrisk.cli import app
 from creditrisk.features.builder import CATALOGUE
-from creditrisk.model.reasons import sentence
+from creditrisk.model.reasons import (
+    TEMPLATES,
+    coded_sentences,
+    factorize,
+    feature_sentences,
+    sentence,
+)
 
 KEYS = ["entity_id", "as_of"]
 SMALL = {"n_estimators": 60, "num_threads": 1}
@@ -357,6 +363,34 @@ def test_reason_sentences_and_values(scores, X_test) -> None:
                 assert shown == ""
             else:
                 assert float(shown) == pytest.approx(float(value), rel=1e-5, abs=1e-12)
+
+
+def test_reason_values_are_the_values_to_six_significant_digits(scores, X_test) -> None:
+    # every row, exactly: the values are formatted once per distinct value, then gathered
+    for i in range(1, 4):
+        feature = scores[f"reason_{i}_feature"].astype("str").to_numpy()
+        shown = scores[f"reason_{i}_value"].to_numpy()
+        for name in set(feature[scores[f"reason_{i}_feature"].notna().to_numpy()]):
+            rows = np.flatnonzero(feature == name)
+            values = X_test[name].to_numpy()[rows]
+            if name in CATEGORICAL:
+                expected = ["" if pd.isna(v) else str(v) for v in values]
+            else:
+                expected = ["" if pd.isna(v) else f"{float(v):.6g}" for v in values]
+            assert shown[rows].tolist() == expected, name
+
+
+def test_number_sentences_of_many_values_read_as_each_alone() -> None:
+    floats = [0.0, 0.5, 1 / 3, -12.25, 1e9 + 0.5, float("nan"), 2.5e-7, 0.5, 0.995]
+    numbers = [f for f, t in TEMPLATES.items() if "number" in t]
+    assert "leverage_last" in numbers
+    for name in numbers:
+        expected = [sentence(name, v) for v in floats]
+        codes, uniques = factorize(pd.Series(floats))
+        for given in (uniques, [float(u) for u in uniques], np.array(uniques)):
+            codes_out, text = coded_sentences(name, codes, given)
+            assert [text[c] for c in codes_out] == expected, name
+        assert feature_sentences(name, pd.Series(floats)).tolist() == expected, name
 
 
 def test_report_year_in_reason_sentences(model, X_test) -> None:

@@ -154,7 +154,13 @@ def deadline_days(report_year: np.ndarray) -> np.ndarray:
     >>> str(np.datetime64(int(deadline_days(np.array([2023]))[0]), "D"))
     '2024-06-30'
     """
-    june = ((np.asarray(report_year) + 1 - 1970) * 12 + 5).astype("datetime64[M]")
+    years = np.asarray(report_year)
+    if years.size > 1_000 and np.issubdtype(years.dtype, np.integer):
+        # few distinct years: compute each once, then look the rows up
+        low, high = int(years.min()), int(years.max())
+        if high - low < 10_000:
+            return deadline_days(np.arange(low, high + 1, dtype=np.int64))[years - low]
+    june = ((years + 1 - 1970) * 12 + 5).astype("datetime64[M]")
     return june.astype("datetime64[D]").astype(np.int64) + 29
 
 
@@ -190,6 +196,14 @@ def _obligations(src: Source, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return first, last
 
 
+def _owed(
+    ent: np.ndarray, year: np.ndarray, first_year: np.ndarray, last_obliged: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: owed by a known entity (a year from its first one on), its last year owed."""
+    at = np.maximum(ent, 0)
+    return (ent >= 0) & (year >= first_year[at]), last_obliged[at]
+
+
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
@@ -198,6 +212,17 @@ def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """top / bottom where bottom is positive, else NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(bottom > 0, top / bottom, np.nan)
+
+
+def _all_zero(figures: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows that disclose at least one figure, every disclosed one zero (NaN: undisclosed)."""
+    shown = np.zeros(len(next(iter(figures.values()))), dtype=bool)
+    zero = np.ones_like(shown)
+    for values in figures.values():
+        missing = np.isnan(values)
+        shown |= ~missing
+        zero &= missing | (values == 0)
+    return shown & zero
 
 
 def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict:
@@ -252,18 +277,24 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     filed_day = src.days(_T, "filed_on")
     first_year, last_obliged = src.cached((_T, "obligations"), lambda: _obligations(src, year))
     # the years due on as_of: first_year .. the last whose deadline has passed
-    last_due = np.minimum(last_obliged, _last_due_year(np.array([as_of]))[0])
+    last_year = _last_due_year(np.array([as_of]))[0]
+    last_due = np.minimum(last_obliged, last_year)
     due_count = np.maximum(last_due - first_year + 1, 0)
     has_due = due_count > 0
-    row_first = first_year[np.maximum(ent, 0)]
-    row_last = last_due[np.maximum(ent, 0)]
-    due = (ent >= 0) & (year >= row_first) & (year <= row_last)
+    # per row, what does not depend on as_of: owed from its entity's first year on,
+    # until its last obliged year (the as-of date may end the years due earlier)
+    owed, row_last_obliged = src.cached(
+        (_T, "owed"), lambda: _owed(ent, year, first_year, last_obliged)
+    )
+    due = owed & (year <= np.minimum(row_last_obliged, last_year))
     filed = filed_day < as_of
     on_time = filed & (filed_day <= deadline)
+    # boolean masks select through their row numbers: the same rows, faster
+    due_rows = np.flatnonzero(due)
 
     # the last report due: its row (if the table has one) says whether and when filed
-    e, y = ent[due], year[due]
-    last_rows = np.flatnonzero(due)[y == last_due[e]]
+    e, y = ent[due_rows], year[due_rows]
+    last_rows = due_rows[y == last_due[e]]
     le = ent[last_rows]
     last_filed = np.where(has_due, 0.0, np.nan)
     last_on_time = last_filed.copy()
@@ -274,31 +305,38 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
     late_until = np.where(filed[last_rows], filed_day[last_rows], as_of)
     days_late[le] = np.maximum(late_until - deadline[last_rows], 0)
 
+    def count(mask: np.ndarray) -> np.ndarray:
+        return per_entity(n, ent[np.flatnonzero(mask)])
+
     # the record of filing over the years due
-    filed_due = due & filed
+    filed_due = np.flatnonzero(due & filed)
     latest_filed_year = np.full(n, -1, dtype=np.int64)
     np.maximum.at(latest_filed_year, ent[filed_due], year[filed_due])
     since = np.maximum(latest_filed_year, first_year - 1)
     missed_in_a_row = np.where(has_due, last_due - since, 0)
-    on_time_share = _mean(per_entity(n, ent[due & on_time]), due_count)
+    on_time_share = _mean(count(due & on_time), due_count)
 
     def mean_days_before(rows: np.ndarray) -> np.ndarray:
-        days = per_entity(n, ent[rows], (deadline - filed_day)[rows].astype(np.float64))
-        return _mean(days, per_entity(n, ent[rows]))
+        who = ent[rows]
+        days = per_entity(n, who, (deadline[rows] - filed_day[rows]).astype(np.float64))
+        return _mean(days, per_entity(n, who))
 
     recent_on_time = due & on_time
-    recent_on_time[due] &= y >= last_due[e] - 2
+    recent_on_time[due_rows] &= y >= last_due[e] - 2
 
     # what the filed reports said (known once filed)
     known = filed & (ent >= 0)
+    known_rows = np.flatnonzero(known)
     figures = {c: src.values(_T, c) for c in _FIGURES}
-    stacked = np.column_stack(list(figures.values()))
-    shown = ~np.isnan(stacked)
-    zero = known & shown.any(axis=1) & np.all(np.where(shown, stacked == 0, True), axis=1)
-    leverage = _ratio(figures["liabilities"], figures["assets"])
-    tax_ratio = _ratio(figures["tax_paid"], figures["revenue"])
-    latest = np.flatnonzero(known)[
-        last_per_entity(ent[known], filed_day[known] * 10_000 + year[known])
+    zero = known & src.cached((_T, "all figures zero"), lambda: _all_zero(figures))
+    leverage = src.cached(
+        (_T, "leverage"), lambda: _ratio(figures["liabilities"], figures["assets"])
+    )
+    tax_ratio = src.cached(
+        (_T, "tax ratio"), lambda: _ratio(figures["tax_paid"], figures["revenue"])
+    )
+    latest = known_rows[
+        last_per_entity(ent[known_rows], filed_day[known_rows] * 10_000 + year[known_rows])
     ]
 
     def last_value(values: np.ndarray) -> np.ndarray:
@@ -307,18 +345,19 @@ def compute(src: Source, pos: np.ndarray, as_of: int, spec: FeatureSpec) -> dict
         return out
 
     def mean_value(values: np.ndarray) -> np.ndarray:
-        ok = known & ~np.isnan(values)
-        return _mean(per_entity(n, ent[ok], values[ok]), per_entity(n, ent[ok]))
+        ok = known_rows[~np.isnan(values[known_rows])]
+        who = ent[ok]
+        return _mean(per_entity(n, who, values[ok]), per_entity(n, who))
 
     out = {
         "report_last_year_filed": last_filed,
         "report_last_year_on_time": last_on_time,
         "reports_missed_in_a_row": missed_in_a_row.astype(np.int64),
         "reports_not_filed": (due_count - per_entity(n, ent[filed_due])).astype(np.int64),
-        "reports_filed_late": per_entity(n, ent[due & filed & ~on_time]).astype(np.int64),
+        "reports_filed_late": count(due & filed & ~on_time).astype(np.int64),
         "report_days_late_last": days_late,
         "reports_on_time_share": on_time_share,
-        "reports_zero_financials": per_entity(n, ent[zero]).astype(np.int64),
+        "reports_zero_financials": count(zero).astype(np.int64),
         "report_days_before_deadline": mean_days_before(np.flatnonzero(recent_on_time)),
         "report_days_before_deadline_all": mean_days_before(np.flatnonzero(due & on_time)),
         "leverage_last": last_value(leverage),

@@ -20,11 +20,15 @@ import numpy as np
 import pandas as pd
 
 from creditrisk.data.keys import positions
+from creditrisk.data.schema import TABLE_NAMES
 
 __all__ = ["FAR", "Source", "to_day"]
 
 #: an empty date: later than any real date
 FAR = np.int64(10**9)
+
+#: the event tables of the data model, whose entities' positions are found together
+_EVENT_TABLES = tuple(t for t in TABLE_NAMES if t != "enterprises")
 
 
 def to_day(value) -> int:
@@ -157,8 +161,24 @@ class Source:
         """
         if table == "enterprises":
             return self.cached((table, "pos"), lambda: np.arange(self.n))
-        ids = self.tables.enterprises["entity_id"]
-        return self.cached((table, "pos"), lambda: positions(self.frame(table)["entity_id"], ids))
+        if (table, "pos") not in self._cache:
+            names = [table]
+            if table in _EVENT_TABLES:  # looked up at once: the ids to find are hashed once
+                names += [t for t in _EVENT_TABLES if t != table and self._unplaced(t)]
+            ids = [self.frame(t)["entity_id"].astype("str") for t in names]
+            found = positions(
+                pd.concat(ids, ignore_index=True), self.tables.enterprises["entity_id"]
+            )
+            ends = np.cumsum([len(i) for i in ids])[:-1]
+            self._cache.update(
+                {(t, "pos"): part for t, part in zip(names, np.split(found, ends), strict=True)}
+            )
+        return self._cache[(table, "pos")]
+
+    def _unplaced(self, table: str) -> bool:
+        """A table with entity ids whose positions are not known yet."""
+        frame = getattr(self.tables, table, None)
+        return (table, "pos") not in self._cache and "entity_id" in getattr(frame, "columns", ())
 
     def days(self, table: str, column: str) -> np.ndarray:
         """A date column as int days; empty dates are FAR.
@@ -276,10 +296,34 @@ def per_entity(n: int, index: np.ndarray, weights: np.ndarray | None = None) -> 
 
 
 def last_per_entity(ent: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Row numbers of each entity's row with the largest ``key`` (entities with rows)."""
+    """Row numbers of each entity's row with the largest ``key`` (entities with rows).
+
+    Rows come in entity order; of rows tied on the largest key, the last one is taken.
+    """
     if not len(ent):
         return np.empty(0, dtype=np.int64)
+    if (fast := _last_by_maximum(ent, key)) is not None:
+        return fast
     order = np.lexsort((key, ent))
     sorted_ent = ent[order]
     last = np.r_[sorted_ent[1:] != sorted_ent[:-1], True]
     return order[last]
+
+
+def _last_by_maximum(ent: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """:func:`last_per_entity` for integer keys and positions, without a sort.
+
+    Each row's key and row number become one integer ``(key - min) * rows + row``,
+    whose largest value per entity is that entity's largest key, ties going to the last
+    row, as the stable sort gives; ``np.maximum.at`` finds it in one pass. None where
+    that integer could overflow, or for float keys or negative positions.
+    """
+    if not (np.issubdtype(key.dtype, np.signedinteger) and np.issubdtype(ent.dtype, np.integer)):
+        return None
+    low, rows = int(key.min()), len(ent)
+    if int(ent.min()) < 0 or (int(key.max()) - low + 1) * rows >= 2**62:
+        return None
+    coded = (key.astype(np.int64) - low) * rows + np.arange(rows, dtype=np.int64)
+    best = np.full(int(ent.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(best, ent, coded)
+    return best[best >= 0] % rows

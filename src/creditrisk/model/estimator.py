@@ -43,6 +43,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -875,25 +876,45 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             pos = np.where(raising, pos, -1)
         else:
             pos = np.full(n, -1, dtype=np.int64)
-        words = self._reason_columns(X, pos, np.zeros(n), 0)["reason_0"]
-        text = np.where(pos >= 0, words.astype(object) + ": a higher base rate than average", "")
+        codes, texts, _, _ = self._reason_codes(X, pos, values=False)
+        text = _text(codes, [f"{t}: a higher base rate than average" for t in texts])
         return pd.DataFrame(
-            {"context": pd.array(text, dtype="str"), "context_contribution": total},
+            {"context": text, "context_contribution": total},
             index=X.index,
         )
 
     def _reason_columns(self, X: pd.DataFrame, pos: np.ndarray, contrib: np.ndarray, rank: int):
-        # sentences and values repeat: format each distinct value once, then gather
+        text_codes, texts, value_codes, values = self._reason_codes(X, pos)
+        names = list(self.feature_names_in_)
+        return pd.DataFrame(
+            {
+                f"reason_{rank}": _text(text_codes, texts),
+                f"reason_{rank}_feature": pd.Categorical.from_codes(pos, categories=names),
+                f"reason_{rank}_value": _text(value_codes, values),
+                f"reason_{rank}_contribution": np.where(pos >= 0, contrib, np.nan),
+            },
+            index=X.index,
+        )
+
+    def _reason_codes(
+        self, X: pd.DataFrame, pos: np.ndarray, values: bool = True
+    ) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+        """Per row, the sentence of feature ``pos`` (-1: none) and its value as text.
+
+        As codes into distinct texts (-1 where ``pos`` is -1): sentences and values
+        repeat, so each distinct one is formatted once, then gathered. With ``values``
+        false the values are not formatted (empty codes and texts).
+        """
         n = len(X)
         names = list(self.feature_names_in_)
         text_codes = np.full(n, -1, dtype=np.int64)
         value_codes = np.full(n, -1, dtype=np.int64)
         texts: list[str] = []
-        values: list[str] = []
+        shown: list[str] = []
         as_of = X["as_of"].to_numpy()
         for f in np.unique(pos[pos >= 0]).tolist():
             rows = np.flatnonzero(pos == f)
-            codes, uniques = factorize(X[names[f]].iloc[rows])
+            codes, uniques = _factorized(X[names[f]], rows)
             whole = PARTS.get(names[f], ("",))[0]
             if names[f] in self.declared_:
                 words = Declared(**self.declared_[names[f]]).words
@@ -910,17 +931,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
                 )
             text_codes[rows] = sentence_codes + len(texts)
             texts += sentence_text
-            value_codes[rows] = codes + len(values)
-            values += [_show(u) for u in uniques]
-        return pd.DataFrame(
-            {
-                f"reason_{rank}": _text(text_codes, texts),
-                f"reason_{rank}_feature": pd.Categorical.from_codes(pos, categories=names),
-                f"reason_{rank}_value": _text(value_codes, values),
-                f"reason_{rank}_contribution": np.where(pos >= 0, contrib, np.nan),
-            },
-            index=X.index,
-        )
+            if values:
+                value_codes[rows] = codes + len(shown)
+                shown += _shown(uniques)
+        return text_codes, texts, value_codes, shown
 
     # -- global explanations -------------------------------------------------------
     def importance(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -1726,14 +1740,35 @@ def _show(value) -> str:
     return f"{float(value):.6g}"
 
 
+def _shown(values) -> list[str]:
+    """:func:`_show` of many values; float64 ones (a factorized column's) in one pass."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+    return [_show(v) for v in values]
+
+
+def _factorized(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, Any]:
+    """:func:`~creditrisk.model.reasons.factorize` of some rows of a column.
+
+    The distinct values of a column that is not categorical stay an array (the same
+    values as the list :func:`factorize` gives).
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return factorize(column.iloc[rows])
+    codes, uniques = pd.factorize(column.to_numpy()[rows], use_na_sentinel=False)
+    return codes.astype(np.int64), uniques
+
+
 def _text(codes: np.ndarray, labels: list[str]):
     """Codes into labels as a text column; code -1 gives an empty string.
 
     Plain text, not a categorical, so a row scored alone has the dtype it has in a
-    batch, and chunks concatenate.
+    batch, and chunks concatenate. The labels become Arrow text once, and the rows
+    are gathered from them (not from Python strings, one per row).
     """
-    table = np.array([*labels, ""], dtype=object)
-    return pd.array(table[np.where(codes < 0, len(labels), codes)], dtype="str")
+    table = pa.array([*labels, ""], type=pa.large_string())
+    taken = table.take(pa.array(np.where(codes < 0, len(labels), codes), type=pa.int64()))
+    return pd.array(taken, dtype="str")
 
 
 def _jsonable(value):

@@ -534,7 +534,29 @@ def coded_sentences(
         pair, pairs = pd.factorize(codes * 10_000 + years)
         text = [_sentence(feature, _plain(uniques[c // 10_000]), c % 10_000) for c in pairs]
         return pair.astype(np.int64), text
+    if "number" in TEMPLATES[feature] and _floats(uniques):
+        return codes, _number_sentences(feature, uniques)
     return codes, [_sentence(feature, _plain(u), None) for u in uniques]
+
+
+def _floats(values: Sequence) -> bool:
+    """True when every value is a float (NumPy's float64 included, NaN for missing)."""
+    if isinstance(values, np.ndarray):
+        return values.dtype == np.float64
+    return all(isinstance(v, float) for v in values)
+
+
+def _number_sentences(feature: str, values: Sequence) -> list[str]:
+    """:func:`_sentence` of many float values of a number feature, in one pass.
+
+    The same words: NaN reads as the template's missing sentence, any other value
+    fills ``{v}`` and ``{p}`` (100 times it).
+    """
+    template = TEMPLATES[feature]
+    missing = template.get("missing") or f"{feature.replace('_', ' ')}: not known"
+    fill = template["number"].format
+    floats = values.tolist() if isinstance(values, np.ndarray) else [float(v) for v in values]
+    return [missing if v != v else fill(v=v, p=100 * v) for v in floats]
 
 
 def feature_sentences(feature: str, values: pd.Series, as_of=None) -> np.ndarray:
