@@ -43,6 +43,9 @@ Examples
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -190,6 +193,48 @@ def check(tables) -> list[Problem]:
     return problems
 
 
+def _compare(
+    values: pd.Series,
+    op: Callable,
+    bound: object,
+    magnitude: bool = False,
+) -> np.ndarray:
+    """``op(values, bound)`` as a bool array, False where either side is empty.
+
+    ``bound`` is a scalar or a Series of ``values``' length (``magnitude``: compare
+    ``abs(values)``). NumPy arrays of the data model's dtypes are compared as they are
+    (NaN and NaT compare False); other dtypes as pandas compares them.
+    """
+    dtype = values.dtype
+    other = bound.dtype if isinstance(bound, pd.Series) else None
+    if dtype == np.dtype("datetime64[s]"):
+        if other == dtype:
+            return op(values.to_numpy(), bound.to_numpy())
+        if isinstance(bound, np.datetime64):
+            exact = bound.astype(dtype)
+            if exact == bound:
+                return op(values.to_numpy(), exact)
+    elif (
+        isinstance(dtype, np.dtype)
+        and dtype.kind in "iuf"
+        and isinstance(bound, int | float)
+        and not isinstance(bound, bool)
+    ):
+        numbers = np.abs(values.to_numpy()) if magnitude else values.to_numpy()
+        return op(numbers, bound)
+    elif (
+        isinstance(dtype, pd.Int64Dtype)
+        and isinstance(bound, int)
+        and not isinstance(bound, bool)
+        and not magnitude
+    ):  # nullable counts: compare the numbers, then drop the empty ones
+        numbers = values.to_numpy(dtype="int64", na_value=0)
+        return op(numbers, bound) & values.notna().to_numpy()
+    if magnitude:
+        values = values.abs()
+    return op(values, bound).fillna(False).to_numpy(dtype=bool)
+
+
 #: no record of the register is older (a year typed 0202 or 1800 is a typo)
 EARLIEST = pd.Timestamp("1900-01-01")
 #: no amount is larger: a quadrillion yuan, about ten times China's yearly GDP
@@ -207,16 +252,16 @@ def _implausible(tables) -> list[Problem]:
         for col in schema.columns:
             values = frame[col.name]
             if col.kind == "date":
-                mask = (values < earliest).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.lt, earliest)
                 detail = f"dated before {EARLIEST.date()}: a mistyped year?"
             elif col.kind == "amount":
-                mask = (values.abs() > LARGEST_AMOUNT).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.gt, LARGEST_AMOUNT, magnitude=True)
                 detail = f"beyond ±{LARGEST_AMOUNT:.0e} yuan: a mistyped amount?"
             elif col.kind == "count":
-                mask = (values > LARGEST_HEADCOUNT).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.gt, LARGEST_HEADCOUNT)
                 detail = f"more than {LARGEST_HEADCOUNT:,}: a mistyped number?"
             elif col.kind == "integer":
-                mask = (values < EARLIEST.year).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.lt, EARLIEST.year)
                 detail = f"a year before {EARLIEST.year}: a mistyped year?"
             else:
                 continue
@@ -265,12 +310,12 @@ def _after_extraction(tables) -> list[Problem]:
         for col in schema.columns:
             if col.kind != "date" or (name, col.name) in _SCHEDULED:
                 continue
-            mask = (frame[col.name] > bound).fillna(False).to_numpy(dtype=bool)
+            mask = _compare(frame[col.name], operator.gt, bound)
             if mask.any():
                 n, rows = offending_rows(frame, mask, name, [col.name])
                 out.append(Problem(name, col.name, "after extraction", detail, n, rows))
     reports = tables.annual_reports
-    late = (reports["report_year"] > limit.year).fillna(False).to_numpy(dtype=bool)
+    late = _compare(reports["report_year"], operator.gt, limit.year)
     if late.any():
         n, rows = offending_rows(reports, late, "annual_reports", ["report_year"])
         words = f"a report year after {limit.year}, the year of extraction"
@@ -459,7 +504,7 @@ def _dates_in_order(tables) -> list[Problem]:
     out = []
     for table, first, later, rule, detail in _DATE_ORDER:
         frame = getattr(tables, table)
-        mask = (frame[later] < frame[first]).fillna(False).to_numpy()
+        mask = _compare(frame[later], operator.lt, frame[first])
         if mask.any():
             n, rows = offending_rows(frame, mask, table, [first, later])
             out.append(Problem(table, later, rule, detail, n, rows))
@@ -470,7 +515,7 @@ def _non_negative(tables) -> list[Problem]:
     out = []
     for table, column in _NON_NEGATIVE:
         frame = getattr(tables, table)
-        mask = (frame[column] < 0).fillna(False).to_numpy()
+        mask = _compare(frame[column], operator.lt, 0)
         if mask.any():
             n, rows = offending_rows(frame, mask, table, [column])
             out.append(Problem(table, column, "non-negative", "values must be >= 0", n, rows))
