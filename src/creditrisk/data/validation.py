@@ -565,7 +565,7 @@ def _filed_early(year: pd.Series, filed_on: pd.Series) -> np.ndarray:
     years = year.to_numpy(dtype="float64", na_value=np.nan)[known] if typed else None
     if years is not None and ((years >= 999) & (years <= 9998)).all():
         # four-digit years: January 1st after each year, without reading text
-        year_end = np.full(len(year), np.datetime64("NaT"), dtype="datetime64[s]")
+        year_end = np.full(len(year), np.datetime64("NaT", "s"))
         if len(years):  # one conversion per distinct year, not per report
             ints = years.astype(np.int64)
             first = int(ints.min())
