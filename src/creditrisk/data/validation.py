@@ -43,10 +43,15 @@ Examples
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from creditrisk.data.keys import positions
+from creditrisk.data.keys import positions, positions_each
 from creditrisk.data.schema import ALL_TABLE_NAMES, TABLES, Problem, offending_rows
 
 __all__ = ["check", "cross_entity_keys", "duplicate_keys"]
@@ -170,21 +175,64 @@ def check(tables) -> list[Problem]:
     ['removal reason', 'removed before listed']
     """
     problems: list[Problem] = []
+    found = _entity_positions(tables)
     for name, schema in TABLES.items():
         frame = getattr(tables, name)
         problems += _required(frame, name)
-        problems += duplicate_keys(frame, name, list(schema.key))
+        problems += duplicate_keys(frame, name, list(schema.key), found.get(name))
     problems += _dates_in_order(tables)
     problems += _non_negative(tables)
     problems += _removal_reason(tables.list_entries)
     problems += _shares(tables.roles)
     problems += _pending_verdicts(tables.complaints)
     problems += _annual_report_timing(tables.annual_reports)
-    problems += _entity_lifetimes(tables)
+    problems += _entity_lifetimes(tables, found)
     problems += _extra_tables(tables)
     problems += _after_extraction(tables)
     problems += _implausible(tables)
     return problems
+
+
+def _compare(
+    values: pd.Series,
+    op: Callable,
+    bound: object,
+    magnitude: bool = False,
+) -> np.ndarray:
+    """``op(values, bound)`` as a bool array, False where either side is empty.
+
+    ``bound`` is a scalar or a Series of ``values``' length (``magnitude``: compare
+    ``abs(values)``). NumPy arrays of the data model's dtypes are compared as they are
+    (NaN and NaT compare False); other dtypes as pandas compares them.
+    """
+    dtype = values.dtype
+    other = bound.dtype if isinstance(bound, pd.Series) else None
+    if dtype == np.dtype("datetime64[s]"):
+        if other == dtype:
+            return op(values.to_numpy(), bound.to_numpy())
+        if isinstance(bound, np.datetime64):
+            exact = bound.astype(dtype)
+            if exact == bound:
+                return op(values.to_numpy(), exact)
+    elif (
+        isinstance(dtype, np.dtype)
+        and dtype.kind in "iuf"
+        and isinstance(bound, int | float)
+        and not isinstance(bound, bool)
+    ):
+        numbers = np.abs(values.to_numpy()) if magnitude else values.to_numpy()
+        return op(numbers, bound)
+    elif (
+        isinstance(dtype, pd.Int64Dtype)
+        and isinstance(bound, int)
+        and not isinstance(bound, bool)
+        and not magnitude
+    ):  # nullable counts: compare the numbers, then drop the empty ones
+        numbers = values.to_numpy(dtype="int64", na_value=0)
+        return op(numbers, bound) & values.notna().to_numpy()
+    if magnitude:
+        values = values.abs()
+    return op(values, bound).fillna(False).to_numpy(dtype=bool)
 
 
 #: no record of the register is older (a year typed 0202 or 1800 is a typo)
@@ -204,16 +252,16 @@ def _implausible(tables) -> list[Problem]:
         for col in schema.columns:
             values = frame[col.name]
             if col.kind == "date":
-                mask = (values < earliest).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.lt, earliest)
                 detail = f"dated before {EARLIEST.date()}: a mistyped year?"
             elif col.kind == "amount":
-                mask = (values.abs() > LARGEST_AMOUNT).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.gt, LARGEST_AMOUNT, magnitude=True)
                 detail = f"beyond ±{LARGEST_AMOUNT:.0e} yuan: a mistyped amount?"
             elif col.kind == "count":
-                mask = (values > LARGEST_HEADCOUNT).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.gt, LARGEST_HEADCOUNT)
                 detail = f"more than {LARGEST_HEADCOUNT:,}: a mistyped number?"
             elif col.kind == "integer":
-                mask = (values < EARLIEST.year).fillna(False).to_numpy(dtype=bool)
+                mask = _compare(values, operator.lt, EARLIEST.year)
                 detail = f"a year before {EARLIEST.year}: a mistyped year?"
             else:
                 continue
@@ -262,12 +310,12 @@ def _after_extraction(tables) -> list[Problem]:
         for col in schema.columns:
             if col.kind != "date" or (name, col.name) in _SCHEDULED:
                 continue
-            mask = (frame[col.name] > bound).fillna(False).to_numpy(dtype=bool)
+            mask = _compare(frame[col.name], operator.gt, bound)
             if mask.any():
                 n, rows = offending_rows(frame, mask, name, [col.name])
                 out.append(Problem(name, col.name, "after extraction", detail, n, rows))
     reports = tables.annual_reports
-    late = (reports["report_year"] > limit.year).fillna(False).to_numpy(dtype=bool)
+    late = _compare(reports["report_year"], operator.gt, limit.year)
     if late.any():
         n, rows = offending_rows(reports, late, "annual_reports", ["report_year"])
         words = f"a report year after {limit.year}, the year of extraction"
@@ -339,7 +387,9 @@ def cross_entity_keys() -> dict[str, list[str]]:
     }
 
 
-def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Problem]:
+def duplicate_keys(
+    frame: pd.DataFrame, table: str, key: list[str], entities: np.ndarray | None = None
+) -> list[Problem]:
     """The duplicate-key problem of ``frame`` (empty list when its key is unique).
 
     Parameters
@@ -350,6 +400,10 @@ def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Prob
         Its name, for the problem.
     key : list of str
         The columns that must identify one row.
+    entities : numpy.ndarray, optional
+        The position of each row's ``entity_id`` in ``enterprises`` (-1: not there),
+        when already known (:func:`check` has it): equal ids have equal positions, so
+        the ids need not be hashed again.
 
     Returns
     -------
@@ -362,7 +416,7 @@ def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Prob
     >>> duplicate_keys(frame, "penalties", ["penalty_id"])[0].headline()
     'penalties.penalty_id [duplicate key]: penalty_id must identify one row (2 rows)'
     """
-    mask = frame.duplicated(subset=key, keep=False).to_numpy()
+    mask = _duplicated(frame, key, entities)
     if not mask.any():
         return []
     n, rows = offending_rows(frame, mask, table, key)
@@ -370,11 +424,87 @@ def duplicate_keys(frame: pd.DataFrame, table: str, key: list[str]) -> list[Prob
     return [Problem(table, ", ".join(key), "duplicate key", detail, n, rows)]
 
 
+def _increasing(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether ``key`` (text or integers, no empty value) strictly increases row by row.
+
+    Rows in strictly increasing key order repeat no key: the usual register, written
+    sorted, is cleared with one comparison of neighbours instead of hashing its keys.
+    """
+    if len(frame) < 2:
+        return True
+    before = np.zeros(len(frame) - 1, dtype=bool)  # earlier key columns all equal
+    tied = np.ones(len(frame) - 1, dtype=bool)
+    for column in key:
+        values = frame[column]
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+            ints = values.to_numpy()
+            less, equal = ints[:-1] < ints[1:], ints[:-1] == ints[1:]
+        elif pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+            text = pa.array(values)
+            if text.null_count:
+                return False
+            less = pc.less(text[:-1], text[1:]).to_numpy(zero_copy_only=False)
+            equal = pc.equal(text[:-1], text[1:]).to_numpy(zero_copy_only=False)
+        else:
+            return False
+        before |= tied & less
+        tied &= equal
+    return bool(before.all())
+
+
+def _key_codes(values: pd.Series, found: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Codes of one key column: equal values (empty ones too) share one; and their count.
+
+    Integers spanning fewer values than rows become offsets from the smallest (no
+    hashing); ids whose positions among the enterprises are ``found`` take them (the
+    others are factorized after them); anything else is factorized as
+    ``DataFrame.duplicated`` does.
+    """
+    if found is not None:
+        codes = found.copy()
+        size = int(found.max(initial=-1)) + 1
+        unknown = found < 0
+        if unknown.any():
+            more, uniques = pd.factorize(values[unknown])  # empty ids: -1, one code
+            codes[unknown] = more.astype(np.int64) + size + 1
+            size += len(uniques) + 1
+        return codes, size
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu" and len(values):
+        ints = values.to_numpy()
+        low, high = int(ints.min()), int(ints.max())
+        if high - low < len(ints):
+            return (ints - low).astype(np.int64), high - low + 1
+    codes, uniques = pd.factorize(values)  # empty values: -1, one code for all
+    return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
+def _duplicated(
+    frame: pd.DataFrame, key: list[str], entities: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows whose ``key`` another row shares: ``frame.duplicated(key, keep=False)``."""
+    if not frame.columns.is_unique or not set(key) <= set(frame.columns) or not key:
+        return frame.duplicated(subset=key, keep=False).to_numpy()
+    if _increasing(frame, key):  # a register written in key order: no key repeats
+        return np.zeros(len(frame), dtype=bool)
+
+    def codes_of(column: str) -> tuple[np.ndarray, int]:
+        return _key_codes(frame[column], entities if column == "entity_id" else None)
+
+    codes, size = codes_of(key[0])
+    for column in key[1:]:
+        more, count = codes_of(column)
+        codes, size = codes * count + more, size * count
+        if size > 4 * len(frame) + 1:  # keep the codes dense (and far from overflow)
+            dense, uniques = pd.factorize(codes)
+            codes, size = dense.astype(np.int64), len(uniques)
+    return np.bincount(codes, minlength=size)[codes] > 1
+
+
 def _dates_in_order(tables) -> list[Problem]:
     out = []
     for table, first, later, rule, detail in _DATE_ORDER:
         frame = getattr(tables, table)
-        mask = (frame[later] < frame[first]).fillna(False).to_numpy()
+        mask = _compare(frame[later], operator.lt, frame[first])
         if mask.any():
             n, rows = offending_rows(frame, mask, table, [first, later])
             out.append(Problem(table, later, rule, detail, n, rows))
@@ -385,7 +515,7 @@ def _non_negative(tables) -> list[Problem]:
     out = []
     for table, column in _NON_NEGATIVE:
         frame = getattr(tables, table)
-        mask = (frame[column] < 0).fillna(False).to_numpy()
+        mask = _compare(frame[column], operator.lt, 0)
         if mask.any():
             n, rows = offending_rows(frame, mask, table, [column])
             out.append(Problem(table, column, "non-negative", "values must be >= 0", n, rows))
@@ -420,9 +550,7 @@ def _pending_verdicts(complaints: pd.DataFrame) -> list[Problem]:
 
 
 def _annual_report_timing(reports: pd.DataFrame) -> list[Problem]:
-    year = reports["report_year"]  # empty years are reported by the "required" rule
-    year_end = pd.to_datetime((year + 1).astype("str") + "-01-01", errors="coerce")
-    mask = (reports["filed_on"] < year_end.astype("datetime64[s]")).fillna(False).to_numpy()
+    mask = _filed_early(reports["report_year"], reports["filed_on"])
     if not mask.any():
         return []
     n, rows = offending_rows(reports, mask, "annual_reports", ["report_year", "filed_on"])
@@ -430,8 +558,36 @@ def _annual_report_timing(reports: pd.DataFrame) -> list[Problem]:
     return [Problem("annual_reports", "filed_on", "known before event", detail, n, rows)]
 
 
-def _entity_lifetimes(tables) -> list[Problem]:
+def _filed_early(year: pd.Series, filed_on: pd.Series) -> np.ndarray:
+    """Where ``filed_on`` precedes January 1st after ``year`` (empty values: False)."""
+    typed = year.dtype.kind in "iu" and filed_on.dtype == np.dtype("datetime64[s]")
+    known = year.notna().to_numpy()
+    years = year.to_numpy(dtype="float64", na_value=np.nan)[known] if typed else None
+    if years is not None and ((years >= 999) & (years <= 9998)).all():
+        # four-digit years: January 1st after each year, without reading text
+        year_end = np.full(len(year), np.datetime64("NaT", "s"))
+        if len(years):  # one conversion per distinct year, not per report
+            ints = years.astype(np.int64)
+            first = int(ints.min())
+            span = np.arange(first, int(ints.max()) + 1) + 1 - 1970
+            ends = span.astype("datetime64[Y]").astype("datetime64[s]")
+            year_end[known] = ends[ints - first]
+        return filed_on.to_numpy() < year_end
+    # other years read as pandas reads their text ("1-01-01" is not year 1)
+    year_end = pd.to_datetime((year + 1).astype("str") + "-01-01", errors="coerce")
+    return (filed_on < year_end.astype("datetime64[s]")).fillna(False).to_numpy()
+
+
+def _entity_positions(tables) -> dict[str, np.ndarray]:
+    """Each event table's entity ids' positions in ``enterprises`` (-1: not there)."""
+    events = [name for name in TABLES if name != "enterprises"]
+    ids = [getattr(tables, name)["entity_id"] for name in events]
+    return dict(zip(events, positions_each(ids, tables.enterprises["entity_id"]), strict=True))
+
+
+def _entity_lifetimes(tables, found: dict[str, np.ndarray] | None = None) -> list[Problem]:
     """Unknown entity ids, and events outside [registered_on, deregistered_on]."""
+    found = _entity_positions(tables) if found is None else found
     ent = tables.enterprises
     registered = ent["registered_on"].to_numpy()
     deregistered = ent["deregistered_on"].to_numpy()
@@ -440,7 +596,7 @@ def _entity_lifetimes(tables) -> list[Problem]:
         if table == "enterprises":
             continue
         frame = getattr(tables, table)
-        pos = positions(frame["entity_id"], ent["entity_id"])
+        pos = found[table]
         unknown = pos < 0
         if unknown.any():
             n, rows = offending_rows(frame, unknown, table, [])
