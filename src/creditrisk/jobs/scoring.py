@@ -1057,6 +1057,7 @@ def _set_job(job: dict, threads: int | None = None, parent: int | None = None) -
         _die_with(parent)
     if threads is not None:  # a forked scoring process: its share of the cores
         _JOB["model"].set_params(num_threads=threads)
+        pa.set_cpu_count(threads)  # Arrow's decoding threads too
 
 
 def _die_with(parent: int) -> None:
