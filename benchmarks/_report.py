@@ -113,7 +113,7 @@ def extract_source(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def world_key(n: int, seed: int, start: str, end: str) -> dict:
+def world_key(n: int, seed: int, start: str, end: str, indicators: bool = True) -> dict:
     """What a cached synthetic world depends on: benchmarks sharing it share this key."""
     import creditrisk as cr
 
@@ -124,15 +124,20 @@ def world_key(n: int, seed: int, start: str, end: str) -> dict:
         "end": end,
         "creditrisk": cr.__version__,
         "synth_source": source_hash(SRC / "synth", SRC / "data"),
-    }
+    } | ({} if indicators else {"indicators": False})
 
 
-def generate_world(n: int, seed: int, start: str, end: str, out: str) -> None:
-    """Child job: generate a world, write its tables as parquet, print timings as JSON."""
+def generate_world(
+    n: int, seed: int, start: str, end: str, out: str, indicators: bool = True
+) -> None:
+    """Child job: generate a world, write its tables as parquet, print timings as JSON.
+
+    ``indicators=False``: the six core tables only (the register of issues 8 and 20).
+    """
     import creditrisk as cr
 
     t0 = time.perf_counter()
-    world = cr.synth.generate(n, start, end, seed=seed)
+    world = cr.synth.generate(n, start, end, seed=seed, indicators=indicators)
     t1 = time.perf_counter()
     world.tables.write(out, overwrite=True)
     t2 = time.perf_counter()

@@ -331,7 +331,8 @@ def main() -> None:
         flush=True,
     )
     data, _, how = bench_sql.ensure_world(n, bench_sql.SEED, False, logs)
-    key = json.dumps(world_key(n, bench_sql.SEED, bench_sql.START, bench_sql.END), sort_keys=True)
+    world = world_key(n, bench_sql.SEED, bench_sql.START, bench_sql.END, indicators=False)
+    key = json.dumps(world, sort_keys=True)
     bench_sql.ensure_database(url, key, False, data, logs)
     db_url, _, _ = bench_sql._urls(url)
     model = ensure_model(Path(tempfile.gettempdir()) / "creditrisk-bench-throughput")
