@@ -46,7 +46,7 @@ RULES = (
 )
 
 PROPERTY = settings(
-    max_examples=25,
+    max_examples=10,
     deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate],
