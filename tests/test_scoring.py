@@ -589,3 +589,50 @@ def test_scoring_processes_die_with_a_job_killed_alone(sources, tmp_path: Path) 
     finally:
         if job.poll() is None:
             job.kill()
+
+
+def _dies_in_a_worker(monkeypatch) -> None:
+    """ChunkedRegister.chunk SIGKILLs the scoring process that reads chunk 4 (of 7)."""
+    import os
+    import signal
+
+    chunk, parent = ChunkedRegister.chunk, os.getpid()
+
+    def dies(self, low, high):
+        if os.getpid() != parent and low == "E0004501":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return chunk(self, low, high)
+
+    monkeypatch.setattr(ChunkedRegister, "chunk", dies)
+
+
+def test_a_scoring_process_killed_midway_is_a_clear_error_and_no_output(
+    sources, model, tmp_path: Path, monkeypatch
+) -> None:
+    from creditrisk.jobs.scoring import ScoringProcessError
+
+    _dies_in_a_worker(monkeypatch)
+    out = tmp_path / "out" / "scores.parquet"
+    with pytest.raises(ScoringProcessError, match=r"ended abruptly .* of 7 not yet scored"):
+        score_register(sources["parquet"], model, AS_OF, out, chunk_size=1_500, n_jobs=2)
+    assert not out.parent.exists() or listing(out.parent) == []
+
+
+def test_the_command_says_a_scoring_process_ended_and_exits_1(
+    sources, tmp_path: Path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from creditrisk.cli import app
+
+    _dies_in_a_worker(monkeypatch)
+    out = tmp_path / "out" / "scores.parquet"
+    args = ["score", "--model", str(cr.sample_model_path()), "--data", str(sources["parquet"])]
+    args += ["--as-of", AS_OF, "--out", str(out), "--chunk-size", "1500", "--jobs", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    text = " ".join(result.output.split())
+    assert "error: a scoring process ended abruptly" in text
+    assert "Traceback" not in result.output
+    assert not out.parent.exists() or listing(out.parent) == []

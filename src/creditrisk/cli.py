@@ -629,6 +629,9 @@ def _score_pandas(
         raise _fail(f"cannot read from {_shown(source)}: {exc}") from None
     except (ModelError, ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
+    except scoring.ScoringProcessError as exc:  # not the input's fault: exit 1, said plainly
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     except Exception as exc:
         import sqlalchemy as sa
 

@@ -35,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import MappingProxyType
 
@@ -74,6 +75,7 @@ from creditrisk.model.integrity import files_digest
 
 __all__ = [
     "ChunkedRegister",
+    "ScoringProcessError",
     "manifest_path",
     "merge_problems",
     "resolve_model",
@@ -82,6 +84,20 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+
+
+class ScoringProcessError(RuntimeError):
+    """A scoring process ended abruptly (killed, out of memory): nothing was written.
+
+    Raised by :func:`score_register` with ``n_jobs`` above 1; the message names the
+    chunk and what to try (fewer processes, smaller chunks).
+
+    Examples
+    --------
+    >>> err = ScoringProcessError("a scoring process ended abruptly")
+    >>> isinstance(err, RuntimeError)
+    True
+    """
 
 
 #: the tables that related-party features read of the whole register
@@ -933,6 +949,9 @@ def score_register(
     creditrisk.data.paths.OutputError
         ``out`` (or its manifest) is an input, inside one, a directory, or cannot be
         written.
+    ScoringProcessError
+        With ``n_jobs`` above 1, a scoring process ended abruptly (killed, out of
+        memory); nothing was written.
     FileNotFoundError
         ``data`` is a path but not a directory.
 
@@ -1115,7 +1134,14 @@ def _scored_chunks(job: dict, overlap: bool | str, processes: int):
         try:
             ahead = deque(pool.submit(_scored_chunk, i) for i in range(min(n, processes + 1)))
             for i in range(n):
-                result = ahead.popleft().result()
+                try:
+                    result = ahead.popleft().result()
+                except BrokenProcessPool:
+                    raise ScoringProcessError(
+                        f"a scoring process ended abruptly (killed, or out of memory?) with "
+                        f"chunk {i + 1} of {n} not yet scored; nothing was written: run again "
+                        f"with fewer processes (n_jobs, --jobs) or smaller chunks"
+                    ) from None
                 if i + processes + 1 < n:
                     ahead.append(pool.submit(_scored_chunk, i + processes + 1))
                 yield result
