@@ -16,6 +16,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -118,3 +121,22 @@ def postgres_url() -> sa.URL:
     if "missing" in _found:
         unavailable(_found["missing"])
     return sa.make_url(_found["url"])
+
+
+@contextmanager
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """A fresh schema on the test server, dropped (CASCADE) on exit: ``(url, schema)``,
+    the URL reaching it through ``search_path`` (password shown, for the library)."""
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False), schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from _postgres import postgres_url
+from _postgres import postgres_schema, postgres_url
 from typer.testing import CliRunner
 
 import creditrisk as cr
@@ -89,19 +89,8 @@ def database(backend: str, directory: Path) -> Iterator[Database]:
     if backend == "sqlite":
         yield Database("sqlite", f"sqlite:///{directory}/register.db", "main", directory)
         return
-    base = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield Database("postgresql", url.render_as_string(hide_password=False), schema, directory)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as (url, schema):
+        yield Database("postgresql", url, schema, directory)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -9,6 +9,8 @@ does not hold it, so the packaged sample and everything built on it are unchange
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import pytest
 
@@ -315,9 +317,6 @@ def test_a_database_scored_chunk_by_chunk_carries_the_related_parties(tmp_path):
 def test_a_database_under_its_own_names_carries_the_indicator_tables(backend, tmp_path):
     """The register mapping renames a database's indicator tables, their columns and
     enterprises.address_id, and translates their values, on SQLite and PostgreSQL."""
-    import uuid
-
-    import sqlalchemy as sa
 
     frames = register()
     theirs = {
@@ -345,25 +344,13 @@ def test_a_database_under_its_own_names_carries_the_indicator_tables(backend, tm
         '[tables.external_lists]\ntable = "qy_external"\ncolumns = { md = "list" }\n',
         encoding="utf-8",
     )
-    if backend == "sqlite":
-        url, cleanup = f"sqlite:///{tmp_path}/register.db", None
-    else:
-        from _postgres import postgres_url
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path}/register.db"
+        else:
+            from _postgres import postgres_schema
 
-        base = postgres_url()
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        admin = sa.create_engine(base)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        url = url.render_as_string(hide_password=False)
-
-        def cleanup():
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-
-    try:
+            url, _ = stack.enter_context(postgres_schema())
         for name, frame in theirs.items():
             cr.io.write_sql(frame, url, name)
         read = EventTables.read_sql(url, register=mapping)
@@ -371,9 +358,6 @@ def test_a_database_under_its_own_names_carries_the_indicator_tables(backend, tm
         assert read.fingerprint() == EventTables(**frames).fingerprint()
         assert read.enterprises["address_id"].tolist() == ["A1", "A1", "A2"]
         assert read.roles["role"].astype(str).tolist()[-1] == "manager"
-    finally:
-        if cleanup is not None:
-            cleanup()
 
 
 def test_chunked_files_check_indicator_keys_and_dates_as_the_whole(tmp_path):

@@ -10,14 +10,12 @@ with the Arrow columns left uncast (as ``coerce_table`` received them before).
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from _postgres import postgres_url
+from _postgres import postgres_schema
 
 import creditrisk as cr
 from creditrisk import EventTables, SchemaError
@@ -28,18 +26,8 @@ from creditrisk.data.sql import read_frames, write_sql
 @pytest.fixture
 def pg() -> Iterator[str]:
     """A URL whose tables land in a fresh PostgreSQL schema, dropped afterwards."""
-    base = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as (url, _):
+        yield url
 
 
 def awkward_register() -> dict[str, pd.DataFrame]:
