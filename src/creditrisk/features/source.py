@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from creditrisk.data.keys import positions
+from creditrisk.data.keys import positions_each
 from creditrisk.data.schema import TABLE_NAMES
 
 __all__ = ["FAR", "Source", "to_day"]
@@ -165,14 +165,10 @@ class Source:
             names = [table]
             if table in _EVENT_TABLES:  # looked up at once: the ids to find are hashed once
                 names += [t for t in _EVENT_TABLES if t != table and self._unplaced(t)]
-            ids = [self.frame(t)["entity_id"].astype("str") for t in names]
-            found = positions(
-                pd.concat(ids, ignore_index=True), self.tables.enterprises["entity_id"]
+            found = positions_each(
+                [self.frame(t)["entity_id"] for t in names], self.tables.enterprises["entity_id"]
             )
-            ends = np.cumsum([len(i) for i in ids])[:-1]
-            self._cache.update(
-                {(t, "pos"): part for t, part in zip(names, np.split(found, ends), strict=True)}
-            )
+            self._cache.update({(t, "pos"): part for t, part in zip(names, found, strict=True)})
         return self._cache[(table, "pos")]
 
     def _unplaced(self, table: str) -> bool:
