@@ -537,38 +537,22 @@ def score(
             extracted_on,
         )
         return
+
+    def score_into(target: Path) -> dict:
+        return _score_pandas(
+            chosen, source, as_of, target, chunk_size, features, top_k, extracted_on, register, jobs
+        )
+
     if io.is_url(out_file):
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "scores.parquet"
-            manifest = _score_pandas(
-                chosen,
-                source,
-                as_of,
-                target,
-                chunk_size,
-                features,
-                top_k,
-                extracted_on,
-                register,
-                jobs,
-            )
+            manifest = score_into(target)
             rows = pd.read_parquet(target)
         ids = io.run_identifiers(manifest)
         _write_sql(rows, out_file, table, if_exists, ids)
         _print_scoring(manifest, f"{_shown(out_file)} table {table} (run {ids['run_id']})")
         return
-    manifest = _score_pandas(
-        chosen,
-        source,
-        as_of,
-        Path(out_file),
-        chunk_size,
-        features,
-        top_k,
-        extracted_on,
-        register,
-        jobs,
-    )
+    manifest = score_into(Path(out_file))
     _print_scoring(manifest, Path(out_file))
 
 
