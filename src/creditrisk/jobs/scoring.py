@@ -1168,7 +1168,7 @@ def _fork_pool(processes: int, job: dict, threads: int | None):
     import warnings
     from concurrent.futures import ProcessPoolExecutor
 
-    with warnings.catch_warnings():  # fork of a threaded process: the child runs no OpenMP
+    with warnings.catch_warnings():  # Python warns at any fork of a threaded process
         warnings.simplefilter("ignore", DeprecationWarning)
         pool = ProcessPoolExecutor(
             processes,
